@@ -1,0 +1,74 @@
+//! `ssr-onboard invoke <function> --event FILE|-`: the Lambda handlers, run locally.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use ssr_core::handlers::{guard, HandlerError};
+use ssr_core::{Config, Deps};
+
+#[derive(Args, Debug)]
+#[command(after_help = "Exit codes: 0 success, 1 AWS failure (or fixes that failed), 2 malformed event or bad configuration.")]
+pub struct InvokeArgs {
+    /// The function whose handler to run.
+    pub function: Function,
+    /// Event JSON file, or `-` for standard input.
+    #[arg(long, short = 'e', value_name = "FILE|-")]
+    pub event: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Function {
+    /// EC2 instance state-change events.
+    InstanceGuard,
+}
+
+fn read_event(path: &PathBuf) -> Result<serde_json::Value, String> {
+    let text = if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
+        s
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+    };
+    serde_json::from_str(&text).map_err(|e| format!("malformed event: not JSON ({e})"))
+}
+
+/// Runs the handler; prints its JSON result on stdout. Returns the process exit code.
+pub async fn run(args: InvokeArgs) -> u8 {
+    let event = match read_event(&args.event) {
+        Ok(e) => e,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return 2;
+        }
+    };
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: bad configuration: {e}");
+            return 2;
+        }
+    };
+    let deps = Deps::from_env(config).await;
+    let result = match args.function {
+        Function::InstanceGuard => guard::handle_event(&deps, event).await.map(|o| serde_json::to_value(o)),
+    };
+    match result {
+        Ok(Ok(value)) => {
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            0
+        }
+        Ok(Err(e)) => {
+            eprintln!("error: cannot serialise the result: {e}");
+            1
+        }
+        Err(e) => {
+            if let HandlerError::FixesFailed { outcome, .. } = &e {
+                println!("{}", serde_json::to_string_pretty(outcome).unwrap_or_default());
+            }
+            eprintln!("error: {e}");
+            e.exit_code() as u8
+        }
+    }
+}

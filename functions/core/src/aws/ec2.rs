@@ -1,0 +1,393 @@
+//! EC2 adapter: describe calls that build a [`RouterSnapshot`], the two fixes, and their
+//! read-backs. Real AWS semantics: source/dest check is changed per ENI
+//! (ModifyNetworkInterfaceAttribute), never on the instance, which AWS rejects when an instance
+//! has several interfaces.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, Filter, Instance, InstanceAttributeName, NetworkInterface, Tag,
+};
+use base64::Engine;
+
+use super::AwsError;
+use crate::config::{Config, RetryPolicy};
+use crate::onboarding;
+use crate::select::{select, Selection};
+use crate::snapshot::{EnaStatus, Interface, RootVolume, RouteFacts, RouterSnapshot};
+
+/// Values per filter in one describe call (EC2 accepts up to 200).
+const FILTER_CHUNK: usize = 200;
+
+#[derive(Clone, Debug)]
+pub struct Ec2 {
+    client: aws_sdk_ec2::Client,
+}
+
+/// What a look at one instance found.
+#[derive(Debug)]
+pub enum Observed {
+    /// EC2 does not know the instance (after retries, if any).
+    NotFound,
+    /// Not a managed router: nothing more was read, nothing will be written.
+    Unselected { state: String, selection: Selection },
+    /// A managed router and all facts the rules need.
+    Router { snapshot: Box<RouterSnapshot>, selection: Selection },
+}
+
+pub fn tags_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .collect()
+}
+
+pub fn instance_state(i: &Instance) -> String {
+    i.state()
+        .and_then(|s| s.name())
+        .map(|n| n.as_str().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Interface facts from DescribeNetworkInterfaces (which, unlike DescribeInstances, carries ENI
+/// tags), sorted by device index.
+pub fn interfaces_from(enis: &[NetworkInterface]) -> Vec<Interface> {
+    let mut out: Vec<Interface> = enis
+        .iter()
+        .map(|n| Interface {
+            eni_id: n.network_interface_id().unwrap_or_default().to_string(),
+            device_index: n.attachment().and_then(|a| a.device_index()),
+            subnet_id: n.subnet_id().map(String::from),
+            private_ip: n.private_ip_address().map(String::from),
+            public_ip: n.association().and_then(|a| a.public_ip()).map(String::from),
+            mac_address: n.mac_address().map(String::from),
+            source_dest_check: n.source_dest_check(),
+            tags: tags_map(n.tag_set()),
+        })
+        .collect();
+    out.sort_by_key(|i| (i.device_index.unwrap_or(i32::MAX), i.eni_id.clone()));
+    out
+}
+
+impl Ec2 {
+    pub fn new(client: aws_sdk_ec2::Client) -> Self {
+        Ec2 { client }
+    }
+
+    pub fn client(&self) -> &aws_sdk_ec2::Client {
+        &self.client
+    }
+
+    /// DescribeInstances for one id; `None` when EC2 does not know it.
+    pub async fn describe_instance(&self, instance_id: &str) -> Result<Option<Instance>, AwsError> {
+        let res = self.client.describe_instances().instance_ids(instance_id).send().await;
+        match res {
+            Ok(out) => Ok(out
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .find(|i| i.instance_id() == Some(instance_id))
+                .cloned()),
+            Err(e) => {
+                let err = AwsError::from_sdk("DescribeInstances", e);
+                if err.is("InvalidInstanceID.NotFound") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// DescribeInstances with filters, all pages.
+    pub async fn describe_instances(&self, filters: Vec<Filter>) -> Result<Vec<Instance>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_instances()
+            .set_filters(Some(filters))
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeInstances", e))?;
+            out.extend(page.reservations().iter().flat_map(|r| r.instances()).cloned());
+        }
+        Ok(out)
+    }
+
+    /// DescribeNetworkInterfaces filtered on `attachment.instance-id`, all pages, chunked.
+    pub async fn interfaces_of(&self, instance_ids: &[String]) -> Result<Vec<NetworkInterface>, AwsError> {
+        let mut out = Vec::new();
+        for chunk in instance_ids.chunks(FILTER_CHUNK) {
+            let filter = Filter::builder()
+                .name("attachment.instance-id")
+                .set_values(Some(chunk.to_vec()))
+                .build();
+            let mut pages = self
+                .client
+                .describe_network_interfaces()
+                .filters(filter)
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| AwsError::from_sdk("DescribeNetworkInterfaces", e))?;
+                out.extend(page.network_interfaces().iter().cloned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// One ENI, by id (for CloudFormation ENI events); `None` when it no longer exists.
+    pub async fn describe_interface(&self, eni_id: &str) -> Result<Option<NetworkInterface>, AwsError> {
+        match self.client.describe_network_interfaces().network_interface_ids(eni_id).send().await {
+            Ok(out) => Ok(out.network_interfaces().first().cloned()),
+            Err(e) => {
+                let err = AwsError::from_sdk("DescribeNetworkInterfaces", e);
+                if err.is("InvalidNetworkInterfaceID.NotFound") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// SourceDestCheck of the given ENIs, for read-back after a fix.
+    pub async fn source_dest_checks(&self, eni_ids: &[String]) -> Result<HashMap<String, Option<bool>>, AwsError> {
+        let out = self
+            .client
+            .describe_network_interfaces()
+            .set_network_interface_ids(Some(eni_ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeNetworkInterfaces", e))?;
+        Ok(out
+            .network_interfaces()
+            .iter()
+            .filter_map(|n| Some((n.network_interface_id()?.to_string(), n.source_dest_check())))
+            .collect())
+    }
+
+    pub async fn volume_size_gb(&self, volume_id: &str) -> Result<Option<i32>, AwsError> {
+        let out = self
+            .client
+            .describe_volumes()
+            .volume_ids(volume_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeVolumes", e))?;
+        Ok(out.volumes().first().and_then(|v| v.size()))
+    }
+
+    /// The instance's user data, base64-decoded; `None` when it has none.
+    pub async fn user_data(&self, instance_id: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        let out = self
+            .client
+            .describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::UserData)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeInstanceAttribute", e))?;
+        let Some(b64) = out.user_data().and_then(|u| u.value()).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map(Some)
+            .map_err(|_| AwsError::new("DescribeInstanceAttribute", "InvalidUserData", "user data is not valid base64"))
+    }
+
+    /// DescribeInstanceAttribute enaSupport: `None` when EC2 cannot say (some emulators).
+    pub async fn ena_attribute(&self, instance_id: &str) -> Result<Option<bool>, AwsError> {
+        let res = self
+            .client
+            .describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::EnaSupport)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(out.ena_support().and_then(|v| v.value())),
+            Err(e) => {
+                let err = AwsError::from_sdk("DescribeInstanceAttribute", e);
+                if err.is("InvalidParameterValue") || err.is("InvalidParameterCombination") || err.code == "Unknown" {
+                    tracing::debug!(instance_id, error = %err, "enaSupport attribute not available");
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// The route table that applies to `subnet_id` (its explicit association, else the VPC's
+    /// main table) and the target of its active 0.0.0.0/0 route.
+    pub async fn route_facts(&self, vpc_id: Option<&str>, subnet_id: &str) -> Result<RouteFacts, AwsError> {
+        let explicit = self
+            .route_tables(vec![Filter::builder().name("association.subnet-id").values(subnet_id).build()])
+            .await?;
+        let table = match explicit.into_iter().next() {
+            Some(t) => Some(t),
+            None => match vpc_id {
+                Some(vpc) => self
+                    .route_tables(vec![
+                        Filter::builder().name("vpc-id").values(vpc).build(),
+                        Filter::builder().name("association.main").values("true").build(),
+                    ])
+                    .await?
+                    .into_iter()
+                    .next(),
+                None => None,
+            },
+        };
+        let default_route_target = table.as_ref().and_then(|t| {
+            t.routes()
+                .iter()
+                .filter(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+                .filter(|r| r.state().map(|s| s.as_str() != "blackhole").unwrap_or(true))
+                .find_map(|r| {
+                    r.gateway_id()
+                        .or(r.nat_gateway_id())
+                        .or(r.network_interface_id())
+                        .or(r.transit_gateway_id())
+                        .or(r.instance_id())
+                        .map(String::from)
+                })
+        });
+        Ok(RouteFacts {
+            subnet_id: subnet_id.to_string(),
+            route_table_id: table.and_then(|t| t.route_table_id().map(String::from)),
+            default_route_target,
+        })
+    }
+
+    async fn route_tables(&self, filters: Vec<Filter>) -> Result<Vec<aws_sdk_ec2::types::RouteTable>, AwsError> {
+        let out = self
+            .client
+            .describe_route_tables()
+            .set_filters(Some(filters))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeRouteTables", e))?;
+        Ok(out.route_tables().to_vec())
+    }
+
+    /// Looks at one instance: describe (retrying NotFound while EC2 catches up with a new
+    /// instance), select, and only for routers gather the rest of the snapshot.
+    pub async fn observe(
+        &self,
+        config: &Config,
+        instance_id: &str,
+        retry_not_found: Option<RetryPolicy>,
+    ) -> Result<Observed, AwsError> {
+        let mut attempt = 1;
+        let instance = loop {
+            match self.describe_instance(instance_id).await? {
+                Some(i) => break i,
+                None => match retry_not_found {
+                    Some(p) if attempt < p.attempts => {
+                        tracing::info!(instance_id, attempt, "instance not visible yet; retrying");
+                        tokio::time::sleep(p.delay(attempt)).await;
+                        attempt += 1;
+                    }
+                    _ => return Ok(Observed::NotFound),
+                },
+            }
+        };
+        let enis = self.interfaces_of(&[instance_id.to_string()]).await?;
+        self.observe_described(config, instance, &enis).await
+    }
+
+    /// Like [`Ec2::observe`] for an instance and its interfaces already described (batch sweeps).
+    pub async fn observe_described(
+        &self,
+        config: &Config,
+        instance: Instance,
+        enis: &[NetworkInterface],
+    ) -> Result<Observed, AwsError> {
+        let instance_id = instance.instance_id().unwrap_or_default().to_string();
+        let state = instance_state(&instance);
+        let tags = tags_map(instance.tags());
+        let interfaces = interfaces_from(enis);
+        let selection = select(config, &tags, interfaces.iter().map(|i| (i.eni_id.as_str(), &i.tags)));
+        if !selection.selected {
+            return Ok(Observed::Unselected { state, selection });
+        }
+        let ena = match instance.ena_support() {
+            Some(true) => EnaStatus::Enabled,
+            // Absent in DescribeInstances: ask the attribute, which is authoritative.
+            _ => match self.ena_attribute(&instance_id).await? {
+                Some(true) => EnaStatus::Enabled,
+                Some(false) => EnaStatus::Disabled,
+                None if instance.ena_support() == Some(false) => EnaStatus::Disabled,
+                None => EnaStatus::Unknown,
+            },
+        };
+        let root_volume = match instance.root_device_name() {
+            Some(root) => {
+                let volume_id = instance
+                    .block_device_mappings()
+                    .iter()
+                    .find(|m| m.device_name() == Some(root))
+                    .and_then(|m| m.ebs())
+                    .and_then(|e| e.volume_id())
+                    .map(String::from);
+                let size_gb = match &volume_id {
+                    Some(v) => self.volume_size_gb(v).await?,
+                    None => None,
+                };
+                Some(RootVolume { device_name: root.to_string(), volume_id, size_gb })
+            }
+            None => None,
+        };
+        let user_data = self.user_data(&instance_id).await?;
+        let mut snapshot = RouterSnapshot {
+            instance_id: instance_id.clone(),
+            state,
+            instance_type: instance.instance_type().map(|t| t.as_str().to_string()),
+            launch_time: instance
+                .launch_time()
+                .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+            tags,
+            iam_instance_profile_arn: instance.iam_instance_profile().and_then(|p| p.arn()).map(String::from),
+            ena,
+            vpc_id: instance.vpc_id().map(String::from),
+            key_name: instance.key_name().map(String::from),
+            root_volume,
+            interfaces,
+            wan_route: None,
+            onboarding: onboarding::inspect_bytes(user_data.as_deref()),
+        };
+        if let Some(subnet) = snapshot.wan_interface().and_then(|w| w.subnet_id.clone()) {
+            snapshot.wan_route = Some(self.route_facts(snapshot.vpc_id.as_deref(), &subnet).await?);
+        }
+        Ok(Observed::Router { snapshot: Box::new(snapshot), selection })
+    }
+
+    /// ModifyNetworkInterfaceAttribute SourceDestCheck=false on one ENI.
+    pub async fn disable_source_dest_check(&self, eni_id: &str) -> Result<(), AwsError> {
+        self.client
+            .modify_network_interface_attribute()
+            .network_interface_id(eni_id)
+            .source_dest_check(AttributeBooleanValue::builder().value(false).build())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ModifyNetworkInterfaceAttribute", e))?;
+        Ok(())
+    }
+
+    /// ModifyInstanceAttribute EnaSupport=true (the AWS CLI's `--ena-support`); the instance
+    /// must be stopped.
+    pub async fn enable_ena(&self, instance_id: &str) -> Result<(), AwsError> {
+        self.client
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .ena_support(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ModifyInstanceAttribute", e))?;
+        Ok(())
+    }
+}

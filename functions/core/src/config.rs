@@ -1,0 +1,254 @@
+//! Environment → [`Config`], in one place, validated once at cold start (or CLI start).
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// Configuration problems are reported with the variable name and what is expected, never with
+/// the value of a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+/// The instance tag marking an instance as a managed router unless `ROUTER_TAG_KEY` says otherwise.
+pub const DEFAULT_ROUTER_TAG_KEY: &str = "SSR-ROUTER";
+/// The ENI tag the SSR reads to learn an interface's role (vendor guide, "Interface Tagging").
+pub const ROLE_TAG_KEY: &str = "SSR-ROLE";
+/// The instance tag an operator sets when onboarding was confirmed by hand.
+pub const ONBOARDED_TAG_KEY: &str = "SSR-ONBOARDED";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `ROUTER_TAG_KEY`: instance tag key that selects a router (any value).
+    pub router_tag_key: String,
+    /// `ROUTER_STACKS`: comma-separated globs matched against `aws:cloudformation:stack-name`.
+    pub router_stacks: Vec<glob::Pattern>,
+    /// `ENA_FIX_WHEN_STOPPED`: enable ENA on stopped routers.
+    pub ena_fix_when_stopped: bool,
+    /// `DRY_RUN`: plan but never write to EC2.
+    pub dry_run: bool,
+    /// `ALERT_TOPIC_ARN`: SNS topic for alerts; unset means alerts are rendered but not sent.
+    pub alert_topic_arn: Option<String>,
+    /// `STATE_TABLE`: DynamoDB table (pk String, TTL `expires_at`) for de-duplication and episodes.
+    pub state_table: Option<String>,
+    /// `ALERT_DEDUP_HOURS`: an identical finding set is not re-sent within this window.
+    pub alert_dedup: chrono::Duration,
+    /// `ONBOARDING_DEADLINE_MINUTES`: when an onboarding episode becomes overdue.
+    pub onboarding_deadline: chrono::Duration,
+    /// `MIN_ROOT_VOLUME_GB`: the guide's disk size (128 GB).
+    pub min_root_volume_gb: i32,
+    pub mist: MistConfig,
+    /// `DESCRIBE_RETRY_ATTEMPTS` / `DESCRIBE_RETRY_BASE_MS`: retries while a new instance is not
+    /// yet visible to EC2 describe calls (eventual consistency right after `pending`).
+    pub describe_retry: RetryPolicy,
+}
+
+#[derive(Clone, Debug)]
+pub struct MistConfig {
+    /// `MIST_API_URL`, e.g. `https://api.mist.com` (no trailing slash).
+    pub api_url: String,
+    /// `MIST_ORG_ID`.
+    pub org_id: Option<String>,
+    /// `MIST_TOKEN_SECRET_ARN`: Secrets Manager secret holding the API token.
+    pub token_secret_arn: Option<String>,
+    /// `MIST_API_TOKEN`: the token itself, for local use only.
+    pub token: Option<SecretString>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// Delay before retry number `attempt` (1-based): base, 2×base, 4×base…
+    pub fn delay(&self, attempt: u32) -> Duration {
+        self.base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get` (tests and the CLI pass their own lookups).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let non_empty = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let router_stacks = match non_empty("ROUTER_STACKS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|g| {
+                    glob::Pattern::new(g).map_err(|e| ConfigError::Invalid {
+                        var: "ROUTER_STACKS",
+                        reason: format!("`{g}` is not a valid glob: {e}"),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let mist_api_url = non_empty("MIST_API_URL")
+            .unwrap_or_else(|| "https://api.mist.com".to_string())
+            .trim_end_matches('/')
+            .to_string();
+        if !(mist_api_url.starts_with("https://") || mist_api_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                var: "MIST_API_URL",
+                reason: "expected an http(s) URL such as https://api.mist.com".into(),
+            });
+        }
+        Ok(Config {
+            router_tag_key: non_empty("ROUTER_TAG_KEY")
+                .unwrap_or_else(|| DEFAULT_ROUTER_TAG_KEY.to_string()),
+            router_stacks,
+            ena_fix_when_stopped: parse_bool("ENA_FIX_WHEN_STOPPED", non_empty("ENA_FIX_WHEN_STOPPED"))?,
+            dry_run: parse_bool("DRY_RUN", non_empty("DRY_RUN"))?,
+            alert_topic_arn: non_empty("ALERT_TOPIC_ARN"),
+            state_table: non_empty("STATE_TABLE"),
+            alert_dedup: chrono::Duration::hours(parse_num(
+                "ALERT_DEDUP_HOURS",
+                non_empty("ALERT_DEDUP_HOURS"),
+                24,
+                1..=24 * 30,
+            )?),
+            onboarding_deadline: chrono::Duration::minutes(parse_num(
+                "ONBOARDING_DEADLINE_MINUTES",
+                non_empty("ONBOARDING_DEADLINE_MINUTES"),
+                15,
+                1..=24 * 60,
+            )?),
+            min_root_volume_gb: parse_num(
+                "MIN_ROOT_VOLUME_GB",
+                non_empty("MIN_ROOT_VOLUME_GB"),
+                128,
+                1..=16384,
+            )? as i32,
+            mist: MistConfig {
+                api_url: mist_api_url,
+                org_id: non_empty("MIST_ORG_ID"),
+                token_secret_arn: non_empty("MIST_TOKEN_SECRET_ARN"),
+                token: non_empty("MIST_API_TOKEN").map(SecretString::from),
+            },
+            describe_retry: RetryPolicy {
+                attempts: parse_num(
+                    "DESCRIBE_RETRY_ATTEMPTS",
+                    non_empty("DESCRIBE_RETRY_ATTEMPTS"),
+                    4,
+                    1..=10,
+                )? as u32,
+                base_delay: Duration::from_millis(parse_num(
+                    "DESCRIBE_RETRY_BASE_MS",
+                    non_empty("DESCRIBE_RETRY_BASE_MS"),
+                    500,
+                    0..=10_000,
+                )? as u64),
+            },
+        })
+    }
+
+    /// Is `stack_name` one of the `ROUTER_STACKS` globs?
+    pub fn stack_matches(&self, stack_name: &str) -> Option<&glob::Pattern> {
+        self.router_stacks.iter().find(|p| p.matches(stack_name))
+    }
+}
+
+fn parse_bool(var: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid {
+            var,
+            reason: format!("`{other}` is not a boolean; use true or false"),
+        }),
+    }
+}
+
+fn parse_num(
+    var: &'static str,
+    value: Option<String>,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
+    let Some(v) = value else { return Ok(default) };
+    let n: i64 = v.parse().map_err(|_| ConfigError::Invalid {
+        var,
+        reason: format!("`{v}` is not a whole number"),
+    })?;
+    if range.contains(&n) {
+        Ok(n)
+    } else {
+        Err(ConfigError::Invalid {
+            var,
+            reason: format!("{n} is outside {}..={}", range.start(), range.end()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn when_nothing_is_set_then_guide_defaults_apply() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.router_tag_key, "SSR-ROUTER");
+        assert!(c.router_stacks.is_empty());
+        assert!(!c.dry_run && !c.ena_fix_when_stopped);
+        assert_eq!(c.onboarding_deadline, chrono::Duration::minutes(15));
+        assert_eq!(c.min_root_volume_gb, 128);
+        assert_eq!(c.alert_dedup, chrono::Duration::hours(24));
+        assert_eq!(c.mist.api_url, "https://api.mist.com");
+    }
+
+    #[test]
+    fn when_router_stacks_given_then_globs_match_stack_names() {
+        let c = cfg(&[("ROUTER_STACKS", "SSR-*, edge-router ,")]).unwrap();
+        assert!(c.stack_matches("SSR-1-Router").is_some());
+        assert!(c.stack_matches("edge-router").is_some());
+        assert!(c.stack_matches("web-app").is_none());
+    }
+
+    #[test]
+    fn when_boolean_is_garbage_then_error_names_the_variable() {
+        let err = cfg(&[("DRY_RUN", "maybe")]).unwrap_err().to_string();
+        assert!(err.starts_with("DRY_RUN:"), "{err}");
+    }
+
+    #[test]
+    fn when_deadline_out_of_range_then_error() {
+        assert!(cfg(&[("ONBOARDING_DEADLINE_MINUTES", "0")]).is_err());
+        assert!(cfg(&[("ONBOARDING_DEADLINE_MINUTES", "x")]).is_err());
+        assert_eq!(
+            cfg(&[("ONBOARDING_DEADLINE_MINUTES", "20")]).unwrap().onboarding_deadline,
+            chrono::Duration::minutes(20)
+        );
+    }
+
+    #[test]
+    fn when_mist_token_set_then_debug_output_does_not_show_it() {
+        let c = cfg(&[("MIST_API_TOKEN", "tok-very-secret-123")]).unwrap();
+        assert!(!format!("{c:?}").contains("tok-very-secret-123"));
+    }
+
+    #[test]
+    fn when_retry_delay_computed_then_it_doubles() {
+        let p = RetryPolicy { attempts: 4, base_delay: Duration::from_millis(100) };
+        assert_eq!(p.delay(1), Duration::from_millis(100));
+        assert_eq!(p.delay(3), Duration::from_millis(400));
+    }
+}

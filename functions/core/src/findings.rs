@@ -1,0 +1,169 @@
+//! Findings (what is wrong), their stable codes, and the automatic fixes (actions) that exist.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// Stable finding codes. The README's table lists each with its remediation; keep them in sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FindingCode {
+    SrcDstCheckEnabled,
+    EnaDisabled,
+    EnaUnknown,
+    EniRoleTagMissing,
+    EniRoleTagInvalid,
+    NoWanInterface,
+    NoLanInterface,
+    WanNotDevice0,
+    MultipleWanInterfaces,
+    NoInstanceProfile,
+    InstanceTypeTooSmall,
+    RootVolumeTooSmall,
+    OnboardingConfigMissing,
+    OnboardingConfigInvalid,
+    WanNoInternetRoute,
+    WanNoPublicIp,
+}
+
+impl FindingCode {
+    pub const ALL: [FindingCode; 16] = [
+        FindingCode::SrcDstCheckEnabled,
+        FindingCode::EnaDisabled,
+        FindingCode::EnaUnknown,
+        FindingCode::EniRoleTagMissing,
+        FindingCode::EniRoleTagInvalid,
+        FindingCode::NoWanInterface,
+        FindingCode::NoLanInterface,
+        FindingCode::WanNotDevice0,
+        FindingCode::MultipleWanInterfaces,
+        FindingCode::NoInstanceProfile,
+        FindingCode::InstanceTypeTooSmall,
+        FindingCode::RootVolumeTooSmall,
+        FindingCode::OnboardingConfigMissing,
+        FindingCode::OnboardingConfigInvalid,
+        FindingCode::WanNoInternetRoute,
+        FindingCode::WanNoPublicIp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingCode::SrcDstCheckEnabled => "SRC_DST_CHECK_ENABLED",
+            FindingCode::EnaDisabled => "ENA_DISABLED",
+            FindingCode::EnaUnknown => "ENA_UNKNOWN",
+            FindingCode::EniRoleTagMissing => "ENI_ROLE_TAG_MISSING",
+            FindingCode::EniRoleTagInvalid => "ENI_ROLE_TAG_INVALID",
+            FindingCode::NoWanInterface => "NO_WAN_INTERFACE",
+            FindingCode::NoLanInterface => "NO_LAN_INTERFACE",
+            FindingCode::WanNotDevice0 => "WAN_NOT_DEVICE_0",
+            FindingCode::MultipleWanInterfaces => "MULTIPLE_WAN_INTERFACES",
+            FindingCode::NoInstanceProfile => "NO_INSTANCE_PROFILE",
+            FindingCode::InstanceTypeTooSmall => "INSTANCE_TYPE_TOO_SMALL",
+            FindingCode::RootVolumeTooSmall => "ROOT_VOLUME_TOO_SMALL",
+            FindingCode::OnboardingConfigMissing => "ONBOARDING_CONFIG_MISSING",
+            FindingCode::OnboardingConfigInvalid => "ONBOARDING_CONFIG_INVALID",
+            FindingCode::WanNoInternetRoute => "WAN_NO_INTERNET_ROUTE",
+            FindingCode::WanNoPublicIp => "WAN_NO_PUBLIC_IP",
+        }
+    }
+
+    pub fn severity(self) -> Severity {
+        use FindingCode::*;
+        match self {
+            EnaUnknown => Severity::Info,
+            EnaDisabled | WanNotDevice0 | InstanceTypeTooSmall | RootVolumeTooSmall => {
+                Severity::Warning
+            }
+            _ => Severity::Error,
+        }
+    }
+}
+
+impl std::fmt::Display for FindingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An automatic fix. Only these two are ever written to EC2.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// ModifyNetworkInterfaceAttribute SourceDestCheck=false on one ENI.
+    DisableSourceDestCheck { eni_id: String },
+    /// ModifyInstanceAttribute EnaSupport=true on a stopped instance.
+    EnableEna { instance_id: String },
+}
+
+impl Action {
+    pub fn resource(&self) -> &str {
+        match self {
+            Action::DisableSourceDestCheck { eni_id } => eni_id,
+            Action::EnableEna { instance_id } => instance_id,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Action::DisableSourceDestCheck { eni_id } => {
+                format!("disable source/destination check on {eni_id}")
+            }
+            Action::EnableEna { instance_id } => format!("enable ENA on {instance_id}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: FindingCode,
+    pub severity: Severity,
+    /// The instance, ENI, volume or subnet the finding is about.
+    pub resource: String,
+    pub message: String,
+    pub remediation: String,
+    /// The automatic fix for this finding, when policy allows one now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Action>,
+    /// True once the fix was applied and verified by read-back.
+    pub fixed: bool,
+}
+
+impl Finding {
+    pub fn new(
+        code: FindingCode,
+        resource: impl Into<String>,
+        message: impl Into<String>,
+        remediation: impl Into<String>,
+    ) -> Self {
+        Finding {
+            code,
+            severity: code.severity(),
+            resource: resource.into(),
+            message: message.into(),
+            remediation: remediation.into(),
+            fix: None,
+            fixed: false,
+        }
+    }
+
+    pub fn with_fix(mut self, action: Action) -> Self {
+        self.fix = Some(action);
+        self
+    }
+}

@@ -1,0 +1,56 @@
+//! Handlers: event in, outcome out. Shared by the Lambda binaries and the CLI.
+
+pub mod guard;
+
+use crate::aws::AwsError;
+
+/// Why an event could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// The payload is not the event this handler takes (the message says what was expected).
+    #[error("malformed event: {0}")]
+    Malformed(String),
+}
+
+impl EventError {
+    pub fn malformed(what: impl Into<String>) -> Self {
+        EventError::Malformed(what.into())
+    }
+}
+
+/// Handler failures: a bad event (do not retry), or AWS trouble (retry).
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// Some automatic fixes failed: the event fails so EventBridge/Lambda retries it. The
+    /// outcome (with the failures) was logged and alerted before this was returned.
+    #[error("{failed} of {total} automatic fixes failed on {instance_id}; the event will be retried")]
+    FixesFailed {
+        instance_id: String,
+        failed: usize,
+        total: usize,
+        outcome: Box<guard::GuardOutcome>,
+    },
+}
+
+impl HandlerError {
+    /// CLI exit code: 2 for a malformed event, 1 for an AWS failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            HandlerError::Event(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Parses `value` as `T`, with an error that says which event was expected and what is wrong.
+pub fn parse_event<T: serde::de::DeserializeOwned>(
+    expected: &str,
+    value: serde_json::Value,
+) -> Result<T, EventError> {
+    serde_json::from_value(value)
+        .map_err(|e| EventError::malformed(format!("expected {expected}: {e}")))
+}

@@ -1,0 +1,205 @@
+//! Findings and episodes → alert text a person on call can act on: a subject under 100
+//! characters, a plain-text body (reads well as email), and SNS message attributes for
+//! subscription filter policies. Never given a secret, so it can never print one.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::findings::{Finding, Severity};
+use crate::plan::{ActionResult, ActionStatus};
+use crate::snapshot::RouterSnapshot;
+
+/// SNS subjects must be under 100 ASCII characters with no line breaks.
+pub const MAX_SUBJECT: usize = 99;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    pub subject: String,
+    pub body: String,
+    /// name → (SNS DataType, value), e.g. `finding_codes` → (`String.Array`, `["A","B"]`).
+    pub attributes: BTreeMap<String, (String, String)>,
+}
+
+/// Where an event came from and where it happened, for the alert's context lines.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EventContext {
+    /// e.g. `EC2 state change: running`.
+    pub trigger: String,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    pub event_id: Option<String>,
+}
+
+/// ASCII-only, single line, at most `MAX_SUBJECT` characters (cut with an ellipsis).
+pub fn subject(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .collect();
+    if clean.len() <= MAX_SUBJECT {
+        clean
+    } else {
+        format!("{}...", &clean[..MAX_SUBJECT - 3])
+    }
+}
+
+/// A label of at most `max` characters (router names can be long).
+pub fn short(label: &str, max: usize) -> String {
+    if label.chars().count() <= max {
+        label.to_string()
+    } else {
+        format!("{}~", label.chars().take(max.saturating_sub(1)).collect::<String>())
+    }
+}
+
+pub fn console_link(region: &str, instance_id: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/ec2/home?region={region}#InstanceDetails:instanceId={instance_id}"
+    )
+}
+
+pub fn string_attr(v: impl Into<String>) -> (String, String) {
+    ("String".to_string(), v.into())
+}
+
+pub fn array_attr(values: &[&str]) -> (String, String) {
+    ("String.Array".to_string(), serde_json::Value::from(values.to_vec()).to_string())
+}
+
+/// The guard's alert for findings that remain after fixes.
+pub fn guard_alert(
+    ctx: &EventContext,
+    s: &RouterSnapshot,
+    findings: &[Finding],
+    actions: &[ActionResult],
+    dry_run: bool,
+) -> Alert {
+    let remaining: Vec<&Finding> = findings.iter().filter(|f| !f.fixed).collect();
+    let severity = remaining.iter().map(|f| f.severity).max().unwrap_or(Severity::Info);
+    let n = remaining.len();
+    let subject = subject(&format!(
+        "SSR router {} ({}): {n} problem{} need{} attention",
+        short(s.label(), 40),
+        s.instance_id,
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "s" } else { "" },
+    ));
+
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "ssr-onboard checked the Session Smart Router {} ({}) after: {}.",
+        s.label(),
+        s.instance_id,
+        ctx.trigger
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(b, "Router");
+    let _ = writeln!(b, "  Instance:  {} ({}, {})", s.instance_id, s.instance_type.as_deref().unwrap_or("?"), s.state);
+    if let Some(stack) = s.stack_name() {
+        let _ = writeln!(b, "  Stack:     {stack}");
+    }
+    let _ = writeln!(
+        b,
+        "  Account:   {}   Region: {}",
+        ctx.account.as_deref().unwrap_or("?"),
+        ctx.region.as_deref().unwrap_or("?")
+    );
+    for i in &s.interfaces {
+        let _ = writeln!(
+            b,
+            "  Interface: {} device {} role {} private {} public {}",
+            i.eni_id,
+            i.device_index.map_or("?".into(), |d| d.to_string()),
+            i.role_tag().unwrap_or("(untagged)"),
+            i.private_ip.as_deref().unwrap_or("-"),
+            i.public_ip.as_deref().unwrap_or("-"),
+        );
+    }
+    let _ = writeln!(b);
+    let _ = writeln!(b, "{n} problem{} need{} a person:", if n == 1 { "" } else { "s" }, if n == 1 { "s" } else { "" });
+    for (k, f) in remaining.iter().enumerate() {
+        let _ = writeln!(b);
+        let _ = writeln!(b, "{}. [{}] {} on {}", k + 1, f.severity.as_str().to_uppercase(), f.code, f.resource);
+        let _ = writeln!(b, "   {}", f.message);
+        let planned = dry_run && f.fix.is_some();
+        let _ = writeln!(
+            b,
+            "   {}: {}",
+            if planned { "Planned automatic fix (DRY_RUN, not applied)" } else { "What to do" },
+            if planned { f.fix.as_ref().map(|a| a.describe()).unwrap_or_default() } else { f.remediation.clone() }
+        );
+    }
+    let applied: Vec<&ActionResult> = actions.iter().filter(|a| a.status == ActionStatus::Applied).collect();
+    if !applied.is_empty() {
+        let _ = writeln!(b);
+        let _ = writeln!(b, "Fixed automatically (verified by read-back):");
+        for a in applied {
+            let _ = writeln!(b, "  - {}", a.action.describe());
+        }
+    }
+    let failed: Vec<&ActionResult> = actions
+        .iter()
+        .filter(|a| matches!(a.status, ActionStatus::Failed | ActionStatus::Unverified))
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(b);
+        let _ = writeln!(b, "Automatic fixes that did not take (the event will be retried):");
+        for a in failed {
+            let _ = writeln!(b, "  - {}: {}", a.action.describe(), a.error.as_deref().unwrap_or("not verified"));
+        }
+    }
+    if let Some(region) = &ctx.region {
+        let _ = writeln!(b);
+        let _ = writeln!(b, "Console: {}", console_link(region, &s.instance_id));
+    }
+    let _ = writeln!(b);
+    let _ = writeln!(b, "Identical findings for this router are not re-sent for 24 hours.");
+
+    let codes: Vec<&str> = remaining.iter().map(|f| f.code.as_str()).collect();
+    let attributes = BTreeMap::from([
+        ("kind".to_string(), string_attr("guard-findings")),
+        ("severity".to_string(), string_attr(severity.as_str())),
+        ("instance_id".to_string(), string_attr(&s.instance_id)),
+        ("finding_codes".to_string(), array_attr(&codes)),
+    ]);
+    Alert { subject, body: b, attributes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{evaluate, Policy};
+    use crate::snapshot::fixture::good_router;
+
+    #[test]
+    fn when_label_is_long_then_subject_stays_under_100_ascii_chars() {
+        let mut s = good_router();
+        s.tags.insert("Name".into(), "Zürich-".repeat(30));
+        s.onboarding = crate::onboarding::inspect(None);
+        s.interfaces[1].tags.clear();
+        let f = evaluate(&s, &Policy::for_state("running", false, 128));
+        let a = guard_alert(&EventContext::default(), &s, &f, &[], false);
+        assert!(a.subject.len() < 100 && a.subject.is_ascii(), "{}", a.subject);
+        assert!(a.subject.contains("i-0123456789abcdef0"));
+    }
+
+    #[test]
+    fn when_findings_remain_then_body_lists_each_with_remediation_and_attributes_filterable() {
+        let mut s = good_router();
+        s.interfaces[1].tags.clear();
+        let f = evaluate(&s, &Policy::for_state("running", false, 128));
+        let ctx = EventContext { trigger: "EC2 state change: running".into(), region: Some("us-east-1".into()), ..Default::default() };
+        let a = guard_alert(&ctx, &s, &f, &[], false);
+        assert!(a.body.contains("ENI_ROLE_TAG_MISSING on eni-lan"));
+        assert!(a.body.contains("aws ec2 create-tags --resources eni-lan"));
+        assert!(a.body.contains("console.aws.amazon.com"));
+        assert_eq!(a.attributes["severity"], string_attr("error"));
+        assert_eq!(
+            a.attributes["finding_codes"],
+            ("String.Array".to_string(), r#"["ENI_ROLE_TAG_MISSING","NO_LAN_INTERFACE"]"#.to_string())
+        );
+    }
+}

@@ -1,0 +1,73 @@
+use super::Policy;
+use crate::findings::{Finding, FindingCode};
+use crate::snapshot::RouterSnapshot;
+
+/// Reachability of the Mist cloud (guide: "Configuring a Default Route to an Internet Gateway";
+/// the template gives the public interface "a unique and static public IP address").
+pub(super) fn check(s: &RouterSnapshot, policy: &Policy) -> Vec<Finding> {
+    let Some(wan) = s.wan_interface() else { return vec![] };
+    let mut out = Vec::new();
+    if let Some(route) = &s.wan_route {
+        let via_igw = route.default_route_target.as_deref().is_some_and(|t| t.starts_with("igw-"));
+        if !via_igw {
+            let rtb = route.route_table_id.as_deref().unwrap_or("<route-table-id>");
+            out.push(Finding::new(
+                FindingCode::WanNoInternetRoute,
+                &route.subnet_id,
+                format!(
+                    "WAN subnet {} has no active 0.0.0.0/0 route to an internet gateway{} (route table {rtb}); the router cannot reach Mist.",
+                    route.subnet_id,
+                    route
+                        .default_route_target
+                        .as_deref()
+                        .map(|t| format!(" (default route goes to {t})"))
+                        .unwrap_or_default()
+                ),
+                format!(
+                    "aws ec2 create-route --route-table-id {rtb} --destination-cidr-block 0.0.0.0/0 --gateway-id <igw-id>   (attach an internet gateway to the VPC first)"
+                ),
+            ));
+        }
+    }
+    // A stopped instance loses an auto-assigned public IP; only an Elastic IP stays.
+    if wan.public_ip.is_none() && !policy.stopped {
+        out.push(Finding::new(
+            FindingCode::WanNoPublicIp,
+            &wan.eni_id,
+            format!("WAN interface {} has no public IP address; the router cannot reach Mist through the internet gateway.", wan.eni_id),
+            format!(
+                "aws ec2 allocate-address --domain vpc, then aws ec2 associate-address --allocation-id <eipalloc-id> --network-interface-id {}",
+                wan.eni_id
+            ),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::codes;
+    use crate::snapshot::fixture::good_router;
+
+    #[test]
+    fn network_table() {
+        let running = Policy::for_state("running", false, 128);
+        let stopped = Policy::for_state("stopped", false, 128);
+        let cases: Vec<(&str, Option<&str>, bool, &Policy, Vec<&str>)> = vec![
+            ("igw + ip", Some("igw-1"), true, &running, vec![]),
+            ("nat route", Some("nat-1"), true, &running, vec!["WAN_NO_INTERNET_ROUTE"]),
+            ("no route", None, true, &running, vec!["WAN_NO_INTERNET_ROUTE"]),
+            ("no public ip", Some("igw-1"), false, &running, vec!["WAN_NO_PUBLIC_IP"]),
+            ("stopped, no ip", Some("igw-1"), false, &stopped, vec![]),
+        ];
+        for (name, target, ip, p, want) in cases {
+            let mut s = good_router();
+            s.wan_route.as_mut().unwrap().default_route_target = target.map(String::from);
+            if !ip {
+                s.interfaces[0].public_ip = None;
+            }
+            assert_eq!(codes(&check(&s, p)), want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+use crate::findings::{Finding, FindingCode};
+use crate::onboarding::{OnboardingStatus, ONBOARDING_PATH};
+use crate::snapshot::RouterSnapshot;
+
+const HOW: &str = "Supply the guide's cloud-init user data (#cloud-config write_files to /etc/128T-hardware-bootstrapper/onboarding-config.json with name, ssr-version, registration-code, \"mode\": \"mist-managed\", \"cloud-provider\": \"aws\") while the instance is stopped, or SSH in as ec2-user and run /usr/libexec/hardwareBootstrapper128t config-generator (guide: Manual Onboarding).";
+
+/// Cloud-init onboarding (guide: "Cloud-init Onboarding"). Never quotes the registration code.
+pub(super) fn check(s: &RouterSnapshot) -> Vec<Finding> {
+    let id = &s.instance_id;
+    match &s.onboarding {
+        OnboardingStatus::Missing { reason } => vec![Finding::new(
+            FindingCode::OnboardingConfigMissing,
+            id,
+            format!("No onboarding configuration: {reason}. The router will not self-onboard to Mist."),
+            HOW,
+        )],
+        OnboardingStatus::Unreadable { reason } => vec![Finding::new(
+            FindingCode::OnboardingConfigInvalid,
+            id,
+            format!("Onboarding user data is malformed: {reason}."),
+            HOW,
+        )],
+        OnboardingStatus::Parsed { problems, .. } if !problems.is_empty() => vec![Finding::new(
+            FindingCode::OnboardingConfigInvalid,
+            id,
+            format!("{ONBOARDING_PATH} in the user data is incomplete: {}.", problems.join("; ")),
+            HOW,
+        )],
+        OnboardingStatus::Parsed { .. } => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onboarding::inspect;
+    use crate::snapshot::fixture::good_router;
+
+    #[test]
+    fn onboarding_table() {
+        let cases = [
+            (None, Some("ONBOARDING_CONFIG_MISSING")),
+            (Some("#!/bin/sh\n"), Some("ONBOARDING_CONFIG_INVALID")),
+            (Some("#cloud-config\npackages: [git]\n"), Some("ONBOARDING_CONFIG_MISSING")),
+        ];
+        for (ud, want) in cases {
+            let mut s = good_router();
+            s.onboarding = inspect(ud);
+            assert_eq!(check(&s).first().map(|f| f.code.as_str()), want, "{ud:?}");
+        }
+    }
+}
