@@ -8,7 +8,9 @@ use ssr_core::handlers::{guard, HandlerError};
 use ssr_core::{Config, Deps};
 
 #[derive(Args, Debug)]
-#[command(after_help = "Exit codes: 0 success, 1 AWS failure (or fixes that failed), 2 malformed event or bad configuration.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 AWS failure (or fixes that failed), 2 malformed event or bad configuration."
+)]
 pub struct InvokeArgs {
     /// The function whose handler to run.
     pub function: Function,
@@ -26,7 +28,9 @@ pub enum Function {
 fn read_event(path: &PathBuf) -> Result<serde_json::Value, String> {
     let text = if path.as_os_str() == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
         s
     } else {
         std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
@@ -52,11 +56,16 @@ pub async fn run(args: InvokeArgs) -> u8 {
     };
     let deps = Deps::from_env(config).await;
     let result = match args.function {
-        Function::InstanceGuard => guard::handle_event(&deps, event).await.map(|o| serde_json::to_value(o)),
+        Function::InstanceGuard => guard::handle_event(&deps, event)
+            .await
+            .map(|o| serde_json::to_value(o)),
     };
     match result {
         Ok(Ok(value)) => {
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
             0
         }
         Ok(Err(e)) => {
@@ -65,7 +74,10 @@ pub async fn run(args: InvokeArgs) -> u8 {
         }
         Err(e) => {
             if let HandlerError::FixesFailed { outcome, .. } = &e {
-                println!("{}", serde_json::to_string_pretty(outcome).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(outcome).unwrap_or_default()
+                );
             }
             eprintln!("error: {e}");
             e.exit_code() as u8

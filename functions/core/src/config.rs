@@ -79,7 +79,11 @@ impl Config {
 
     /// Reads configuration through `get` (tests and the CLI pass their own lookups).
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let non_empty = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let non_empty = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let router_stacks = match non_empty("ROUTER_STACKS") {
             None => Vec::new(),
             Some(list) => list
@@ -108,7 +112,10 @@ impl Config {
             router_tag_key: non_empty("ROUTER_TAG_KEY")
                 .unwrap_or_else(|| DEFAULT_ROUTER_TAG_KEY.to_string()),
             router_stacks,
-            ena_fix_when_stopped: parse_bool("ENA_FIX_WHEN_STOPPED", non_empty("ENA_FIX_WHEN_STOPPED"))?,
+            ena_fix_when_stopped: parse_bool(
+                "ENA_FIX_WHEN_STOPPED",
+                non_empty("ENA_FIX_WHEN_STOPPED"),
+            )?,
             dry_run: parse_bool("DRY_RUN", non_empty("DRY_RUN"))?,
             alert_topic_arn: non_empty("ALERT_TOPIC_ARN"),
             state_table: non_empty("STATE_TABLE"),
@@ -198,8 +205,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_vars(|k| map.get(k).cloned())
     }
 
@@ -234,7 +243,9 @@ mod tests {
         assert!(cfg(&[("ONBOARDING_DEADLINE_MINUTES", "0")]).is_err());
         assert!(cfg(&[("ONBOARDING_DEADLINE_MINUTES", "x")]).is_err());
         assert_eq!(
-            cfg(&[("ONBOARDING_DEADLINE_MINUTES", "20")]).unwrap().onboarding_deadline,
+            cfg(&[("ONBOARDING_DEADLINE_MINUTES", "20")])
+                .unwrap()
+                .onboarding_deadline,
             chrono::Duration::minutes(20)
         );
     }
@@ -247,7 +258,10 @@ mod tests {
 
     #[test]
     fn when_retry_delay_computed_then_it_doubles() {
-        let p = RetryPolicy { attempts: 4, base_delay: Duration::from_millis(100) };
+        let p = RetryPolicy {
+            attempts: 4,
+            base_delay: Duration::from_millis(100),
+        };
         assert_eq!(p.delay(1), Duration::from_millis(100));
         assert_eq!(p.delay(3), Duration::from_millis(400));
     }

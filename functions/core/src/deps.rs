@@ -54,7 +54,11 @@ impl Deps {
     }
 
     pub fn from_sdk_config(config: Config, sdk: &SdkConfig) -> Self {
-        Self::new(config, Clients::from_sdk_config(sdk), sdk.region().map(|r| r.to_string()))
+        Self::new(
+            config,
+            Clients::from_sdk_config(sdk),
+            sdk.region().map(|r| r.to_string()),
+        )
     }
 
     /// The standard AWS chain: `AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`, role credentials.

@@ -25,7 +25,10 @@ pub enum OnboardingStatus {
     /// User data that cannot be read as the guide's cloud-config (reason says why; no content).
     Unreadable { reason: String },
     /// The onboarding file was found; `problems` lists what is wrong with it (empty = valid).
-    Parsed { config: OnboardingConfig, problems: Vec<String> },
+    Parsed {
+        config: OnboardingConfig,
+        problems: Vec<String>,
+    },
 }
 
 impl OnboardingStatus {
@@ -42,11 +45,14 @@ pub fn inspect_bytes(user_data: Option<&[u8]>) -> OnboardingStatus {
     match user_data {
         None => inspect(None),
         Some([0x1f, 0x8b, ..]) => OnboardingStatus::Unreadable {
-            reason: "user data is gzip-compressed; this check reads plain #cloud-config only".into(),
+            reason: "user data is gzip-compressed; this check reads plain #cloud-config only"
+                .into(),
         },
         Some(bytes) => match std::str::from_utf8(bytes) {
             Ok(text) => inspect(Some(text)),
-            Err(_) => OnboardingStatus::Unreadable { reason: "user data is not UTF-8 text".into() },
+            Err(_) => OnboardingStatus::Unreadable {
+                reason: "user data is not UTF-8 text".into(),
+            },
         },
     }
 }
@@ -54,17 +60,20 @@ pub fn inspect_bytes(user_data: Option<&[u8]>) -> OnboardingStatus {
 /// Inspects decoded user data (`None`: the instance has none).
 pub fn inspect(user_data: Option<&str>) -> OnboardingStatus {
     let Some(text) = user_data.filter(|t| !t.trim().is_empty()) else {
-        return OnboardingStatus::Missing { reason: "the instance has no user data".into() };
+        return OnboardingStatus::Missing {
+            reason: "the instance has no user data".into(),
+        };
     };
     let first = text.lines().next().unwrap_or_default().trim();
     if first != "#cloud-config" {
-        let kind = if first.starts_with("Content-Type: multipart") || first.starts_with("MIME-Version") {
-            "MIME multi-part user data"
-        } else if first.starts_with("#!") {
-            "a shell script"
-        } else {
-            "not #cloud-config"
-        };
+        let kind =
+            if first.starts_with("Content-Type: multipart") || first.starts_with("MIME-Version") {
+                "MIME multi-part user data"
+            } else if first.starts_with("#!") {
+                "a shell script"
+            } else {
+                "not #cloud-config"
+            };
         return OnboardingStatus::Unreadable {
             reason: format!(
                 "user data is {kind}; the guide's onboarding uses a #cloud-config write_files entry"
@@ -83,7 +92,10 @@ pub fn inspect(user_data: Option<&str>) -> OnboardingStatus {
             }
         }
     };
-    let Some(entry) = docs.first().and_then(|doc| find_write_file(doc, ONBOARDING_PATH)) else {
+    let Some(entry) = docs
+        .first()
+        .and_then(|doc| find_write_file(doc, ONBOARDING_PATH))
+    else {
         return OnboardingStatus::Missing {
             reason: format!("cloud-config has no write_files entry for {ONBOARDING_PATH}"),
         };
@@ -106,7 +118,11 @@ fn file_content(entry: &Yaml) -> Result<String, String> {
     let raw = entry["content"].as_str().ok_or_else(|| {
         format!("the write_files entry for {ONBOARDING_PATH} has no text content")
     })?;
-    match entry["encoding"].as_str().map(str::to_ascii_lowercase).as_deref() {
+    match entry["encoding"]
+        .as_str()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("text/plain") => Ok(raw.to_string()),
         Some("b64" | "base64") => base64::engine::general_purpose::STANDARD
             .decode(raw.split_whitespace().collect::<String>())
@@ -138,7 +154,12 @@ fn parse_onboarding_json(content: &str) -> OnboardingStatus {
             reason: format!("{ONBOARDING_PATH} is not a JSON object"),
         };
     };
-    let text = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty());
+    let text = |k: &str| {
+        obj.get(k)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     let config = OnboardingConfig {
         name: text("name").map(String::from),
         ssr_version: text("ssr-version").map(String::from),
@@ -158,14 +179,16 @@ fn parse_onboarding_json(content: &str) -> OnboardingStatus {
     }
     match config.mode.as_deref() {
         Some("mist-managed") => {}
-        Some(other) => problems.push(format!("\"mode\" is \"{other}\"; expected \"mist-managed\"")),
+        Some(other) => problems.push(format!(
+            "\"mode\" is \"{other}\"; expected \"mist-managed\""
+        )),
         None => problems.push("\"mode\" is missing; expected \"mist-managed\"".into()),
     }
     match config.cloud_provider.as_deref() {
         Some("aws") => {}
-        Some(other) => {
-            problems.push(format!("\"cloud-provider\" is \"{other}\"; expected \"aws\""))
-        }
+        Some(other) => problems.push(format!(
+            "\"cloud-provider\" is \"{other}\"; expected \"aws\""
+        )),
         None => problems.push("\"cloud-provider\" is missing; expected \"aws\"".into()),
     }
     OnboardingStatus::Parsed { config, problems }
@@ -211,13 +234,19 @@ mod tests {
     #[test]
     fn when_no_user_data_then_missing() {
         assert!(matches!(inspect(None), OnboardingStatus::Missing { .. }));
-        assert!(matches!(inspect(Some("  \n")), OnboardingStatus::Missing { .. }));
+        assert!(matches!(
+            inspect(Some("  \n")),
+            OnboardingStatus::Missing { .. }
+        ));
     }
 
     #[test]
     fn when_cloud_config_writes_other_files_then_missing() {
         let ud = "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: hi\n";
-        assert!(matches!(inspect(Some(ud)), OnboardingStatus::Missing { .. }));
+        assert!(matches!(
+            inspect(Some(ud)),
+            OnboardingStatus::Missing { .. }
+        ));
     }
 
     #[test]
@@ -256,7 +285,10 @@ mod tests {
         let ud = format!(
             "#cloud-config\nwrite_files:\n  - path: {ONBOARDING_PATH}\n    content: |\n      {{\"name\":\"r\",\"ssr-version\":\"6.3.0\",\"mode\":\"mist-managed\",\"cloud-provider\":\"aws\"}}\n"
         );
-        assert_eq!(problems(&inspect(Some(&ud))), vec!["\"registration-code\" is missing or empty"]);
+        assert_eq!(
+            problems(&inspect(Some(&ud))),
+            vec!["\"registration-code\" is missing or empty"]
+        );
     }
 
     #[test]

@@ -66,8 +66,12 @@ mod tests {
 
     #[test]
     fn when_findings_have_fixes_then_plan_lists_each_once() {
-        let f = vec![srcdst("eni-1"), srcdst("eni-2"), srcdst("eni-1"),
-            Finding::new(FindingCode::NoLanInterface, "i-1", "m", "r")];
+        let f = vec![
+            srcdst("eni-1"),
+            srcdst("eni-2"),
+            srcdst("eni-1"),
+            Finding::new(FindingCode::NoLanInterface, "i-1", "m", "r"),
+        ];
         assert_eq!(plan(&f).len(), 2);
     }
 
@@ -75,8 +79,20 @@ mod tests {
     fn when_fix_applied_then_only_that_finding_is_fixed() {
         let mut f = vec![srcdst("eni-1"), srcdst("eni-2")];
         let results = vec![
-            ActionResult { action: Action::DisableSourceDestCheck { eni_id: "eni-1".into() }, status: ActionStatus::Applied, error: None },
-            ActionResult { action: Action::DisableSourceDestCheck { eni_id: "eni-2".into() }, status: ActionStatus::Failed, error: Some("x".into()) },
+            ActionResult {
+                action: Action::DisableSourceDestCheck {
+                    eni_id: "eni-1".into(),
+                },
+                status: ActionStatus::Applied,
+                error: None,
+            },
+            ActionResult {
+                action: Action::DisableSourceDestCheck {
+                    eni_id: "eni-2".into(),
+                },
+                status: ActionStatus::Failed,
+                error: Some("x".into()),
+            },
         ];
         mark_fixed(&mut f, &results);
         assert!(f[0].fixed && !f[1].fixed);

@@ -36,7 +36,13 @@ pub struct EventContext {
 pub fn subject(text: &str) -> String {
     let clean: String = text
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect();
     if clean.len() <= MAX_SUBJECT {
         clean
@@ -50,7 +56,13 @@ pub fn short(label: &str, max: usize) -> String {
     if label.chars().count() <= max {
         label.to_string()
     } else {
-        format!("{}~", label.chars().take(max.saturating_sub(1)).collect::<String>())
+        format!(
+            "{}~",
+            label
+                .chars()
+                .take(max.saturating_sub(1))
+                .collect::<String>()
+        )
     }
 }
 
@@ -65,7 +77,10 @@ pub fn string_attr(v: impl Into<String>) -> (String, String) {
 }
 
 pub fn array_attr(values: &[&str]) -> (String, String) {
-    ("String.Array".to_string(), serde_json::Value::from(values.to_vec()).to_string())
+    (
+        "String.Array".to_string(),
+        serde_json::Value::from(values.to_vec()).to_string(),
+    )
 }
 
 /// The guard's alert for findings that remain after fixes.
@@ -77,7 +92,11 @@ pub fn guard_alert(
     dry_run: bool,
 ) -> Alert {
     let remaining: Vec<&Finding> = findings.iter().filter(|f| !f.fixed).collect();
-    let severity = remaining.iter().map(|f| f.severity).max().unwrap_or(Severity::Info);
+    let severity = remaining
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Severity::Info);
     let n = remaining.len();
     let subject = subject(&format!(
         "SSR router {} ({}): {n} problem{} need{} attention",
@@ -97,7 +116,13 @@ pub fn guard_alert(
     );
     let _ = writeln!(b);
     let _ = writeln!(b, "Router");
-    let _ = writeln!(b, "  Instance:  {} ({}, {})", s.instance_id, s.instance_type.as_deref().unwrap_or("?"), s.state);
+    let _ = writeln!(
+        b,
+        "  Instance:  {} ({}, {})",
+        s.instance_id,
+        s.instance_type.as_deref().unwrap_or("?"),
+        s.state
+    );
     if let Some(stack) = s.stack_name() {
         let _ = writeln!(b, "  Stack:     {stack}");
     }
@@ -119,20 +144,43 @@ pub fn guard_alert(
         );
     }
     let _ = writeln!(b);
-    let _ = writeln!(b, "{n} problem{} need{} a person:", if n == 1 { "" } else { "s" }, if n == 1 { "s" } else { "" });
+    let _ = writeln!(
+        b,
+        "{n} problem{} need{} a person:",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "s" } else { "" }
+    );
     for (k, f) in remaining.iter().enumerate() {
         let _ = writeln!(b);
-        let _ = writeln!(b, "{}. [{}] {} on {}", k + 1, f.severity.as_str().to_uppercase(), f.code, f.resource);
+        let _ = writeln!(
+            b,
+            "{}. [{}] {} on {}",
+            k + 1,
+            f.severity.as_str().to_uppercase(),
+            f.code,
+            f.resource
+        );
         let _ = writeln!(b, "   {}", f.message);
         let planned = dry_run && f.fix.is_some();
         let _ = writeln!(
             b,
             "   {}: {}",
-            if planned { "Planned automatic fix (DRY_RUN, not applied)" } else { "What to do" },
-            if planned { f.fix.as_ref().map(|a| a.describe()).unwrap_or_default() } else { f.remediation.clone() }
+            if planned {
+                "Planned automatic fix (DRY_RUN, not applied)"
+            } else {
+                "What to do"
+            },
+            if planned {
+                f.fix.as_ref().map(|a| a.describe()).unwrap_or_default()
+            } else {
+                f.remediation.clone()
+            }
         );
     }
-    let applied: Vec<&ActionResult> = actions.iter().filter(|a| a.status == ActionStatus::Applied).collect();
+    let applied: Vec<&ActionResult> = actions
+        .iter()
+        .filter(|a| a.status == ActionStatus::Applied)
+        .collect();
     if !applied.is_empty() {
         let _ = writeln!(b);
         let _ = writeln!(b, "Fixed automatically (verified by read-back):");
@@ -146,9 +194,17 @@ pub fn guard_alert(
         .collect();
     if !failed.is_empty() {
         let _ = writeln!(b);
-        let _ = writeln!(b, "Automatic fixes that did not take (the event will be retried):");
+        let _ = writeln!(
+            b,
+            "Automatic fixes that did not take (the event will be retried):"
+        );
         for a in failed {
-            let _ = writeln!(b, "  - {}: {}", a.action.describe(), a.error.as_deref().unwrap_or("not verified"));
+            let _ = writeln!(
+                b,
+                "  - {}: {}",
+                a.action.describe(),
+                a.error.as_deref().unwrap_or("not verified")
+            );
         }
     }
     if let Some(region) = &ctx.region {
@@ -156,7 +212,10 @@ pub fn guard_alert(
         let _ = writeln!(b, "Console: {}", console_link(region, &s.instance_id));
     }
     let _ = writeln!(b);
-    let _ = writeln!(b, "Identical findings for this router are not re-sent for 24 hours.");
+    let _ = writeln!(
+        b,
+        "Identical findings for this router are not re-sent for 24 hours."
+    );
 
     let codes: Vec<&str> = remaining.iter().map(|f| f.code.as_str()).collect();
     let attributes = BTreeMap::from([
@@ -165,7 +224,11 @@ pub fn guard_alert(
         ("instance_id".to_string(), string_attr(&s.instance_id)),
         ("finding_codes".to_string(), array_attr(&codes)),
     ]);
-    Alert { subject, body: b, attributes }
+    Alert {
+        subject,
+        body: b,
+        attributes,
+    }
 }
 
 #[cfg(test)]
@@ -182,7 +245,11 @@ mod tests {
         s.interfaces[1].tags.clear();
         let f = evaluate(&s, &Policy::for_state("running", false, 128));
         let a = guard_alert(&EventContext::default(), &s, &f, &[], false);
-        assert!(a.subject.len() < 100 && a.subject.is_ascii(), "{}", a.subject);
+        assert!(
+            a.subject.len() < 100 && a.subject.is_ascii(),
+            "{}",
+            a.subject
+        );
         assert!(a.subject.contains("i-0123456789abcdef0"));
     }
 
@@ -191,7 +258,11 @@ mod tests {
         let mut s = good_router();
         s.interfaces[1].tags.clear();
         let f = evaluate(&s, &Policy::for_state("running", false, 128));
-        let ctx = EventContext { trigger: "EC2 state change: running".into(), region: Some("us-east-1".into()), ..Default::default() };
+        let ctx = EventContext {
+            trigger: "EC2 state change: running".into(),
+            region: Some("us-east-1".into()),
+            ..Default::default()
+        };
         let a = guard_alert(&ctx, &s, &f, &[], false);
         assert!(a.body.contains("ENI_ROLE_TAG_MISSING on eni-lan"));
         assert!(a.body.contains("aws ec2 create-tags --resources eni-lan"));
@@ -199,7 +270,10 @@ mod tests {
         assert_eq!(a.attributes["severity"], string_attr("error"));
         assert_eq!(
             a.attributes["finding_codes"],
-            ("String.Array".to_string(), r#"["ENI_ROLE_TAG_MISSING","NO_LAN_INTERFACE"]"#.to_string())
+            (
+                "String.Array".to_string(),
+                r#"["ENI_ROLE_TAG_MISSING","NO_LAN_INTERFACE"]"#.to_string()
+            )
         );
     }
 }

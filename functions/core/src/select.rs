@@ -27,7 +27,10 @@ pub fn select<'a>(
             reason: format!("instance has the {} tag", config.router_tag_key),
         };
     }
-    if let Some((eni, _)) = eni_tags.into_iter().find(|(_, t)| t.contains_key(ROLE_TAG_KEY)) {
+    if let Some((eni, _)) = eni_tags
+        .into_iter()
+        .find(|(_, t)| t.contains_key(ROLE_TAG_KEY))
+    {
         return Selection {
             selected: true,
             reason: format!("interface {eni} has the {ROLE_TAG_KEY} tag"),
@@ -37,7 +40,10 @@ pub fn select<'a>(
         if let Some(p) = config.stack_matches(stack) {
             return Selection {
                 selected: true,
-                reason: format!("stack {stack} matches ROUTER_STACKS pattern `{}`", p.as_str()),
+                reason: format!(
+                    "stack {stack} matches ROUTER_STACKS pattern `{}`",
+                    p.as_str()
+                ),
             };
         }
     }
@@ -63,7 +69,10 @@ mod tests {
     use super::*;
 
     fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn cfg(stacks: &str) -> Config {
@@ -74,13 +83,49 @@ mod tests {
     fn selection_table() {
         let none = tags(&[]);
         let role = tags(&[("SSR-ROLE", "LAN")]);
-        let cases: Vec<(&str, BTreeMap<String, String>, Vec<(&str, &BTreeMap<String, String>)>, &str, bool)> = vec![
+        let cases: Vec<(
+            &str,
+            BTreeMap<String, String>,
+            Vec<(&str, &BTreeMap<String, String>)>,
+            &str,
+            bool,
+        )> = vec![
             ("router tag", tags(&[("SSR-ROUTER", "")]), vec![], "", true),
-            ("eni role tag", tags(&[("Name", "x")]), vec![("eni-1", &none), ("eni-2", &role)], "", true),
-            ("stack glob", tags(&[(STACK_NAME_TAG, "SSR_1_Router")]), vec![], "SSR_*", true),
-            ("stack no match", tags(&[(STACK_NAME_TAG, "webapp")]), vec![], "SSR_*", false),
-            ("plain instance", tags(&[("Name", "web")]), vec![("eni-1", &none)], "", false),
-            ("stack without globs", tags(&[(STACK_NAME_TAG, "SSR_1")]), vec![], "", false),
+            (
+                "eni role tag",
+                tags(&[("Name", "x")]),
+                vec![("eni-1", &none), ("eni-2", &role)],
+                "",
+                true,
+            ),
+            (
+                "stack glob",
+                tags(&[(STACK_NAME_TAG, "SSR_1_Router")]),
+                vec![],
+                "SSR_*",
+                true,
+            ),
+            (
+                "stack no match",
+                tags(&[(STACK_NAME_TAG, "webapp")]),
+                vec![],
+                "SSR_*",
+                false,
+            ),
+            (
+                "plain instance",
+                tags(&[("Name", "web")]),
+                vec![("eni-1", &none)],
+                "",
+                false,
+            ),
+            (
+                "stack without globs",
+                tags(&[(STACK_NAME_TAG, "SSR_1")]),
+                vec![],
+                "",
+                false,
+            ),
         ];
         for (name, inst, enis, stacks, want) in cases {
             let s = select(&cfg(stacks), &inst, enis);

@@ -98,7 +98,9 @@ impl RouterSnapshot {
     }
 
     pub fn stack_name(&self) -> Option<&str> {
-        self.tags.get("aws:cloudformation:stack-name").map(String::as_str)
+        self.tags
+            .get("aws:cloudformation:stack-name")
+            .map(String::as_str)
     }
 
     /// A human label: the onboarding name, else the Name tag, else the instance id.
@@ -163,7 +165,10 @@ pub(crate) mod fixture {
                 volume_id: Some("vol-1".into()),
                 size_gb: Some(128),
             }),
-            interfaces: vec![eni("eni-wan", 0, Some("WAN")), eni("eni-lan", 1, Some("LAN"))],
+            interfaces: vec![
+                eni("eni-wan", 0, Some("WAN")),
+                eni("eni-lan", 1, Some("LAN")),
+            ],
             wan_route: Some(RouteFacts {
                 subnet_id: "subnet-0".into(),
                 route_table_id: Some("rtb-1".into()),

@@ -32,12 +32,20 @@ pub enum Observed {
     /// Not a managed router: nothing more was read, nothing will be written.
     Unselected { state: String, selection: Selection },
     /// A managed router and all facts the rules need.
-    Router { snapshot: Box<RouterSnapshot>, selection: Selection },
+    Router {
+        snapshot: Box<RouterSnapshot>,
+        selection: Selection,
+    },
 }
 
 pub fn tags_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -58,7 +66,10 @@ pub fn interfaces_from(enis: &[NetworkInterface]) -> Vec<Interface> {
             device_index: n.attachment().and_then(|a| a.device_index()),
             subnet_id: n.subnet_id().map(String::from),
             private_ip: n.private_ip_address().map(String::from),
-            public_ip: n.association().and_then(|a| a.public_ip()).map(String::from),
+            public_ip: n
+                .association()
+                .and_then(|a| a.public_ip())
+                .map(String::from),
             mac_address: n.mac_address().map(String::from),
             source_dest_check: n.source_dest_check(),
             tags: tags_map(n.tag_set()),
@@ -79,7 +90,12 @@ impl Ec2 {
 
     /// DescribeInstances for one id; `None` when EC2 does not know it.
     pub async fn describe_instance(&self, instance_id: &str) -> Result<Option<Instance>, AwsError> {
-        let res = self.client.describe_instances().instance_ids(instance_id).send().await;
+        let res = self
+            .client
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await;
         match res {
             Ok(out) => Ok(out
                 .reservations()
@@ -99,7 +115,10 @@ impl Ec2 {
     }
 
     /// DescribeInstances with filters, all pages.
-    pub async fn describe_instances(&self, filters: Vec<Filter>) -> Result<Vec<Instance>, AwsError> {
+    pub async fn describe_instances(
+        &self,
+        filters: Vec<Filter>,
+    ) -> Result<Vec<Instance>, AwsError> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -110,13 +129,21 @@ impl Ec2 {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk("DescribeInstances", e))?;
-            out.extend(page.reservations().iter().flat_map(|r| r.instances()).cloned());
+            out.extend(
+                page.reservations()
+                    .iter()
+                    .flat_map(|r| r.instances())
+                    .cloned(),
+            );
         }
         Ok(out)
     }
 
     /// DescribeNetworkInterfaces filtered on `attachment.instance-id`, all pages, chunked.
-    pub async fn interfaces_of(&self, instance_ids: &[String]) -> Result<Vec<NetworkInterface>, AwsError> {
+    pub async fn interfaces_of(
+        &self,
+        instance_ids: &[String],
+    ) -> Result<Vec<NetworkInterface>, AwsError> {
         let mut out = Vec::new();
         for chunk in instance_ids.chunks(FILTER_CHUNK) {
             let filter = Filter::builder()
@@ -139,8 +166,17 @@ impl Ec2 {
     }
 
     /// One ENI, by id (for CloudFormation ENI events); `None` when it no longer exists.
-    pub async fn describe_interface(&self, eni_id: &str) -> Result<Option<NetworkInterface>, AwsError> {
-        match self.client.describe_network_interfaces().network_interface_ids(eni_id).send().await {
+    pub async fn describe_interface(
+        &self,
+        eni_id: &str,
+    ) -> Result<Option<NetworkInterface>, AwsError> {
+        match self
+            .client
+            .describe_network_interfaces()
+            .network_interface_ids(eni_id)
+            .send()
+            .await
+        {
             Ok(out) => Ok(out.network_interfaces().first().cloned()),
             Err(e) => {
                 let err = AwsError::from_sdk("DescribeNetworkInterfaces", e);
@@ -154,7 +190,10 @@ impl Ec2 {
     }
 
     /// SourceDestCheck of the given ENIs, for read-back after a fix.
-    pub async fn source_dest_checks(&self, eni_ids: &[String]) -> Result<HashMap<String, Option<bool>>, AwsError> {
+    pub async fn source_dest_checks(
+        &self,
+        eni_ids: &[String],
+    ) -> Result<HashMap<String, Option<bool>>, AwsError> {
         let out = self
             .client
             .describe_network_interfaces()
@@ -190,13 +229,23 @@ impl Ec2 {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("DescribeInstanceAttribute", e))?;
-        let Some(b64) = out.user_data().and_then(|u| u.value()).filter(|v| !v.is_empty()) else {
+        let Some(b64) = out
+            .user_data()
+            .and_then(|u| u.value())
+            .filter(|v| !v.is_empty())
+        else {
             return Ok(None);
         };
         base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .map(Some)
-            .map_err(|_| AwsError::new("DescribeInstanceAttribute", "InvalidUserData", "user data is not valid base64"))
+            .map_err(|_| {
+                AwsError::new(
+                    "DescribeInstanceAttribute",
+                    "InvalidUserData",
+                    "user data is not valid base64",
+                )
+            })
     }
 
     /// DescribeInstanceAttribute enaSupport: `None` when EC2 cannot say (some emulators).
@@ -212,7 +261,10 @@ impl Ec2 {
             Ok(out) => Ok(out.ena_support().and_then(|v| v.value())),
             Err(e) => {
                 let err = AwsError::from_sdk("DescribeInstanceAttribute", e);
-                if err.is("InvalidParameterValue") || err.is("InvalidParameterCombination") || err.code == "Unknown" {
+                if err.is("InvalidParameterValue")
+                    || err.is("InvalidParameterCombination")
+                    || err.code == "Unknown"
+                {
                     tracing::debug!(instance_id, error = %err, "enaSupport attribute not available");
                     Ok(None)
                 } else {
@@ -224,9 +276,16 @@ impl Ec2 {
 
     /// The route table that applies to `subnet_id` (its explicit association, else the VPC's
     /// main table) and the target of its active 0.0.0.0/0 route.
-    pub async fn route_facts(&self, vpc_id: Option<&str>, subnet_id: &str) -> Result<RouteFacts, AwsError> {
+    pub async fn route_facts(
+        &self,
+        vpc_id: Option<&str>,
+        subnet_id: &str,
+    ) -> Result<RouteFacts, AwsError> {
         let explicit = self
-            .route_tables(vec![Filter::builder().name("association.subnet-id").values(subnet_id).build()])
+            .route_tables(vec![Filter::builder()
+                .name("association.subnet-id")
+                .values(subnet_id)
+                .build()])
             .await?;
         let table = match explicit.into_iter().next() {
             Some(t) => Some(t),
@@ -234,7 +293,10 @@ impl Ec2 {
                 Some(vpc) => self
                     .route_tables(vec![
                         Filter::builder().name("vpc-id").values(vpc).build(),
-                        Filter::builder().name("association.main").values("true").build(),
+                        Filter::builder()
+                            .name("association.main")
+                            .values("true")
+                            .build(),
                     ])
                     .await?
                     .into_iter()
@@ -263,7 +325,10 @@ impl Ec2 {
         })
     }
 
-    async fn route_tables(&self, filters: Vec<Filter>) -> Result<Vec<aws_sdk_ec2::types::RouteTable>, AwsError> {
+    async fn route_tables(
+        &self,
+        filters: Vec<Filter>,
+    ) -> Result<Vec<aws_sdk_ec2::types::RouteTable>, AwsError> {
         let out = self
             .client
             .describe_route_tables()
@@ -311,7 +376,11 @@ impl Ec2 {
         let state = instance_state(&instance);
         let tags = tags_map(instance.tags());
         let interfaces = interfaces_from(enis);
-        let selection = select(config, &tags, interfaces.iter().map(|i| (i.eni_id.as_str(), &i.tags)));
+        let selection = select(
+            config,
+            &tags,
+            interfaces.iter().map(|i| (i.eni_id.as_str(), &i.tags)),
+        );
         if !selection.selected {
             return Ok(Observed::Unselected { state, selection });
         }
@@ -338,7 +407,11 @@ impl Ec2 {
                     Some(v) => self.volume_size_gb(v).await?,
                     None => None,
                 };
-                Some(RootVolume { device_name: root.to_string(), volume_id, size_gb })
+                Some(RootVolume {
+                    device_name: root.to_string(),
+                    volume_id,
+                    size_gb,
+                })
             }
             None => None,
         };
@@ -351,7 +424,10 @@ impl Ec2 {
                 .launch_time()
                 .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
             tags,
-            iam_instance_profile_arn: instance.iam_instance_profile().and_then(|p| p.arn()).map(String::from),
+            iam_instance_profile_arn: instance
+                .iam_instance_profile()
+                .and_then(|p| p.arn())
+                .map(String::from),
             ena,
             vpc_id: instance.vpc_id().map(String::from),
             key_name: instance.key_name().map(String::from),
@@ -361,9 +437,15 @@ impl Ec2 {
             onboarding: onboarding::inspect_bytes(user_data.as_deref()),
         };
         if let Some(subnet) = snapshot.wan_interface().and_then(|w| w.subnet_id.clone()) {
-            snapshot.wan_route = Some(self.route_facts(snapshot.vpc_id.as_deref(), &subnet).await?);
+            snapshot.wan_route = Some(
+                self.route_facts(snapshot.vpc_id.as_deref(), &subnet)
+                    .await?,
+            );
         }
-        Ok(Observed::Router { snapshot: Box::new(snapshot), selection })
+        Ok(Observed::Router {
+            snapshot: Box::new(snapshot),
+            selection,
+        })
     }
 
     /// ModifyNetworkInterfaceAttribute SourceDestCheck=false on one ENI.

@@ -26,11 +26,19 @@ impl AwsError {
             Some(m) => m.to_string(),
             None => DisplayErrorContext(&err).to_string(),
         };
-        AwsError { operation, code, message }
+        AwsError {
+            operation,
+            code,
+            message,
+        }
     }
 
     pub fn new(operation: &'static str, code: &str, message: impl Into<String>) -> Self {
-        AwsError { operation, code: code.to_string(), message: message.into() }
+        AwsError {
+            operation,
+            code: code.to_string(),
+            message: message.into(),
+        }
     }
 
     pub fn is(&self, code: &str) -> bool {

@@ -22,7 +22,9 @@ impl Alerts {
 
     /// Publishes `alert`; `Ok(None)` when no topic is configured.
     pub async fn publish(&self, alert: &Alert) -> Result<Option<String>, AwsError> {
-        let Some(topic) = &self.topic_arn else { return Ok(None) };
+        let Some(topic) = &self.topic_arn else {
+            return Ok(None);
+        };
         let mut req = self
             .client
             .publish()
@@ -37,7 +39,10 @@ impl Alerts {
                 .map_err(|e| AwsError::new("Publish", "InvalidMessageAttribute", e.to_string()))?;
             req = req.message_attributes(name, attr);
         }
-        let out = req.send().await.map_err(|e| AwsError::from_sdk("Publish", e))?;
+        let out = req
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("Publish", e))?;
         Ok(out.message_id().map(String::from))
     }
 }

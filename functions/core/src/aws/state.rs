@@ -4,10 +4,20 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::AwsError;
+
+/// Items `onboarding-start#<instance-id>`: when onboarding (re)started for a router, if later than
+/// its EC2 launch time (e.g. the stack that created it completed). Attributes: `started_at`
+/// (epoch seconds, N), `source` (S), `expires_at` (TTL, 30 days).
+pub const ONBOARDING_START_PREFIX: &str = "onboarding-start#";
+
+/// BatchGetItem takes at most 100 keys.
+const BATCH_GET_MAX: usize = 100;
 
 #[derive(Clone, Debug)]
 pub struct StateStore {
@@ -47,9 +57,14 @@ impl StateStore {
         expires_at: DateTime<Utc>,
         mut attrs: HashMap<String, AttributeValue>,
     ) -> Result<Claim, AwsError> {
-        let Some(table) = &self.table else { return Ok(Claim::NoTable) };
+        let Some(table) = &self.table else {
+            return Ok(Claim::NoTable);
+        };
         attrs.insert("pk".into(), AttributeValue::S(pk.to_string()));
-        attrs.insert("expires_at".into(), AttributeValue::N(expires_at.timestamp().to_string()));
+        attrs.insert(
+            "expires_at".into(),
+            AttributeValue::N(expires_at.timestamp().to_string()),
+        );
         attrs.insert("created_at".into(), AttributeValue::S(now.to_rfc3339()));
         let res = self
             .client
@@ -75,7 +90,9 @@ impl StateStore {
 
     /// Gives a claim back (its side effect failed, so a retry may try again).
     pub async fn release(&self, pk: &str) -> Result<(), AwsError> {
-        let Some(table) = &self.table else { return Ok(()) };
+        let Some(table) = &self.table else {
+            return Ok(());
+        };
         self.client
             .delete_item()
             .table_name(table)
@@ -84,5 +101,144 @@ impl StateStore {
             .await
             .map_err(|e| AwsError::from_sdk("DeleteItem", e))?;
         Ok(())
+    }
+
+    /// Records that onboarding of `instance_id` (re)started at `started_at`, keeping the latest
+    /// start when called more than once (replays are no-ops). `Ok(false)`: nothing written.
+    pub async fn record_onboarding_start(
+        &self,
+        instance_id: &str,
+        started_at: DateTime<Utc>,
+        source: &str,
+    ) -> Result<bool, AwsError> {
+        let Some(table) = &self.table else {
+            return Ok(false);
+        };
+        let res = self
+            .client
+            .put_item()
+            .table_name(table)
+            .item(
+                "pk",
+                AttributeValue::S(format!("{ONBOARDING_START_PREFIX}{instance_id}")),
+            )
+            .item("kind", AttributeValue::S("onboarding-start".into()))
+            .item("instance_id", AttributeValue::S(instance_id.to_string()))
+            .item(
+                "started_at",
+                AttributeValue::N(started_at.timestamp().to_string()),
+            )
+            .item("source", AttributeValue::S(source.to_string()))
+            .item(
+                "expires_at",
+                AttributeValue::N(
+                    (started_at + chrono::Duration::days(30))
+                        .timestamp()
+                        .to_string(),
+                ),
+            )
+            .condition_expression("attribute_not_exists(pk) OR started_at < :s")
+            .expression_attribute_values(
+                ":s",
+                AttributeValue::N(started_at.timestamp().to_string()),
+            )
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = AwsError::from_sdk("PutItem", e);
+                if err.is("ConditionalCheckFailedException") {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Recorded onboarding starts for many instances (BatchGetItem, 100 keys per call).
+    pub async fn onboarding_starts(
+        &self,
+        instance_ids: &[String],
+    ) -> Result<HashMap<String, DateTime<Utc>>, AwsError> {
+        let mut out = HashMap::new();
+        let Some(table) = &self.table else {
+            return Ok(out);
+        };
+        let items = self
+            .batch_get(
+                table,
+                instance_ids
+                    .iter()
+                    .map(|id| format!("{ONBOARDING_START_PREFIX}{id}"))
+                    .collect(),
+            )
+            .await?;
+        for item in items {
+            let id = item.get("instance_id").and_then(|v| v.as_s().ok());
+            let at = item
+                .get("started_at")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .and_then(|s| DateTime::from_timestamp(s, 0));
+            if let (Some(id), Some(at)) = (id, at) {
+                out.insert(id.clone(), at);
+            }
+        }
+        Ok(out)
+    }
+
+    /// BatchGetItem over any number of keys, retrying unprocessed keys.
+    pub async fn batch_get(
+        &self,
+        table: &str,
+        pks: Vec<String>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, AwsError> {
+        let mut out = Vec::new();
+        for chunk in pks.chunks(BATCH_GET_MAX) {
+            let keys: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|pk| HashMap::from([("pk".to_string(), AttributeValue::S(pk.clone()))]))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| AwsError::new("BatchGetItem", "InvalidRequest", e.to_string()))?,
+            );
+            let mut attempt = 0u32;
+            while let Some(req) = request.take() {
+                let res = self
+                    .client
+                    .batch_get_item()
+                    .request_items(table, req)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("BatchGetItem", e))?;
+                if let Some(items) = res.responses().and_then(|r| r.get(table)) {
+                    out.extend(items.iter().cloned());
+                }
+                request = res
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+                if request.is_some() {
+                    attempt += 1;
+                    if attempt > 5 {
+                        return Err(AwsError::new(
+                            "BatchGetItem",
+                            "UnprocessedKeys",
+                            "keys still unprocessed after 5 retries",
+                        ));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * 2u64.pow(attempt)))
+                        .await;
+                }
+            }
+        }
+        Ok(out)
     }
 }

@@ -50,7 +50,13 @@ pub struct AlertOutcome {
 }
 
 impl GuardOutcome {
-    fn skipped(instance_id: &str, ctx: &EventContext, state: Option<String>, reason: String, dry_run: bool) -> Self {
+    fn skipped(
+        instance_id: &str,
+        ctx: &EventContext,
+        state: Option<String>,
+        reason: String,
+        dry_run: bool,
+    ) -> Self {
         GuardOutcome {
             instance_id: instance_id.to_string(),
             trigger: ctx.trigger.clone(),
@@ -60,15 +66,23 @@ impl GuardOutcome {
             dry_run,
             findings: vec![],
             actions: vec![],
-            alert: AlertOutcome { reason: "nothing to report".into(), ..Default::default() },
+            alert: AlertOutcome {
+                reason: "nothing to report".into(),
+                ..Default::default()
+            },
         }
     }
 }
 
 /// Lambda entry: an EventBridge "EC2 Instance State-change Notification".
-pub async fn handle_event(deps: &Deps, event: serde_json::Value) -> Result<GuardOutcome, HandlerError> {
-    let ev: EventBridgeEvent<InstanceStateChange> =
-        parse_event("an EventBridge \"EC2 Instance State-change Notification\"", event)?;
+pub async fn handle_event(
+    deps: &Deps,
+    event: serde_json::Value,
+) -> Result<GuardOutcome, HandlerError> {
+    let ev: EventBridgeEvent<InstanceStateChange> = parse_event(
+        "an EventBridge \"EC2 Instance State-change Notification\"",
+        event,
+    )?;
     if ev.source != EC2_SOURCE || ev.detail_type != EC2_DETAIL_TYPE {
         return Err(EventError::malformed(format!(
             "expected source {EC2_SOURCE} and detail-type \"{EC2_DETAIL_TYPE}\", got {} / \"{}\"",
@@ -78,7 +92,10 @@ pub async fn handle_event(deps: &Deps, event: serde_json::Value) -> Result<Guard
     }
     let id = ev.detail.instance_id.trim();
     if !id.starts_with("i-") {
-        return Err(EventError::malformed(format!("detail.instance-id `{id}` is not an instance id")).into());
+        return Err(EventError::malformed(format!(
+            "detail.instance-id `{id}` is not an instance id"
+        ))
+        .into());
     }
     let ctx = EventContext {
         trigger: format!("EC2 state change: {}", ev.detail.state),
@@ -98,15 +115,31 @@ pub async fn guard_instance(
     event_state: Option<&str>,
     ctx: &EventContext,
 ) -> Result<GuardOutcome, HandlerError> {
-    let span = tracing::info_span!("guard", instance_id, event_id = ctx.event_id.as_deref().unwrap_or(""));
+    let span = tracing::info_span!(
+        "guard",
+        instance_id,
+        event_id = ctx.event_id.as_deref().unwrap_or("")
+    );
     let _enter = span.enter();
     let dry_run = deps.config.dry_run;
     if let Some(s @ ("shutting-down" | "terminated" | "stopping")) = event_state {
-        let o = GuardOutcome::skipped(instance_id, ctx, Some(s.into()), format!("instance is {s}: nothing to do"), dry_run);
-        tracing::info!(instance_id, state = s, decision = "no-op", "instance leaving service");
+        let o = GuardOutcome::skipped(
+            instance_id,
+            ctx,
+            Some(s.into()),
+            format!("instance is {s}: nothing to do"),
+            dry_run,
+        );
+        tracing::info!(
+            instance_id,
+            state = s,
+            decision = "no-op",
+            "instance leaving service"
+        );
         return Ok(o);
     }
-    let retry = matches!(event_state, Some("pending" | "running")).then_some(deps.config.describe_retry);
+    let retry =
+        matches!(event_state, Some("pending" | "running")).then_some(deps.config.describe_retry);
     let (snapshot, selection) = match deps.ec2.observe(&deps.config, instance_id, retry).await? {
         Observed::NotFound => {
             tracing::info!(instance_id, decision = "no-op", "instance not found");
@@ -120,22 +153,39 @@ pub async fn guard_instance(
         }
         Observed::Unselected { state, selection } => {
             tracing::info!(instance_id, state, decision = "skip", reason = %selection.reason, "not a managed router");
-            return Ok(GuardOutcome::skipped(instance_id, ctx, Some(state), selection.reason, dry_run));
+            return Ok(GuardOutcome::skipped(
+                instance_id,
+                ctx,
+                Some(state),
+                selection.reason,
+                dry_run,
+            ));
         }
-        Observed::Router { snapshot, selection } => (snapshot, selection),
+        Observed::Router {
+            snapshot,
+            selection,
+        } => (snapshot, selection),
     };
     let state = snapshot.state.clone();
     if !matches!(state.as_str(), "pending" | "running" | "stopped") {
-        let mut o = GuardOutcome::skipped(instance_id, ctx, Some(state.clone()), format!("instance is {state}: nothing to do"), dry_run);
+        let mut o = GuardOutcome::skipped(
+            instance_id,
+            ctx,
+            Some(state.clone()),
+            format!("instance is {state}: nothing to do"),
+            dry_run,
+        );
         o.selected = true;
-        tracing::info!(instance_id, state, decision = "no-op", "router in a transitional state");
+        tracing::info!(
+            instance_id,
+            state,
+            decision = "no-op",
+            "router in a transitional state"
+        );
         return Ok(o);
     }
 
-    let policy = Policy::for_state(&state, deps.config.ena_fix_when_stopped, deps.config.min_root_volume_gb);
-    let mut findings = evaluate(&snapshot, &policy);
-    let actions = apply(deps, &plan(&findings)).await;
-    mark_fixed(&mut findings, &actions);
+    let (findings, actions) = check_and_fix(deps, &snapshot, dry_run).await;
 
     let mut outcome = GuardOutcome {
         instance_id: instance_id.to_string(),
@@ -150,8 +200,18 @@ pub async fn guard_instance(
     };
     outcome.alert = alert(deps, ctx, &snapshot, &outcome).await?;
 
-    let codes: Vec<&str> = outcome.findings.iter().filter(|f| !f.fixed).map(|f| f.code.as_str()).collect();
-    let fixed: Vec<&str> = outcome.findings.iter().filter(|f| f.fixed).map(|f| f.code.as_str()).collect();
+    let codes: Vec<&str> = outcome
+        .findings
+        .iter()
+        .filter(|f| !f.fixed)
+        .map(|f| f.code.as_str())
+        .collect();
+    let fixed: Vec<&str> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.fixed)
+        .map(|f| f.code.as_str())
+        .collect();
     tracing::info!(
         instance_id,
         state = outcome.state.as_deref().unwrap_or(""),
@@ -175,19 +235,43 @@ pub async fn guard_instance(
     Ok(outcome)
 }
 
+/// Rules, plan and (unless `dry_run`) the verified fixes for one router snapshot: the part of the
+/// guard the audit command shares.
+pub async fn check_and_fix(
+    deps: &Deps,
+    snapshot: &RouterSnapshot,
+    dry_run: bool,
+) -> (Vec<Finding>, Vec<ActionResult>) {
+    let policy = Policy::for_state(
+        &snapshot.state,
+        deps.config.ena_fix_when_stopped,
+        deps.config.min_root_volume_gb,
+    );
+    let mut findings = evaluate(snapshot, &policy);
+    let actions = apply(deps, &plan(&findings), dry_run).await;
+    mark_fixed(&mut findings, &actions);
+    (findings, actions)
+}
+
 /// Applies the plan (or, in DRY_RUN, only reports it), then verifies every write by reading it
 /// back. A replayed event plans nothing, so it writes nothing.
-async fn apply(deps: &Deps, actions: &[Action]) -> Vec<ActionResult> {
-    if deps.config.dry_run {
+async fn apply(deps: &Deps, actions: &[Action], dry_run: bool) -> Vec<ActionResult> {
+    if dry_run {
         return actions
             .iter()
-            .map(|a| ActionResult { action: a.clone(), status: ActionStatus::Planned, error: None })
+            .map(|a| ActionResult {
+                action: a.clone(),
+                status: ActionStatus::Planned,
+                error: None,
+            })
             .collect();
     }
     let mut results = Vec::with_capacity(actions.len());
     for a in actions {
         let res = match a {
-            Action::DisableSourceDestCheck { eni_id } => deps.ec2.disable_source_dest_check(eni_id).await,
+            Action::DisableSourceDestCheck { eni_id } => {
+                deps.ec2.disable_source_dest_check(eni_id).await
+            }
             Action::EnableEna { instance_id } => deps.ec2.enable_ena(instance_id).await,
         };
         let (status, error) = match res {
@@ -197,7 +281,11 @@ async fn apply(deps: &Deps, actions: &[Action]) -> Vec<ActionResult> {
                 (ActionStatus::Failed, Some(e.to_string()))
             }
         };
-        results.push(ActionResult { action: a.clone(), status, error });
+        results.push(ActionResult {
+            action: a.clone(),
+            status,
+            error,
+        });
     }
     verify(deps, &mut results).await;
     results
@@ -213,12 +301,22 @@ async fn verify(deps: &Deps, results: &mut [ActionResult]) {
             _ => None,
         })
         .collect();
-    let checks = if enis.is_empty() { Ok(HashMap::new()) } else { deps.ec2.source_dest_checks(&enis).await };
-    for r in results.iter_mut().filter(|r| r.status == ActionStatus::Applied) {
+    let checks = if enis.is_empty() {
+        Ok(HashMap::new())
+    } else {
+        deps.ec2.source_dest_checks(&enis).await
+    };
+    for r in results
+        .iter_mut()
+        .filter(|r| r.status == ActionStatus::Applied)
+    {
         let verdict: Result<(), String> = match &r.action {
             Action::DisableSourceDestCheck { eni_id } => match &checks {
                 Ok(m) if m.get(eni_id) == Some(&Some(false)) => Ok(()),
-                Ok(m) => Err(format!("read-back shows SourceDestCheck={:?}", m.get(eni_id).copied().flatten())),
+                Ok(m) => Err(format!(
+                    "read-back shows SourceDestCheck={:?}",
+                    m.get(eni_id).copied().flatten()
+                )),
                 Err(e) => Err(format!("read-back failed: {e}")),
             },
             Action::EnableEna { instance_id } => match deps.ec2.ena_attribute(instance_id).await {
@@ -237,11 +335,23 @@ async fn verify(deps: &Deps, results: &mut [ActionResult]) {
 
 /// Sends one alert for the findings that remain, unless the same set was sent for this instance
 /// within the de-duplication window (a conditional write in the state table decides).
-async fn alert(deps: &Deps, ctx: &EventContext, s: &RouterSnapshot, o: &GuardOutcome) -> Result<AlertOutcome, HandlerError> {
-    let remaining: Vec<&Finding> = o.findings.iter().filter(|f| !f.fixed && f.severity > Severity::Info).collect();
+async fn alert(
+    deps: &Deps,
+    ctx: &EventContext,
+    s: &RouterSnapshot,
+    o: &GuardOutcome,
+) -> Result<AlertOutcome, HandlerError> {
+    let remaining: Vec<&Finding> = o
+        .findings
+        .iter()
+        .filter(|f| !f.fixed && f.severity > Severity::Info)
+        .collect();
     let failed_fixes = o.actions.iter().any(|a| !a.succeeded());
     if remaining.is_empty() {
-        return Ok(AlertOutcome { reason: "no findings remain".into(), ..Default::default() });
+        return Ok(AlertOutcome {
+            reason: "no findings remain".into(),
+            ..Default::default()
+        });
     }
     let alert = guard_alert(ctx, s, &o.findings, &o.actions, o.dry_run);
     if deps.alerts.topic_arn().is_none() {
@@ -251,7 +361,10 @@ async fn alert(deps: &Deps, ctx: &EventContext, s: &RouterSnapshot, o: &GuardOut
             ..Default::default()
         });
     }
-    let mut keys: Vec<String> = remaining.iter().map(|f| format!("{}|{}", f.code, f.resource)).collect();
+    let mut keys: Vec<String> = remaining
+        .iter()
+        .map(|f| format!("{}|{}", f.code, f.resource))
+        .collect();
     keys.sort();
     if failed_fixes {
         keys.push("fix-failed".into());
@@ -261,13 +374,21 @@ async fn alert(deps: &Deps, ctx: &EventContext, s: &RouterSnapshot, o: &GuardOut
     let now = Utc::now();
     let attrs = HashMap::from([
         ("kind".to_string(), AttributeValue::S("guard-alert".into())),
-        ("instance_id".to_string(), AttributeValue::S(s.instance_id.clone())),
+        (
+            "instance_id".to_string(),
+            AttributeValue::S(s.instance_id.clone()),
+        ),
     ]);
-    match deps.state.claim(&pk, now, now + deps.config.alert_dedup, attrs).await? {
+    match deps
+        .state
+        .claim(&pk, now, now + deps.config.alert_dedup, attrs)
+        .await?
+    {
         Claim::Held => {
             return Ok(AlertOutcome {
                 subject: Some(alert.subject),
-                reason: "identical findings already alerted within the de-duplication window".into(),
+                reason: "identical findings already alerted within the de-duplication window"
+                    .into(),
                 ..Default::default()
             })
         }

@@ -27,7 +27,9 @@ pub enum HandlerError {
     Aws(#[from] AwsError),
     /// Some automatic fixes failed: the event fails so EventBridge/Lambda retries it. The
     /// outcome (with the failures) was logged and alerted before this was returned.
-    #[error("{failed} of {total} automatic fixes failed on {instance_id}; the event will be retried")]
+    #[error(
+        "{failed} of {total} automatic fixes failed on {instance_id}; the event will be retried"
+    )]
     FixesFailed {
         instance_id: String,
         failed: usize,

@@ -50,17 +50,45 @@ mod tests {
     fn ena_table() {
         let cases = [
             (EnaStatus::Enabled, "running", true, None, None),
-            (EnaStatus::Disabled, "running", true, Some("ENA_DISABLED"), Some(false)),
-            (EnaStatus::Disabled, "stopped", true, Some("ENA_DISABLED"), Some(true)),
-            (EnaStatus::Disabled, "stopped", false, Some("ENA_DISABLED"), Some(false)),
-            (EnaStatus::Unknown, "running", true, Some("ENA_UNKNOWN"), Some(false)),
+            (
+                EnaStatus::Disabled,
+                "running",
+                true,
+                Some("ENA_DISABLED"),
+                Some(false),
+            ),
+            (
+                EnaStatus::Disabled,
+                "stopped",
+                true,
+                Some("ENA_DISABLED"),
+                Some(true),
+            ),
+            (
+                EnaStatus::Disabled,
+                "stopped",
+                false,
+                Some("ENA_DISABLED"),
+                Some(false),
+            ),
+            (
+                EnaStatus::Unknown,
+                "running",
+                true,
+                Some("ENA_UNKNOWN"),
+                Some(false),
+            ),
         ];
         for (ena, state, fix_when_stopped, code, has_fix) in cases {
             let mut s = good_router();
             s.ena = ena;
             let f = check(&s, &Policy::for_state(state, fix_when_stopped, 128));
             assert_eq!(f.first().map(|f| f.code.as_str()), code, "{ena:?} {state}");
-            assert_eq!(f.first().map(|f| f.fix.is_some()), has_fix, "{ena:?} {state}");
+            assert_eq!(
+                f.first().map(|f| f.fix.is_some()),
+                has_fix,
+                "{ena:?} {state}"
+            );
         }
     }
 
@@ -72,6 +100,8 @@ mod tests {
         assert!(f.remediation.contains(
             "aws ec2 modify-instance-attribute --instance-id i-0123456789abcdef0 --ena-support"
         ));
-        assert!(f.remediation.contains("stop-instances") && f.remediation.contains("start-instances"));
+        assert!(
+            f.remediation.contains("stop-instances") && f.remediation.contains("start-instances")
+        );
     }
 }

@@ -7,7 +7,11 @@ use crate::snapshot::{Role, RouterSnapshot};
 pub(super) fn check(s: &RouterSnapshot) -> Vec<Finding> {
     let mut out = Vec::new();
     for i in &s.interfaces {
-        let suggested = if i.device_index == Some(0) { "WAN" } else { "LAN" };
+        let suggested = if i.device_index == Some(0) {
+            "WAN"
+        } else {
+            "LAN"
+        };
         let tag_cmd = format!(
             "aws ec2 create-tags --resources {} --tags Key={ROLE_TAG_KEY},Value={suggested}",
             i.eni_id
@@ -32,7 +36,11 @@ pub(super) fn check(s: &RouterSnapshot) -> Vec<Finding> {
             _ => {}
         }
     }
-    let wans: Vec<_> = s.interfaces.iter().filter(|i| i.role() == Some(Role::Wan)).collect();
+    let wans: Vec<_> = s
+        .interfaces
+        .iter()
+        .filter(|i| i.role() == Some(Role::Wan))
+        .collect();
     let has_lan = s.interfaces.iter().any(|i| i.role() == Some(Role::Lan));
     let id = &s.instance_id;
     match wans.as_slice() {
@@ -84,12 +92,41 @@ mod tests {
     #[test]
     fn interface_table() {
         let cases: Vec<(&str, Vec<(&str, i32, Option<&str>)>, Vec<&str>)> = vec![
-            ("guide layout", vec![("a", 0, Some("WAN")), ("b", 1, Some("LAN"))], vec![]),
-            ("lan tag missing", vec![("a", 0, Some("WAN")), ("b", 1, None)], vec!["ENI_ROLE_TAG_MISSING", "NO_LAN_INTERFACE"]),
-            ("lower case", vec![("a", 0, Some("wan")), ("b", 1, Some("LAN"))], vec!["ENI_ROLE_TAG_INVALID", "NO_WAN_INTERFACE"]),
-            ("swapped", vec![("a", 0, Some("LAN")), ("b", 1, Some("WAN"))], vec!["WAN_NOT_DEVICE_0"]),
-            ("two wans", vec![("a", 0, Some("WAN")), ("b", 1, Some("WAN"))], vec!["MULTIPLE_WAN_INTERFACES", "NO_LAN_INTERFACE"]),
-            ("untagged", vec![("a", 0, None), ("b", 1, None)], vec!["ENI_ROLE_TAG_MISSING", "ENI_ROLE_TAG_MISSING", "NO_WAN_INTERFACE", "NO_LAN_INTERFACE"]),
+            (
+                "guide layout",
+                vec![("a", 0, Some("WAN")), ("b", 1, Some("LAN"))],
+                vec![],
+            ),
+            (
+                "lan tag missing",
+                vec![("a", 0, Some("WAN")), ("b", 1, None)],
+                vec!["ENI_ROLE_TAG_MISSING", "NO_LAN_INTERFACE"],
+            ),
+            (
+                "lower case",
+                vec![("a", 0, Some("wan")), ("b", 1, Some("LAN"))],
+                vec!["ENI_ROLE_TAG_INVALID", "NO_WAN_INTERFACE"],
+            ),
+            (
+                "swapped",
+                vec![("a", 0, Some("LAN")), ("b", 1, Some("WAN"))],
+                vec!["WAN_NOT_DEVICE_0"],
+            ),
+            (
+                "two wans",
+                vec![("a", 0, Some("WAN")), ("b", 1, Some("WAN"))],
+                vec!["MULTIPLE_WAN_INTERFACES", "NO_LAN_INTERFACE"],
+            ),
+            (
+                "untagged",
+                vec![("a", 0, None), ("b", 1, None)],
+                vec![
+                    "ENI_ROLE_TAG_MISSING",
+                    "ENI_ROLE_TAG_MISSING",
+                    "NO_WAN_INTERFACE",
+                    "NO_LAN_INTERFACE",
+                ],
+            ),
         ];
         for (name, enis, want) in cases {
             let mut s = good_router();

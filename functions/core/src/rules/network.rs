@@ -5,12 +5,20 @@ use crate::snapshot::RouterSnapshot;
 /// Reachability of the Mist cloud (guide: "Configuring a Default Route to an Internet Gateway";
 /// the template gives the public interface "a unique and static public IP address").
 pub(super) fn check(s: &RouterSnapshot, policy: &Policy) -> Vec<Finding> {
-    let Some(wan) = s.wan_interface() else { return vec![] };
+    let Some(wan) = s.wan_interface() else {
+        return vec![];
+    };
     let mut out = Vec::new();
     if let Some(route) = &s.wan_route {
-        let via_igw = route.default_route_target.as_deref().is_some_and(|t| t.starts_with("igw-"));
+        let via_igw = route
+            .default_route_target
+            .as_deref()
+            .is_some_and(|t| t.starts_with("igw-"));
         if !via_igw {
-            let rtb = route.route_table_id.as_deref().unwrap_or("<route-table-id>");
+            let rtb = route
+                .route_table_id
+                .as_deref()
+                .unwrap_or("<route-table-id>");
             out.push(Finding::new(
                 FindingCode::WanNoInternetRoute,
                 &route.subnet_id,
@@ -56,9 +64,27 @@ mod tests {
         let stopped = Policy::for_state("stopped", false, 128);
         let cases: Vec<(&str, Option<&str>, bool, &Policy, Vec<&str>)> = vec![
             ("igw + ip", Some("igw-1"), true, &running, vec![]),
-            ("nat route", Some("nat-1"), true, &running, vec!["WAN_NO_INTERNET_ROUTE"]),
-            ("no route", None, true, &running, vec!["WAN_NO_INTERNET_ROUTE"]),
-            ("no public ip", Some("igw-1"), false, &running, vec!["WAN_NO_PUBLIC_IP"]),
+            (
+                "nat route",
+                Some("nat-1"),
+                true,
+                &running,
+                vec!["WAN_NO_INTERNET_ROUTE"],
+            ),
+            (
+                "no route",
+                None,
+                true,
+                &running,
+                vec!["WAN_NO_INTERNET_ROUTE"],
+            ),
+            (
+                "no public ip",
+                Some("igw-1"),
+                false,
+                &running,
+                vec!["WAN_NO_PUBLIC_IP"],
+            ),
             ("stopped, no ip", Some("igw-1"), false, &stopped, vec![]),
         ];
         for (name, target, ip, p, want) in cases {

@@ -11,7 +11,9 @@ pub(super) fn check(s: &RouterSnapshot) -> Vec<Finding> {
         OnboardingStatus::Missing { reason } => vec![Finding::new(
             FindingCode::OnboardingConfigMissing,
             id,
-            format!("No onboarding configuration: {reason}. The router will not self-onboard to Mist."),
+            format!(
+                "No onboarding configuration: {reason}. The router will not self-onboard to Mist."
+            ),
             HOW,
         )],
         OnboardingStatus::Unreadable { reason } => vec![Finding::new(
@@ -23,7 +25,10 @@ pub(super) fn check(s: &RouterSnapshot) -> Vec<Finding> {
         OnboardingStatus::Parsed { problems, .. } if !problems.is_empty() => vec![Finding::new(
             FindingCode::OnboardingConfigInvalid,
             id,
-            format!("{ONBOARDING_PATH} in the user data is incomplete: {}.", problems.join("; ")),
+            format!(
+                "{ONBOARDING_PATH} in the user data is incomplete: {}.",
+                problems.join("; ")
+            ),
             HOW,
         )],
         OnboardingStatus::Parsed { .. } => vec![],
@@ -41,7 +46,10 @@ mod tests {
         let cases = [
             (None, Some("ONBOARDING_CONFIG_MISSING")),
             (Some("#!/bin/sh\n"), Some("ONBOARDING_CONFIG_INVALID")),
-            (Some("#cloud-config\npackages: [git]\n"), Some("ONBOARDING_CONFIG_MISSING")),
+            (
+                Some("#cloud-config\npackages: [git]\n"),
+                Some("ONBOARDING_CONFIG_MISSING"),
+            ),
         ];
         for (ud, want) in cases {
             let mut s = good_router();

@@ -11,10 +11,14 @@ const SMALL_SIZES: [&str; 5] = ["nano", "micro", "small", "medium", "large"];
 pub fn instance_type_below_guide(instance_type: &str) -> Option<String> {
     let (family, size) = instance_type.split_once('.')?;
     if SMALL_SIZES.contains(&size) {
-        return Some(format!("{instance_type} has fewer than the 4 vCPUs of c5.xlarge"));
+        return Some(format!(
+            "{instance_type} has fewer than the 4 vCPUs of c5.xlarge"
+        ));
     }
     if family.starts_with('t') {
-        return Some(format!("{instance_type} is a burstable type; its CPU credits run out under forwarding load"));
+        return Some(format!(
+            "{instance_type} is a burstable type; its CPU credits run out under forwarding load"
+        ));
     }
     None
 }
@@ -83,7 +87,10 @@ mod tests {
         s.root_volume.as_mut().unwrap().size_gb = Some(8);
         s.instance_type = Some("t3.medium".into());
         let f = check(&s, &Policy::for_state("running", false, 128));
-        assert_eq!(codes(&f), ["INSTANCE_TYPE_TOO_SMALL", "ROOT_VOLUME_TOO_SMALL"]);
+        assert_eq!(
+            codes(&f),
+            ["INSTANCE_TYPE_TOO_SMALL", "ROOT_VOLUME_TOO_SMALL"]
+        );
         assert_eq!(f[1].resource, "vol-1");
         assert!(f[1].message.contains("8 GB") && f[1].remediation.contains("--size 128"));
     }

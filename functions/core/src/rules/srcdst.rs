@@ -45,8 +45,18 @@ mod tests {
         }
         let f = check(&s, &Policy::for_state("running", false, 128));
         assert_eq!(f.len(), 2);
-        assert_eq!(f[0].fix, Some(Action::DisableSourceDestCheck { eni_id: "eni-wan".into() }));
-        assert_eq!(f[1].fix, Some(Action::DisableSourceDestCheck { eni_id: "eni-lan".into() }));
+        assert_eq!(
+            f[0].fix,
+            Some(Action::DisableSourceDestCheck {
+                eni_id: "eni-wan".into()
+            })
+        );
+        assert_eq!(
+            f[1].fix,
+            Some(Action::DisableSourceDestCheck {
+                eni_id: "eni-lan".into()
+            })
+        );
         assert!(f[0].remediation.contains("--no-source-dest-check"));
     }
 
