@@ -620,3 +620,63 @@ async fn when_instance_terminated_then_no_aws_call_at_all() {
     }
     assert_eq!(describe.num_calls(), 0);
 }
+
+/// A `tracing` writer into a shared buffer, to inspect what the handler logs.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn when_router_checked_then_json_logs_have_decision_fields_and_no_registration_code() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(false),
+            src_dst: [true, true],
+        },
+        Some("eni-lan"),
+    );
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let d = deps(ec2, &[], config(&[]));
+    let _ = guard::handle_event(&d, event("running")).await;
+
+    let text =
+        String::from_utf8(logs.0.lock().map(|b| b.clone()).unwrap_or_default()).expect("utf8");
+    assert!(
+        !text.contains(REG_CODE),
+        "registration code leaked into logs"
+    );
+    let decision = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["decision"] == "checked")
+        .expect("one structured decision line");
+    assert_eq!(decision["instance_id"], ID);
+    assert!(
+        decision["finding_codes"]
+            .as_str()
+            .is_some_and(|c| c.contains("ENA_DISABLED")),
+        "{decision}"
+    );
+}
