@@ -1,6 +1,10 @@
 //! `ssr-onboard`: the operator CLI. Runs the production handlers locally.
 
+mod audit;
+mod aws_args;
+mod demo;
 mod invoke;
+mod output;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -13,7 +17,23 @@ use clap::{Parser, Subcommand};
     version,
     about = "Make Session Smart Router instances in AWS come up right, and tell on-call when they don't.",
     long_about = None,
-    after_help = "Examples:\n  ssr-onboard invoke instance-guard --event tests/fixtures/ec2-state-change-running.json\n  cat event.json | ssr-onboard invoke instance-guard --event -\n\nAWS access uses the standard chain: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, credentials.\nThe handlers read the same environment variables as the Lambda functions (see README)."
+    after_help = "\
+Start here (no AWS account needed):
+  ssr-onboard demo
+
+Examples:
+  ssr-onboard audit --region us-east-1
+  ssr-onboard audit --fix --dry-run --output json
+  ssr-onboard report --table ssr-onboard-state
+  ssr-onboard invoke instance-guard --event tests/fixtures/ec2-state-change-running.json
+  cat event.json | ssr-onboard invoke instance-guard --event -
+
+AWS access uses the standard chain: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, credentials.
+Commands read the same environment variables as the Lambda functions (ROUTER_TAG_KEY,
+ROUTER_STACKS, MIN_ROOT_VOLUME_GB, STATE_TABLE, ...; see README and docs/cli.md).
+
+Exit codes: 0 success, 1 AWS error, 2 usage or configuration error, 3 findings remain (audit),
+130 interrupted."
 )]
 struct Cli {
     /// More log output on stderr (-v debug, -vv trace).
@@ -25,6 +45,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// One-command demo on an emulated AWS (moto on 127.0.0.1): routers launched right and
+    /// wrong, the real handlers fixing and alerting, the on-call messages as they would arrive.
+    Demo(demo::DemoArgs),
+    /// Check every managed router in a region; with --fix apply the safe fixes.
+    Audit(audit::AuditArgs),
     /// Run a Lambda handler locally on an event file and print its JSON result.
     Invoke(invoke::InvokeArgs),
 }
@@ -39,6 +64,8 @@ async fn main() -> ExitCode {
     };
     ssr_core::telemetry::init_cli(level, std::io::stderr().is_terminal());
     let code = match cli.command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Audit(args) => audit::run(args).await,
         Command::Invoke(args) => invoke::run(args).await,
     };
     ExitCode::from(code)

@@ -1,0 +1,82 @@
+//! `--region` / `--profile`, the standard AWS credential chain, and hints for AWS errors.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use clap::Args;
+use ssr_core::aws::AwsError;
+
+/// Where and as whom to talk to AWS.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AwsArgs {
+    /// AWS region (default: AWS_REGION, then the profile's region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE). Profiles
+    /// that use SSO (`sso_session`) or `credential_process` are not supported by this build;
+    /// export temporary credentials (e.g. `aws configure export-credentials --format env`)
+    /// instead.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+impl AwsArgs {
+    /// The standard chain (environment, profile files, web identity, ECS/EC2 roles), with the
+    /// region and profile given on the command line taking precedence.
+    pub async fn load(&self) -> SdkConfig {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &self.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        loader.load().await
+    }
+}
+
+/// What to do about an AWS error, in one line.
+pub fn hint(e: &AwsError) -> &'static str {
+    let code = e.code.as_str();
+    let message = e.message.to_ascii_lowercase();
+    if code.contains("AccessDenied") || code.contains("UnauthorizedOperation") {
+        "the credentials lack a permission: see docs/cli.md for the IAM actions each command needs"
+    } else if code.contains("ExpiredToken") || code.contains("InvalidClientTokenId") || code.contains("AuthFailure") {
+        "the credentials are invalid or expired: refresh them (aws sts get-caller-identity shows which are used)"
+    } else if message.contains("credentials") || message.contains("no credential") {
+        "no AWS credentials found: set AWS_PROFILE / --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    } else if message.contains("region") {
+        "no region: pass --region or set AWS_REGION"
+    } else if code == "ResourceNotFoundException" {
+        "the state table does not exist in this region: check --table / STATE_TABLE and --region"
+    } else if message.contains("dispatch") || message.contains("connect") || message.contains("timeout") {
+        "AWS could not be reached: check the network, the region and AWS_ENDPOINT_URL"
+    } else {
+        "retry; if it persists, run with -v for details"
+    }
+}
+
+/// Prints an AWS error and its hint on stderr.
+pub fn report(e: &AwsError) {
+    eprintln!("error: {e}");
+    eprintln!("hint: {}", hint(e));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_access_denied_then_hint_points_at_permissions() {
+        let e = AwsError::new("DescribeInstances", "UnauthorizedOperation", "You are not authorized");
+        assert!(hint(&e).contains("permission"));
+    }
+
+    #[test]
+    fn when_no_credentials_then_hint_says_how_to_provide_them() {
+        let e = AwsError::new(
+            "DescribeInstances",
+            "Unknown",
+            "dispatch failure: failed to load credentials: no credentials in the chain",
+        );
+        assert!(hint(&e).contains("credentials"), "{}", hint(&e));
+    }
+}

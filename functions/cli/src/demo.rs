@@ -1,0 +1,552 @@
+//! `ssr-onboard demo`: the whole product on an emulated AWS, in one command. Starts moto, builds
+//! the guide's VPC, launches one router the way the guide says and one with the usual mistakes,
+//! then drives the real handlers with real-shaped events (the fixtures in tests/fixtures) and
+//! shows what changed and what on-call would receive.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use clap::Args;
+use serde::Serialize;
+use ssr_core::aws::ec2::Observed;
+use ssr_core::aws::AwsError;
+use ssr_core::config::{ConfigError, ONBOARDED_TAG_KEY};
+use ssr_core::emulator::sandbox::{
+    AlertCapture, CapturedAlert, LaunchedRouter, RouterSpec, Sandbox, SandboxError,
+    GUIDE_SSR_VERSION,
+};
+use ssr_core::emulator::{Emulator, EmulatorError, MOTO_VERSION};
+use ssr_core::findings::Severity;
+use ssr_core::handlers::guard::{self, GuardOutcome};
+use ssr_core::handlers::HandlerError;
+use ssr_core::onboarding::OnboardingStatus;
+use ssr_core::plan::ActionStatus;
+use ssr_core::snapshot::{EnaStatus, RouterSnapshot};
+use ssr_core::{Config, Deps};
+
+use crate::output::{exit, print_json, Cell, Color, OutputFormat, Style, Table};
+
+pub const SCHEMA: &str = "ssr-onboard/demo/v1";
+pub const REGION: &str = "us-east-1";
+const STATE_TABLE: &str = "ssr-onboard-demo-state";
+
+const EC2_RUNNING: &str = include_str!("../../../tests/fixtures/ec2-state-change-running.json");
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  ssr-onboard demo                  # about a minute; the first run also installs moto
+  ssr-onboard demo --output json | jq '.alerts[].subject'
+  ssr-onboard demo --keep           # leave the emulated AWS running to explore it with the AWS CLI
+
+Needs Python 3 with the venv module (the first run creates a private virtualenv with moto
+and needs PyPI; SSR_ONBOARD_MOTO_VENV and SSR_ONBOARD_PYTHON override the defaults). Nothing
+touches a real AWS account: the emulator listens on 127.0.0.1 only and is stopped at the end,
+also on Ctrl-C.
+
+Exit codes: 0 the demo ran, 1 the emulator or a step failed, 130 interrupted.")]
+pub struct DemoArgs {
+    /// Keep the emulated AWS running after the demo (prints how to point the AWS CLI at it) until
+    /// Ctrl-C.
+    #[arg(long)]
+    pub keep: bool,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the emulated AWS did not start: {0}")]
+    Emulator(#[from] EmulatorError),
+    #[error("provisioning the emulated AWS failed: {0}")]
+    Sandbox(#[from] SandboxError),
+    #[error("{0}")]
+    Aws(#[from] AwsError),
+    #[error("{0}")]
+    Handler(#[from] HandlerError),
+    #[error("demo configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Event(String),
+}
+
+/// `[n/N] step` lines on stderr.
+pub struct Progress {
+    total: usize,
+    done: AtomicUsize,
+}
+
+impl Progress {
+    pub fn new(total: usize) -> Self {
+        Progress {
+            total,
+            done: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn step(&self, what: &str) {
+        let n = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        eprintln!("[{n}/{}] {what}", self.total);
+    }
+
+    pub fn detail(&self, what: &str) {
+        eprintln!("      {what}");
+    }
+}
+
+const STEPS: usize = 6;
+
+/// The facts a person compares before and after, for one router.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouterFacts {
+    pub state: String,
+    pub interfaces: Vec<InterfaceFacts>,
+    pub root_volume_gb: Option<i32>,
+    pub ena: EnaStatus,
+    pub instance_profile: bool,
+    /// Onboarding configuration in the user data: `valid`, `missing` or `invalid` (never the
+    /// registration code).
+    pub onboarding: String,
+    pub onboarded_tag: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InterfaceFacts {
+    pub eni_id: String,
+    pub device_index: Option<i32>,
+    pub role_tag: Option<String>,
+    pub source_dest_check: Option<bool>,
+}
+
+impl RouterFacts {
+    pub fn of(s: &RouterSnapshot) -> Self {
+        RouterFacts {
+            state: s.state.clone(),
+            interfaces: s
+                .interfaces
+                .iter()
+                .map(|i| InterfaceFacts {
+                    eni_id: i.eni_id.clone(),
+                    device_index: i.device_index,
+                    role_tag: i.role_tag().map(String::from),
+                    source_dest_check: i.source_dest_check,
+                })
+                .collect(),
+            root_volume_gb: s.root_volume.as_ref().and_then(|v| v.size_gb),
+            ena: s.ena,
+            instance_profile: s.iam_instance_profile_arn.is_some(),
+            onboarding: onboarding_summary(&s.onboarding),
+            onboarded_tag: s.tags.contains_key(ONBOARDED_TAG_KEY),
+        }
+    }
+}
+
+/// `valid`, `missing` or `invalid` (the findings carry the details).
+fn onboarding_summary(o: &OnboardingStatus) -> String {
+    match o {
+        OnboardingStatus::Parsed { problems, .. } if problems.is_empty() => "valid",
+        OnboardingStatus::Missing { .. } => "missing",
+        _ => "invalid",
+    }
+    .to_string()
+}
+
+#[derive(Debug, Serialize)]
+pub struct RouterDemo {
+    pub name: String,
+    pub instance_id: String,
+    /// How the router was launched.
+    pub scenario: String,
+    pub before: RouterFacts,
+    pub after: RouterFacts,
+    /// The instance-guard outcome for its `running` event.
+    pub guard: GuardOutcome,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoReport {
+    pub schema: &'static str,
+    pub endpoint: String,
+    pub region: &'static str,
+    pub moto_version: &'static str,
+    pub alert_topic_arn: String,
+    pub state_table: &'static str,
+    pub routers: Vec<RouterDemo>,
+    /// Messages delivered to the alert topic, as an email subscriber receives them.
+    pub alerts: Vec<CapturedAlert>,
+    /// What the emulator cannot show and how the demo deals with it.
+    pub notes: Vec<String>,
+}
+
+struct Planned {
+    spec: RouterSpec,
+    scenario: &'static str,
+}
+
+fn routers() -> Vec<Planned> {
+    let good = RouterSpec::guide("branch-good");
+    let mut good_tags = good.instance_tags.clone();
+    // Onboarding confirmed (as an operator or the Mist check would mark it): the watchdog leaves
+    // this one alone.
+    good_tags.push((ONBOARDED_TAG_KEY.to_string(), "true".to_string()));
+    let bad_name = "branch-bad";
+    vec![
+        Planned {
+            spec: RouterSpec {
+                instance_tags: good_tags,
+                ..good
+            },
+            scenario: "launched as the guide says (source/dest check left at the AWS default: on)",
+        },
+        Planned {
+            spec: RouterSpec {
+                lan_tag: None,
+                root_volume_gb: 8,
+                // The registration code was never pasted into the onboarding JSON.
+                user_data: Some(RouterSpec::guide_user_data(bad_name, GUIDE_SSR_VERSION, "")),
+                ..RouterSpec::guide(bad_name)
+            },
+            scenario: "launched with the usual mistakes: source/dest check on, no SSR-ROLE tag on the LAN interface, 8 GB disk, onboarding JSON without the registration code",
+        },
+    ]
+}
+
+/// Replaces the fixture's instance, id and time so each event is new and about our router.
+fn ec2_running_event(instance_id: &str, n: usize) -> Result<serde_json::Value, DemoError> {
+    let mut event: serde_json::Value = serde_json::from_str(EC2_RUNNING)
+        .map_err(|e| DemoError::Event(format!("fixture ec2-state-change-running.json: {e}")))?;
+    let account = event["account"].as_str().unwrap_or("123456789012").to_string();
+    event["id"] = format!("ssr-onboard-demo-ec2-{n}-{instance_id}").into();
+    event["time"] = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+        .into();
+    event["region"] = REGION.into();
+    event["resources"] =
+        serde_json::json!([format!("arn:aws:ec2:{REGION}:{account}:instance/{instance_id}")]);
+    event["detail"]["instance-id"] = instance_id.into();
+    Ok(event)
+}
+
+async fn observe(deps: &Deps, id: &str) -> Result<RouterSnapshot, DemoError> {
+    match deps.ec2.observe(&deps.config, id, None).await? {
+        Observed::Router { snapshot, .. } => Ok(*snapshot),
+        other => Err(DemoError::Event(format!(
+            "router {id} is not seen as a router by the guard: {other:?}"
+        ))),
+    }
+}
+
+/// Everything between "emulator up" and "report ready".
+async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, DemoError> {
+    progress.step("building the guide's VPC (public subnet + internet gateway, private subnet), the alert topic (SNS → SQS) and the state table");
+    let sandbox = Sandbox::new(emulator, REGION)?;
+    let vpc = sandbox.guide_vpc().await?;
+    let capture: AlertCapture = sandbox.alert_capture().await?;
+    sandbox.create_state_table(STATE_TABLE).await?;
+    let vars = HashMap::from([
+        ("ALERT_TOPIC_ARN", capture.topic_arn.clone()),
+        ("STATE_TABLE", STATE_TABLE.to_string()),
+        ("DESCRIBE_RETRY_ATTEMPTS", "3".to_string()),
+        ("DESCRIBE_RETRY_BASE_MS", "100".to_string()),
+    ]);
+    let config = Config::from_vars(|k| vars.get(k).cloned())?;
+    let deps = Deps::from_sdk_config(config, &emulator.sdk_config(REGION));
+
+    progress.step("launching two routers the way the guide does: branch-good (correct) and branch-bad (the usual mistakes)");
+    let mut launched: Vec<(Planned, LaunchedRouter, RouterSnapshot)> = Vec::new();
+    for p in routers() {
+        let r = sandbox.launch_router(&vpc, &p.spec).await?;
+        progress.detail(&format!("{} = {}", p.spec.name, r.instance_id));
+        let before = observe(&deps, &r.instance_id).await?;
+        launched.push((p, r, before));
+    }
+
+    progress.step("instance-guard: an EC2 \"running\" event for each router");
+    let mut outcomes = Vec::new();
+    for (n, (_, r, _)) in launched.iter().enumerate() {
+        let event = ec2_running_event(&r.instance_id, n)?;
+        let outcome = match guard::handle_event(&deps, event).await {
+            Ok(o) => o,
+            Err(HandlerError::FixesFailed { outcome, .. }) => *outcome,
+            Err(e) => return Err(e.into()),
+        };
+        progress.detail(&format!(
+            "{}: {} finding(s), {} fix(es) applied, alert {}",
+            r.instance_id,
+            outcome.findings.len(),
+            outcome
+                .actions
+                .iter()
+                .filter(|a| a.status == ActionStatus::Applied)
+                .count(),
+            if outcome.alert.sent { "sent" } else { "not sent" }
+        ));
+        outcomes.push(outcome);
+    }
+
+    progress.step("reading back what changed");
+    let mut routers = Vec::new();
+    for ((p, r, before), guard) in launched.into_iter().zip(outcomes) {
+        let after = observe(&deps, &r.instance_id).await?;
+        routers.push(RouterDemo {
+            name: p.spec.name.clone(),
+            instance_id: r.instance_id.clone(),
+            scenario: p.scenario.to_string(),
+            before: RouterFacts::of(&before),
+            after: RouterFacts::of(&after),
+            guard,
+        });
+    }
+
+    progress.step("reading the on-call mailbox (the SQS queue subscribed to the alert topic)");
+    let alerts = sandbox.drain_alerts(&capture).await?;
+
+    Ok(DemoReport {
+        schema: SCHEMA,
+        endpoint: emulator.endpoint().to_string(),
+        region: REGION,
+        moto_version: MOTO_VERSION,
+        alert_topic_arn: capture.topic_arn,
+        state_table: STATE_TABLE,
+        routers,
+        alerts,
+        notes: vec![
+            "ENA: moto does not report ENA (DescribeInstances omits EnaSupport, DescribeInstanceAttribute enaSupport is unknown), so the guard reports ENA_UNKNOWN (info) here; on real AWS it reads the attribute and reports ENA_DISABLED when it is off.".to_string(),
+            "Mist is not configured in the demo: onboarding is confirmed by the SSR-ONBOARDED=true tag, which branch-good carries.".to_string(),
+        ],
+    })
+}
+
+pub async fn run(args: DemoArgs) -> u8 {
+    let progress = Progress::new(STEPS + 1);
+    progress.step(&format!(
+        "starting emulated AWS (moto {MOTO_VERSION} on 127.0.0.1; the first run installs it, about a minute)…"
+    ));
+    let detail = |m: &str| progress.detail(m);
+    let emulator = tokio::select! {
+        r = Emulator::start(&detail) => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted");
+            return exit::INTERRUPTED;
+        }
+    };
+    let emulator = match emulator {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {}", DemoError::from(e));
+            return exit::AWS;
+        }
+    };
+    progress.detail(&format!("listening on {}", emulator.endpoint()));
+    let result = tokio::select! {
+        r = body(&emulator, &progress) => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    let report = match result {
+        None => {
+            drop(emulator);
+            eprintln!("interrupted: the emulated AWS was stopped");
+            return exit::INTERRUPTED;
+        }
+        Some(Err(e)) => {
+            drop(emulator);
+            eprintln!("error: {e}");
+            eprintln!("hint: run with -v for details; the emulated AWS was stopped");
+            return exit::AWS;
+        }
+        Some(Ok(r)) => r,
+    };
+    let code = match args.output {
+        OutputFormat::Json => print_json(&report),
+        OutputFormat::Text => {
+            print!("{}", render_text(&report, &Style::for_stdout()));
+            exit::OK
+        }
+    };
+    if args.keep {
+        eprintln!();
+        eprintln!("The emulated AWS keeps running. Point the AWS CLI at it:");
+        eprintln!(
+            "  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION={REGION}",
+            emulator.endpoint()
+        );
+        eprintln!("  aws ec2 describe-network-interfaces --query 'NetworkInterfaces[].[NetworkInterfaceId,SourceDestCheck,TagSet]'");
+        eprintln!("  ssr-onboard audit");
+        eprintln!("Press Ctrl-C to stop it.");
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("error: cannot wait for Ctrl-C ({e}); stopping the emulated AWS");
+        }
+    }
+    drop(emulator);
+    eprintln!("emulated AWS stopped");
+    code
+}
+
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "?",
+    }
+}
+
+fn ena_text(e: EnaStatus) -> &'static str {
+    match e {
+        EnaStatus::Enabled => "enabled",
+        EnaStatus::Disabled => "disabled",
+        EnaStatus::Unknown => "unknown (emulator)*",
+    }
+}
+
+fn change_cell(before: &str, after: &str, good: bool) -> Cell {
+    if before != after {
+        Cell::colored(format!("{after}  (fixed)"), Color::Green)
+    } else if good {
+        Cell::new(after)
+    } else {
+        Cell::colored(format!("{after}  (needs a person)"), Color::Red)
+    }
+}
+
+fn facts_table(r: &RouterDemo, min_disk: i32) -> Table {
+    let mut t = Table::new(&["CHECK", "BEFORE", "AFTER"]);
+    for (b, a) in r.before.interfaces.iter().zip(&r.after.interfaces) {
+        let role = a.role_tag.as_deref().unwrap_or("untagged");
+        let dev = a.device_index.map_or("?".into(), |d| d.to_string());
+        t.row(vec![
+            format!("source/dest check {} (device {dev}, {role})", a.eni_id).into(),
+            yes_no(b.source_dest_check).into(),
+            change_cell(
+                yes_no(b.source_dest_check),
+                yes_no(a.source_dest_check),
+                a.source_dest_check == Some(false),
+            ),
+        ]);
+    }
+    for (b, a) in r.before.interfaces.iter().zip(&r.after.interfaces) {
+        let dev = a.device_index.map_or("?".into(), |d| d.to_string());
+        let bt = b.role_tag.clone().unwrap_or_else(|| "(missing)".into());
+        let at = a.role_tag.clone().unwrap_or_else(|| "(missing)".into());
+        t.row(vec![
+            format!("SSR-ROLE tag {} (device {dev})", a.eni_id).into(),
+            bt.as_str().into(),
+            change_cell(&bt, &at, a.role_tag.is_some()),
+        ]);
+    }
+    let disk = |v: Option<i32>| v.map_or("?".to_string(), |g| format!("{g} GB"));
+    t.row(vec![
+        "root disk".into(),
+        disk(r.before.root_volume_gb).into(),
+        change_cell(
+            &disk(r.before.root_volume_gb),
+            &disk(r.after.root_volume_gb),
+            r.after.root_volume_gb.is_some_and(|g| g >= min_disk),
+        ),
+    ]);
+    t.row(vec![
+        "ENA".into(),
+        ena_text(r.before.ena).into(),
+        Cell::colored(ena_text(r.after.ena), Color::Yellow),
+    ]);
+    let profile = |p: bool| if p { "attached" } else { "(none)" };
+    t.row(vec![
+        "IAM instance profile".into(),
+        profile(r.before.instance_profile).into(),
+        change_cell(
+            profile(r.before.instance_profile),
+            profile(r.after.instance_profile),
+            r.after.instance_profile,
+        ),
+    ]);
+    t.row(vec![
+        "onboarding config (user data)".into(),
+        r.before.onboarding.as_str().into(),
+        change_cell(
+            &r.before.onboarding,
+            &r.after.onboarding,
+            r.after.onboarding == "valid",
+        ),
+    ]);
+    t
+}
+
+pub fn render_text(report: &DemoReport, style: &Style) -> String {
+    let mut out = String::new();
+    let h = |s: &str| format!("{}\n", style.paint(Color::Bold, s));
+    out.push_str(&h(&format!(
+        "ssr-onboard demo: emulated AWS (moto {}) at {}, region {}",
+        report.moto_version, report.endpoint, report.region
+    )));
+    for r in &report.routers {
+        out.push('\n');
+        out.push_str(&h(&format!("{} ({})", r.name, r.instance_id)));
+        out.push_str(&format!("{}\n\n", r.scenario));
+        out.push_str(&facts_table(r, 128).render(style));
+        let fixed: Vec<String> = r
+            .guard
+            .actions
+            .iter()
+            .filter(|a| a.status == ActionStatus::Applied)
+            .map(|a| a.action.describe())
+            .collect();
+        out.push('\n');
+        if fixed.is_empty() {
+            out.push_str("Fixed automatically: nothing\n");
+        } else {
+            out.push_str(&format!(
+                "Fixed automatically (verified by read-back): {}\n",
+                fixed.join(", ")
+            ));
+        }
+        let human: Vec<_> = r
+            .guard
+            .findings
+            .iter()
+            .filter(|f| !f.fixed && f.severity > Severity::Info)
+            .collect();
+        if human.is_empty() {
+            out.push_str(&format!(
+                "{}\n",
+                style.paint(Color::Green, "Needs a person: nothing")
+            ));
+        } else {
+            out.push_str(&format!(
+                "{}\n",
+                style.paint(Color::Red, &format!("Needs a person ({}):", human.len()))
+            ));
+            for f in human {
+                out.push_str(&format!("  - {} on {}: {}\n", f.code, f.resource, f.message));
+                out.push_str(&format!("    What to do: {}\n", f.remediation));
+            }
+        }
+        out.push_str(&format!(
+            "Alert: {}\n",
+            match (&r.guard.alert.sent, &r.guard.alert.subject) {
+                (true, Some(s)) => format!("sent \"{s}\""),
+                _ => format!("not sent ({})", r.guard.alert.reason),
+            }
+        ));
+    }
+    out.push('\n');
+    out.push_str(&h(&format!(
+        "On-call mailbox: {} message(s), as an email subscriber of {} receives them",
+        report.alerts.len(),
+        report.alert_topic_arn
+    )));
+    for (i, a) in report.alerts.iter().enumerate() {
+        out.push_str(&format!("\n----- message {} -----\n", i + 1));
+        out.push_str(&format!(
+            "Subject: {}\n\n",
+            a.subject.as_deref().unwrap_or("(no subject)")
+        ));
+        out.push_str(a.message.trim_end());
+        out.push('\n');
+    }
+    out.push('\n');
+    for n in &report.notes {
+        out.push_str(&format!("* {n}\n"));
+    }
+    out
+}
