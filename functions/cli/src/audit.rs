@@ -223,7 +223,9 @@ pub async fn run(args: AuditArgs) -> u8 {
     };
     let sdk = args.aws.load().await;
     if sdk.region().is_none() {
-        eprintln!("error: no AWS region: pass --region or set AWS_REGION (or a region in the profile)");
+        eprintln!(
+            "error: no AWS region: pass --region or set AWS_REGION (or a region in the profile)"
+        );
         return exit::USAGE;
     }
     let deps = Deps::from_sdk_config(config, &sdk);
@@ -291,7 +293,9 @@ pub fn render_text(report: &AuditReport, style: &Style) -> String {
         ));
         return out;
     }
-    let mut t = Table::new(&["ROUTER", "INSTANCE", "STATE", "SEVERITY", "FINDING", "RESOURCE", "FIX"]);
+    let mut t = Table::new(&[
+        "ROUTER", "INSTANCE", "STATE", "SEVERITY", "FINDING", "RESOURCE", "FIX",
+    ]);
     for r in &report.routers {
         if !r.checked {
             t.row(vec![

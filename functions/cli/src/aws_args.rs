@@ -39,7 +39,10 @@ pub fn hint(e: &AwsError) -> &'static str {
     let message = e.message.to_ascii_lowercase();
     if code.contains("AccessDenied") || code.contains("UnauthorizedOperation") {
         "the credentials lack a permission: see docs/cli.md for the IAM actions each command needs"
-    } else if code.contains("ExpiredToken") || code.contains("InvalidClientTokenId") || code.contains("AuthFailure") {
+    } else if code.contains("ExpiredToken")
+        || code.contains("InvalidClientTokenId")
+        || code.contains("AuthFailure")
+    {
         "the credentials are invalid or expired: refresh them (aws sts get-caller-identity shows which are used)"
     } else if message.contains("credentials") || message.contains("no credential") {
         "no AWS credentials found: set AWS_PROFILE / --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
@@ -47,7 +50,10 @@ pub fn hint(e: &AwsError) -> &'static str {
         "no region: pass --region or set AWS_REGION"
     } else if code == "ResourceNotFoundException" {
         "the state table does not exist in this region: check --table / STATE_TABLE and --region"
-    } else if message.contains("dispatch") || message.contains("connect") || message.contains("timeout") {
+    } else if message.contains("dispatch")
+        || message.contains("connect")
+        || message.contains("timeout")
+    {
         "AWS could not be reached: check the network, the region and AWS_ENDPOINT_URL"
     } else {
         "retry; if it persists, run with -v for details"
@@ -66,7 +72,11 @@ mod tests {
 
     #[test]
     fn when_access_denied_then_hint_points_at_permissions() {
-        let e = AwsError::new("DescribeInstances", "UnauthorizedOperation", "You are not authorized");
+        let e = AwsError::new(
+            "DescribeInstances",
+            "UnauthorizedOperation",
+            "You are not authorized",
+        );
         assert!(hint(&e).contains("permission"));
     }
 

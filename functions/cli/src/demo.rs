@@ -12,8 +12,8 @@ use ssr_core::aws::ec2::Observed;
 use ssr_core::aws::AwsError;
 use ssr_core::config::{ConfigError, ONBOARDED_TAG_KEY};
 use ssr_core::emulator::sandbox::{
-    AlertCapture, CapturedAlert, LaunchedRouter, RouterSpec, Sandbox, SandboxError,
-    GUIDE_SSR_VERSION,
+    ec2_state_change_event, AlertCapture, CapturedAlert, LaunchedRouter, RouterSpec, Sandbox,
+    SandboxError, GUIDE_SSR_VERSION,
 };
 use ssr_core::emulator::{Emulator, EmulatorError, MOTO_VERSION};
 use ssr_core::findings::Severity;
@@ -29,8 +29,6 @@ use crate::output::{exit, print_json, Cell, Color, OutputFormat, Style, Table};
 pub const SCHEMA: &str = "ssr-onboard/demo/v1";
 pub const REGION: &str = "us-east-1";
 const STATE_TABLE: &str = "ssr-onboard-demo-state";
-
-const EC2_RUNNING: &str = include_str!("../../../tests/fixtures/ec2-state-change-running.json");
 
 #[derive(Args, Debug)]
 #[command(after_help = "\
@@ -212,23 +210,6 @@ fn routers() -> Vec<Planned> {
     ]
 }
 
-/// Replaces the fixture's instance, id and time so each event is new and about our router.
-fn ec2_running_event(instance_id: &str, n: usize) -> Result<serde_json::Value, DemoError> {
-    let mut event: serde_json::Value = serde_json::from_str(EC2_RUNNING)
-        .map_err(|e| DemoError::Event(format!("fixture ec2-state-change-running.json: {e}")))?;
-    let account = event["account"].as_str().unwrap_or("123456789012").to_string();
-    event["id"] = format!("ssr-onboard-demo-ec2-{n}-{instance_id}").into();
-    event["time"] = chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-        .into();
-    event["region"] = REGION.into();
-    event["resources"] =
-        serde_json::json!([format!("arn:aws:ec2:{REGION}:{account}:instance/{instance_id}")]);
-    event["detail"]["instance-id"] = instance_id.into();
-    Ok(event)
-}
-
 async fn observe(deps: &Deps, id: &str) -> Result<RouterSnapshot, DemoError> {
     match deps.ec2.observe(&deps.config, id, None).await? {
         Observed::Router { snapshot, .. } => Ok(*snapshot),
@@ -265,8 +246,9 @@ async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, De
 
     progress.step("instance-guard: an EC2 \"running\" event for each router");
     let mut outcomes = Vec::new();
-    for (n, (_, r, _)) in launched.iter().enumerate() {
-        let event = ec2_running_event(&r.instance_id, n)?;
+    for (_, r, _) in &launched {
+        // The fixture tests/fixtures/ec2-state-change-running.json, about this router.
+        let event = ec2_state_change_event(&r.instance_id, "running");
         let outcome = match guard::handle_event(&deps, event).await {
             Ok(o) => o,
             Err(HandlerError::FixesFailed { outcome, .. }) => *outcome,
@@ -281,7 +263,11 @@ async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, De
                 .iter()
                 .filter(|a| a.status == ActionStatus::Applied)
                 .count(),
-            if outcome.alert.sent { "sent" } else { "not sent" }
+            if outcome.alert.sent {
+                "sent"
+            } else {
+                "not sent"
+            }
         ));
         outcomes.push(outcome);
     }
@@ -517,7 +503,10 @@ pub fn render_text(report: &DemoReport, style: &Style) -> String {
                 style.paint(Color::Red, &format!("Needs a person ({}):", human.len()))
             ));
             for f in human {
-                out.push_str(&format!("  - {} on {}: {}\n", f.code, f.resource, f.message));
+                out.push_str(&format!(
+                    "  - {} on {}: {}\n",
+                    f.code, f.resource, f.message
+                ));
                 out.push_str(&format!("    What to do: {}\n", f.remediation));
             }
         }

@@ -211,8 +211,7 @@ mod tests {
         t.row(vec!["wide-cell".into(), Cell::colored("2", Color::Red)]);
         let text = t.render(&Style::plain());
         assert_eq!(
-            text,
-            "A          LONGER\nx          1\nwide-cell  2\n",
+            text, "A          LONGER\nx          1\nwide-cell  2\n",
             "{text}"
         );
     }

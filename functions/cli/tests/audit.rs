@@ -50,7 +50,9 @@ fn codes(router: &serde_json::Value) -> Vec<String> {
 /// instance that is no router.
 async fn region_with_two_routers(aws: &TestAws) -> (String, String, String) {
     let vpc = aws.guide_vpc().await;
-    let good = aws.launch_router(&vpc, &RouterSpec::guide("audit-good")).await;
+    let good = aws
+        .launch_router(&vpc, &RouterSpec::guide("audit-good"))
+        .await;
     let bad = aws
         .launch_router(
             &vpc,
@@ -75,7 +77,13 @@ async fn when_routers_have_findings_then_table_lists_them_and_exit_code_is_3() {
 
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(3), "{text}\n{}", stderr(&out));
-    assert!(text.lines().next().unwrap_or_default().starts_with("ROUTER"), "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .starts_with("ROUTER"),
+        "{text}"
+    );
     assert!(text.contains("SRC_DST_CHECK_ENABLED"), "{text}");
     assert!(text.contains(&good_wan), "{text}");
     assert!(text.contains("fixable (--fix)"), "{text}");
@@ -84,10 +92,20 @@ async fn when_routers_have_findings_then_table_lists_them_and_exit_code_is_3() {
     assert!(text.contains(&bad_id), "{text}");
     assert!(text.contains("What to do"), "{text}");
     assert!(text.contains("run again with --fix"), "{text}");
-    assert!(!text.contains(&plain), "a plain instance is not audited: {text}");
+    assert!(
+        !text.contains(&plain),
+        "a plain instance is not audited: {text}"
+    );
     assert!(!text.contains(REG_CODE) && !stderr(&out).contains(REG_CODE));
-    assert!(!text.contains("\x1b["), "no colours when stdout is not a terminal");
-    assert_eq!(aws.ec2_write_calls().await, Vec::<String>::new(), "audit without --fix writes nothing");
+    assert!(
+        !text.contains("\x1b["),
+        "no colours when stdout is not a terminal"
+    );
+    assert_eq!(
+        aws.ec2_write_calls().await,
+        Vec::<String>::new(),
+        "audit without --fix writes nothing"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +139,10 @@ async fn when_output_json_then_stable_document_with_summary_and_findings() {
         "NO_LAN_INTERFACE",
         "ROOT_VOLUME_TOO_SMALL",
     ] {
-        assert!(bad_codes.iter().any(|c| c == want), "{want} in {bad_codes:?}");
+        assert!(
+            bad_codes.iter().any(|c| c == want),
+            "{want} in {bad_codes:?}"
+        );
     }
     assert!(bad["actions"]
         .as_array()
@@ -150,9 +171,15 @@ async fn when_fix_dry_run_then_plan_shown_and_nothing_written() {
     assert_eq!(doc["summary"]["fixes_planned"], 2);
     assert_eq!(doc["summary"]["fixes_applied"], 0);
     assert_eq!(aws.ec2_write_calls().await, Vec::<String>::new());
-    assert_eq!(aws.eni_source_dest_check(&router.wan_eni_id).await, Some(true));
+    assert_eq!(
+        aws.eni_source_dest_check(&router.wan_eni_id).await,
+        Some(true)
+    );
 
-    let text = stdout(&cli(aws.emulator.endpoint(), &["audit", "--fix", "--dry-run"]));
+    let text = stdout(&cli(
+        aws.emulator.endpoint(),
+        &["audit", "--fix", "--dry-run"],
+    ));
     assert!(text.contains("would fix"), "{text}");
     assert!(text.contains("nothing was written"), "{text}");
     assert_eq!(aws.ec2_write_calls().await, Vec::<String>::new());
@@ -172,18 +199,34 @@ async fn when_fix_then_source_dest_check_off_on_each_eni_exit_0_and_rerun_writes
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
     assert!(text.contains("fixed"), "{text}");
     assert!(text.contains("2 fix(es) applied and verified"), "{text}");
-    assert_eq!(aws.eni_source_dest_check(&router.wan_eni_id).await, Some(false));
-    assert_eq!(aws.eni_source_dest_check(&router.lan_eni_id).await, Some(false));
+    assert_eq!(
+        aws.eni_source_dest_check(&router.wan_eni_id).await,
+        Some(false)
+    );
+    assert_eq!(
+        aws.eni_source_dest_check(&router.lan_eni_id).await,
+        Some(false)
+    );
     assert_eq!(
         aws.ec2_write_calls().await,
-        vec!["ModifyNetworkInterfaceAttribute", "ModifyNetworkInterfaceAttribute"]
+        vec![
+            "ModifyNetworkInterfaceAttribute",
+            "ModifyNetworkInterfaceAttribute"
+        ]
     );
 
     aws.start_recording().await;
-    let again = cli(aws.emulator.endpoint(), &["audit", "--fix", "--output", "json"]);
+    let again = cli(
+        aws.emulator.endpoint(),
+        &["audit", "--fix", "--output", "json"],
+    );
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert_eq!(json(&again)["summary"]["fixes_applied"], 0);
-    assert_eq!(aws.ec2_write_calls().await, Vec::<String>::new(), "a second --fix writes nothing");
+    assert_eq!(
+        aws.ec2_write_calls().await,
+        Vec::<String>::new(),
+        "a second --fix writes nothing"
+    );
 }
 
 #[tokio::test]
@@ -194,7 +237,11 @@ async fn when_region_has_no_routers_then_exit_0_and_say_how_routers_are_recognis
     let out = cli(aws.emulator.endpoint(), &["audit"]);
 
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("No managed routers among 1 instance(s)"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("No managed routers among 1 instance(s)"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

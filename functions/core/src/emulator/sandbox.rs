@@ -62,9 +62,10 @@ pub enum SandboxError {
     Envelope(String),
 }
 
-fn aws<E, R>(step: impl Into<String>, op: &'static str) -> impl FnOnce(
-    aws_sdk_ec2::error::SdkError<E, R>,
-) -> SandboxError
+fn aws<E, R>(
+    step: impl Into<String>,
+    op: &'static str,
+) -> impl FnOnce(aws_sdk_ec2::error::SdkError<E, R>) -> SandboxError
 where
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -201,14 +202,19 @@ impl Sandbox {
     }
 
     /// Clients from an SDK configuration already pointing at the emulator at `endpoint`.
-    pub fn from_sdk(sdk: &SdkConfig, endpoint: &str, region: &str) -> Result<Sandbox, SandboxError> {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| SandboxError::Iam {
-                action: "HTTP client".into(),
-                detail: e.to_string(),
-            })?;
+    pub fn from_sdk(
+        sdk: &SdkConfig,
+        endpoint: &str,
+        region: &str,
+    ) -> Result<Sandbox, SandboxError> {
+        let http =
+            reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .map_err(|e| SandboxError::Iam {
+                    action: "HTTP client".into(),
+                    detail: e.to_string(),
+                })?;
         Ok(Sandbox {
             ec2: aws_sdk_ec2::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
@@ -537,7 +543,10 @@ impl Sandbox {
                     .tags(Tag::builder().key(ROLE_TAG_KEY).value(role).build())
                     .send()
                     .await
-                    .map_err(aws(format!("tagging {eni} {ROLE_TAG_KEY}={role}"), "CreateTags"))?;
+                    .map_err(aws(
+                        format!("tagging {eni} {ROLE_TAG_KEY}={role}"),
+                        "CreateTags",
+                    ))?;
             }
         }
         for eni in [&wan_eni_id, &lan_eni_id] {
@@ -577,7 +586,11 @@ impl Sandbox {
     }
 
     /// Sets SourceDestCheck on one interface (ModifyNetworkInterfaceAttribute).
-    pub async fn set_source_dest_check(&self, eni_id: &str, value: bool) -> Result<(), SandboxError> {
+    pub async fn set_source_dest_check(
+        &self,
+        eni_id: &str,
+        value: bool,
+    ) -> Result<(), SandboxError> {
         self.ec2
             .modify_network_interface_attribute()
             .network_interface_id(eni_id)
@@ -746,6 +759,35 @@ pub fn name_tag(resource: ResourceType, name: &str) -> TagSpecification {
     tags(resource, &[("Name".to_string(), name.to_string())])
 }
 
+/// The EC2 user guide's state-change sample, as committed in tests/fixtures.
+const EC2_STATE_CHANGE_FIXTURE: &str =
+    include_str!("../../../../tests/fixtures/ec2-state-change-running.json");
+
+/// An EventBridge "EC2 Instance State-change Notification" shaped like
+/// `tests/fixtures/ec2-state-change-running.json` (the EC2 user guide's sample), for
+/// `instance_id` entering `state` (`pending`, `running`, `stopping`, `stopped`,
+/// `shutting-down`, `terminated`), with a fresh event id and the current time.
+pub fn ec2_state_change_event(instance_id: &str, state: &str) -> serde_json::Value {
+    // The fixture is a compile-time constant checked by a test; a broken one yields an event
+    // the handler rejects as malformed rather than a panic here.
+    let mut event: serde_json::Value =
+        serde_json::from_str(EC2_STATE_CHANGE_FIXTURE).unwrap_or_default();
+    let account = event["account"].as_str().unwrap_or(ACCOUNT_ID).to_string();
+    let region = event["region"].as_str().unwrap_or("us-east-1").to_string();
+    event["id"] = serde_json::Value::from(format!(
+        "2f5c8a1e-4b3d-4c61-9e7a-{:012x}",
+        (u64::from(std::process::id()) << 24) | next_id()
+    ));
+    event["time"] =
+        serde_json::Value::from(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    event["resources"] = serde_json::json!([format!(
+        "arn:aws:ec2:{region}:{account}:instance/{instance_id}"
+    )]);
+    event["detail"]["instance-id"] = serde_json::Value::from(instance_id);
+    event["detail"]["state"] = serde_json::Value::from(state);
+    event
+}
+
 /// A process-unique number for resource names.
 pub fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -787,6 +829,44 @@ mod tests {
         assert_eq!(onboarding["name"], "branch-1");
         assert_eq!(onboarding["registration-code"], FAKE_REG_CODE);
         assert_eq!(onboarding["ssr-version"], "6.3.0");
+    }
+
+    #[test]
+    fn when_state_change_event_built_then_id_and_state_substituted_in_the_fixture_shape() {
+        let event = ec2_state_change_event("i-0123456789abcdef0", "running");
+        assert_eq!(event["detail"]["instance-id"], "i-0123456789abcdef0");
+        assert_eq!(event["detail"]["state"], "running");
+        assert_eq!(
+            event["detail-type"],
+            "EC2 Instance State-change Notification"
+        );
+        assert_eq!(
+            event["resources"][0],
+            "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"
+        );
+        assert_ne!(
+            event["id"],
+            ec2_state_change_event("i-0123456789abcdef0", "running")["id"]
+        );
+        let fixture: serde_json::Value =
+            serde_json::from_str(EC2_STATE_CHANGE_FIXTURE).expect("fixture parses");
+        let keys = |v: &serde_json::Value| {
+            v.as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            keys(&event),
+            keys(&fixture),
+            "same top-level fields as the fixture"
+        );
+        assert_eq!(keys(&event["detail"]), keys(&fixture["detail"]));
+        let typed: aws_lambda_events::event::eventbridge::EventBridgeEvent<
+            aws_lambda_events::event::cloudwatch_events::ec2::InstanceStateChange,
+        > = serde_json::from_value(event).expect("parses as the Lambda event type");
+        assert_eq!(typed.detail.instance_id, "i-0123456789abcdef0");
+        assert_eq!(typed.detail.state, "running");
+        assert!(typed.time.is_some());
     }
 
     #[test]
