@@ -58,7 +58,7 @@ pub async fn run(args: InvokeArgs) -> u8 {
     let result = match args.function {
         Function::InstanceGuard => guard::handle_event(&deps, event)
             .await
-            .map(|o| serde_json::to_value(o)),
+            .map(serde_json::to_value),
     };
     match result {
         Ok(Ok(value)) => {
