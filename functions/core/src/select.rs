@@ -79,17 +79,20 @@ mod tests {
         Config::from_vars(|k| (k == "ROUTER_STACKS").then(|| stacks.to_string())).unwrap()
     }
 
+    /// (name, instance tags, ENI tags, ROUTER_STACKS, selected?)
+    type Case<'a> = (
+        &'a str,
+        BTreeMap<String, String>,
+        Vec<(&'a str, &'a BTreeMap<String, String>)>,
+        &'a str,
+        bool,
+    );
+
     #[test]
     fn selection_table() {
         let none = tags(&[]);
         let role = tags(&[("SSR-ROLE", "LAN")]);
-        let cases: Vec<(
-            &str,
-            BTreeMap<String, String>,
-            Vec<(&str, &BTreeMap<String, String>)>,
-            &str,
-            bool,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             ("router tag", tags(&[("SSR-ROUTER", "")]), vec![], "", true),
             (
                 "eni role tag",

@@ -89,9 +89,12 @@ mod tests {
     use crate::rules::codes;
     use crate::snapshot::fixture::{eni, good_router};
 
+    /// (name, ENIs as (id, device index, SSR-ROLE), expected codes)
+    type Case<'a> = (&'a str, Vec<(&'a str, i32, Option<&'a str>)>, Vec<&'a str>);
+
     #[test]
     fn interface_table() {
-        let cases: Vec<(&str, Vec<(&str, i32, Option<&str>)>, Vec<&str>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "guide layout",
                 vec![("a", 0, Some("WAN")), ("b", 1, Some("LAN"))],

@@ -58,11 +58,14 @@ mod tests {
     use crate::rules::codes;
     use crate::snapshot::fixture::good_router;
 
+    /// (name, default route target, WAN has public IP, policy, expected codes)
+    type Case<'a> = (&'a str, Option<&'a str>, bool, &'a Policy, Vec<&'a str>);
+
     #[test]
     fn network_table() {
         let running = Policy::for_state("running", false, 128);
         let stopped = Policy::for_state("stopped", false, 128);
-        let cases: Vec<(&str, Option<&str>, bool, &Policy, Vec<&str>)> = vec![
+        let cases: Vec<Case> = vec![
             ("igw + ip", Some("igw-1"), true, &running, vec![]),
             (
                 "nat route",
