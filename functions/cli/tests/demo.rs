@@ -151,3 +151,60 @@ fn when_demo_runs_with_text_output_then_before_after_tables_and_email_messages_s
     );
     assert!(!stdout.contains(REG_CODE) && !stderr.contains(REG_CODE));
 }
+
+#[test]
+fn when_keep_then_emulator_stays_up_with_aws_cli_instructions_until_ctrl_c_stops_it() {
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpStream;
+    use std::process::Stdio;
+
+    let mut child = Command::new(BIN)
+        .args(["demo", "--keep", "--output", "json"])
+        .env_remove("AWS_PROFILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ssr-onboard demo --keep");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut endpoint = None;
+    let mut seen = Vec::new();
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("stderr line");
+        if let Some(rest) = line.trim().strip_prefix("export AWS_ENDPOINT_URL=") {
+            endpoint = rest.split_whitespace().next().map(str::to_string);
+            assert!(line.contains("AWS_ACCESS_KEY_ID=testing"), "{line}");
+            assert!(line.contains("AWS_REGION=us-east-1"), "{line}");
+        }
+        let waiting = line.contains("Press Ctrl-C");
+        seen.push(line);
+        if waiting {
+            break;
+        }
+    }
+    // Keep reading stderr so the demo's last lines do not hit a closed pipe.
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let endpoint = endpoint.unwrap_or_else(|| panic!("no export line in {seen:#?}"));
+    let addr = endpoint.trim_start_matches("http://").to_string();
+    assert!(
+        TcpStream::connect(&addr).is_ok(),
+        "emulator up while waiting"
+    );
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let exit = child.wait().expect("demo exits after Ctrl-C");
+    let rest = rest.join().expect("stderr reader");
+    assert_eq!(exit.code(), Some(0), "{rest:#?}");
+    assert!(
+        rest.iter().any(|l| l.contains("emulated AWS stopped")),
+        "{rest:#?}"
+    );
+    assert!(
+        TcpStream::connect(&addr).is_err(),
+        "the emulator at {addr} was stopped"
+    );
+}
