@@ -379,3 +379,73 @@ pub fn render_text(report: &AuditReport, style: &Style) -> String {
     out.push_str(".\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ssr_core::findings::{Action, FindingCode};
+
+    fn report_with(status: ActionStatus) -> AuditReport {
+        let fix = Action::DisableSourceDestCheck {
+            eni_id: "eni-1".into(),
+        };
+        let finding = Finding::new(
+            FindingCode::SrcDstCheckEnabled,
+            "eni-1",
+            "on",
+            "turn it off",
+        )
+        .with_fix(fix.clone());
+        let router = RouterAudit {
+            instance_id: "i-1".into(),
+            name: "r1".into(),
+            state: "running".into(),
+            instance_type: Some("c5.xlarge".into()),
+            stack: None,
+            selected_because: "tag".into(),
+            checked: true,
+            findings: vec![Finding {
+                fixed: status == ActionStatus::Applied,
+                ..finding
+            }],
+            actions: vec![ActionResult {
+                action: fix,
+                status,
+                error: (status == ActionStatus::Failed).then(|| "UnauthorizedOperation".into()),
+            }],
+        };
+        let mut report = AuditReport {
+            schema: SCHEMA,
+            region: Some("us-east-1".into()),
+            mode: Mode::Fix,
+            instances_scanned: 1,
+            routers: vec![],
+            summary: Summary::default(),
+        };
+        report.summary.routers = 1;
+        let remaining = router.remaining().count();
+        report.summary.findings_remaining = remaining;
+        report.summary.routers_with_findings = usize::from(remaining > 0);
+        report.summary.fixes_failed = usize::from(status == ActionStatus::Failed);
+        report.summary.fixes_applied = usize::from(status == ActionStatus::Applied);
+        report.routers.push(router);
+        report
+    }
+
+    #[test]
+    fn when_a_fix_failed_then_exit_1_and_the_row_says_fix_failed_with_what_to_do() {
+        let r = report_with(ActionStatus::Failed);
+        assert_eq!(exit_code(&r), exit::AWS);
+        let text = render_text(&r, &Style::plain());
+        assert!(text.contains("FIX FAILED"), "{text}");
+        assert!(text.contains("turn it off"), "{text}");
+        assert!(text.contains("1 FAILED"), "{text}");
+    }
+
+    #[test]
+    fn when_every_finding_fixed_then_exit_0() {
+        let r = report_with(ActionStatus::Applied);
+        assert_eq!(exit_code(&r), exit::OK);
+        assert!(render_text(&r, &Style::plain()).contains("fixed"));
+    }
+}
