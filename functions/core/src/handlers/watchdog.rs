@@ -823,9 +823,9 @@ async fn init_watch(deps: &Deps, r: &Router, now: DateTime<Utc>) -> WatchItem {
                 config.ssr_version,
                 (!problems.is_empty()).then(|| problems.join("; ")),
             ),
-            OnboardingStatus::Missing { reason } | OnboardingStatus::Unreadable { reason } => {
-                (None, None, Some(reason))
-            }
+            OnboardingStatus::Missing { reason }
+            | OnboardingStatus::Unreadable { reason }
+            | OnboardingStatus::NotChecked { reason } => (None, None, Some(reason)),
         },
         Err(e) => {
             tracing::warn!(instance_id = r.instance_id, error = %e, "user data not readable");
