@@ -487,9 +487,23 @@ async fn when_token_is_in_secrets_manager_then_sweep_reads_it_and_mist_accepts_i
     assert_no_secrets("result", &serde_json::to_string(&o).expect("json"));
 }
 
+/// A /20 subnet in the guide's VPC (the guide's /24 subnets hold 251 interfaces).
+async fn fleet_subnet(aws: &TestAws, vpc: &GuideVpc) -> String {
+    aws.ec2
+        .create_subnet()
+        .vpc_id(&vpc.vpc_id)
+        .cidr_block("10.0.16.0/20")
+        .send()
+        .await
+        .expect("CreateSubnet")
+        .subnet
+        .and_then(|s| s.subnet_id)
+        .expect("subnet id")
+}
+
 /// Launches `count` routers in one RunInstances call (one interface each, tagged, named by the
 /// `Name` tag and the onboarding config).
-async fn launch_batch(aws: &TestAws, vpc: &GuideVpc, name: &str, count: i32) {
+async fn launch_batch(aws: &TestAws, subnet_id: &str, name: &str, count: i32) {
     let ud = RouterSpec::guide_user_data(name, "6.3.0", REG_CODE);
     aws.ec2
         .run_instances()
@@ -497,7 +511,7 @@ async fn launch_batch(aws: &TestAws, vpc: &GuideVpc, name: &str, count: i32) {
         .instance_type(InstanceType::C5Xlarge)
         .min_count(count)
         .max_count(count)
-        .subnet_id(&vpc.public_subnet_id)
+        .subnet_id(subnet_id)
         .user_data(base64::engine::general_purpose::STANDARD.encode(ud))
         .tag_specifications(
             TagSpecification::builder()
@@ -530,8 +544,9 @@ async fn when_1000_routers_then_each_sweep_is_o_pages_and_one_mist_read() {
     let w = World::start().await;
     let started = Instant::now();
     // 999 routers onboarded in Mist (four names; several routers may share a name), one not.
+    let subnet = fleet_subnet(&w.aws, &w.vpc).await;
     for (i, n) in [250, 250, 250, 249].into_iter().enumerate() {
-        launch_batch(&w.aws, &w.vpc, &format!("fleet-{i}"), n).await;
+        launch_batch(&w.aws, &subnet, &format!("fleet-{i}"), n).await;
     }
     let (late, _) = w.launch("late-router").await;
     let t0 = launch_time(&w.aws, &late.instance_id).await;
