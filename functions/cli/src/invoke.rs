@@ -61,7 +61,7 @@ pub async fn run(args: InvokeArgs) -> u8 {
     let result = match args.function {
         Function::InstanceGuard => guard::handle_event(&deps, event)
             .await
-            .map(|o| serde_json::to_value(o)),
+            .map(serde_json::to_value),
         Function::OnboardingWatchdog => {
             let watchdog = Watchdog::new(&deps.config, deps.clients.secrets.clone());
             return print_sweep(watchdog.handle_event(&deps, event).await);
