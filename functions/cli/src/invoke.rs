@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use ssr_core::handlers::watchdog::{SweepError, Watchdog};
 use ssr_core::handlers::{guard, HandlerError};
 use ssr_core::{Config, Deps};
 
@@ -23,6 +24,8 @@ pub struct InvokeArgs {
 pub enum Function {
     /// EC2 instance state-change events.
     InstanceGuard,
+    /// EventBridge scheduled events: one onboarding sweep at the event's `time`.
+    OnboardingWatchdog,
 }
 
 fn read_event(path: &PathBuf) -> Result<serde_json::Value, String> {
@@ -59,6 +62,10 @@ pub async fn run(args: InvokeArgs) -> u8 {
         Function::InstanceGuard => guard::handle_event(&deps, event)
             .await
             .map(serde_json::to_value),
+        Function::OnboardingWatchdog => {
+            let watchdog = Watchdog::new(&deps.config, deps.clients.secrets.clone());
+            return print_sweep(watchdog.handle_event(&deps, event).await);
+        }
     };
     match result {
         Ok(Ok(value)) => {
@@ -74,6 +81,29 @@ pub async fn run(args: InvokeArgs) -> u8 {
         }
         Err(e) => {
             if let HandlerError::FixesFailed { outcome, .. } = &e {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(outcome).unwrap_or_default()
+                );
+            }
+            eprintln!("error: {e}");
+            e.exit_code() as u8
+        }
+    }
+}
+
+/// Prints a sweep's outcome (also when some of its writes failed); returns the exit code.
+fn print_sweep(result: Result<ssr_core::handlers::watchdog::SweepOutcome, SweepError>) -> u8 {
+    match result {
+        Ok(outcome) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&outcome).unwrap_or_default()
+            );
+            0
+        }
+        Err(e) => {
+            if let SweepError::Incomplete { outcome, .. } = &e {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(outcome).unwrap_or_default()

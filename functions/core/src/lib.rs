@@ -17,6 +17,7 @@ pub mod rules;
 pub mod select;
 pub mod snapshot;
 pub mod telemetry;
+pub mod watchdog;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;

@@ -2,6 +2,8 @@
 //! characters, a plain-text body (reads well as email), and SNS message attributes for
 //! subscription filter policies. Never given a secret, so it can never print one.
 
+pub mod watchdog;
+
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

@@ -1,6 +1,8 @@
 //! AWS adapters: the only code that calls AWS. Each call is written once, here.
 
 pub mod ec2;
+pub mod mist;
+pub mod secrets;
 pub mod sns;
 pub mod state;
 

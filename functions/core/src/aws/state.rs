@@ -189,6 +189,86 @@ impl StateStore {
         Ok(out)
     }
 
+    /// Writes `pk` with `attrs` only if no item with that key exists (records written once).
+    /// `Ok(false)`: the item was already there (or no table is configured), nothing written.
+    pub async fn put_if_absent(
+        &self,
+        pk: &str,
+        mut attrs: HashMap<String, AttributeValue>,
+    ) -> Result<bool, AwsError> {
+        let Some(table) = &self.table else {
+            return Ok(false);
+        };
+        attrs.insert("pk".into(), AttributeValue::S(pk.to_string()));
+        let res = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(attrs))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = AwsError::from_sdk("PutItem", e);
+                if err.is("ConditionalCheckFailedException") {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Writes (replaces) `pk` with `attrs`; `Ok(false)` when no table is configured.
+    pub async fn put(
+        &self,
+        pk: &str,
+        mut attrs: HashMap<String, AttributeValue>,
+    ) -> Result<bool, AwsError> {
+        let Some(table) = &self.table else {
+            return Ok(false);
+        };
+        attrs.insert("pk".into(), AttributeValue::S(pk.to_string()));
+        self.client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(attrs))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("PutItem", e))?;
+        Ok(true)
+    }
+
+    /// Every item whose `kind` is one of `kinds` (Scan with a filter, all pages). For operator
+    /// reports, not for per-event paths: a Scan reads the whole table.
+    pub async fn scan_kinds(
+        &self,
+        kinds: &[&str],
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, AwsError> {
+        let mut out = Vec::new();
+        let Some(table) = &self.table else {
+            return Ok(out);
+        };
+        let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!(":k{i}")).collect();
+        let mut req = self
+            .client
+            .scan()
+            .table_name(table)
+            .filter_expression(format!("#kind IN ({})", placeholders.join(", ")))
+            .expression_attribute_names("#kind", "kind");
+        for (p, k) in placeholders.iter().zip(kinds) {
+            req = req.expression_attribute_values(p, AttributeValue::S(k.to_string()));
+        }
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("Scan", e))?;
+            out.extend(page.items().iter().cloned());
+        }
+        Ok(out)
+    }
+
     /// BatchGetItem over any number of keys, retrying unprocessed keys.
     pub async fn batch_get(
         &self,

@@ -1,6 +1,7 @@
 //! Handlers: event in, outcome out. Shared by the Lambda binaries and the CLI.
 
 pub mod guard;
+pub mod watchdog;
 
 use crate::aws::AwsError;
 

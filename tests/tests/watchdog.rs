@@ -1,0 +1,604 @@
+//! onboarding-watchdog against an emulated AWS (moto: EC2, SNS→SQS capture, DynamoDB, Secrets
+//! Manager) and a fake Mist API (wiremock). "Now" is the scheduled event's `time`, so each test
+//! sweeps at launch + N minutes without waiting. Paths moto cannot produce (a failing publish,
+//! IAM denying the user-data read) are in functions/core/tests/watchdog_contract.rs.
+//!
+//! moto returns no `MacAddress` for interfaces, so these tests match Mist devices by name; MAC
+//! matching is covered by the unit tests of `ssr_core::watchdog`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use ssr_core::handlers::watchdog::{
+    list_episodes, list_overdue, SweepOutcome, Watchdog, INIT_BUDGET,
+};
+use ssr_core::{Config, Deps};
+use ssr_onboard_tests::{
+    AlertCapture, CapturedAlert, GuideVpc, LaunchedRouter, RouterSpec, TestAws, REG_CODE,
+    ROUTER_AMI,
+};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TABLE: &str = "ssr-onboard-state";
+const ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
+const TOKEN: &str = "mist-api-token-TEST-do-not-leak-5e1f";
+const SCHEDULED: &str = include_str!("../fixtures/scheduled-event.json");
+
+struct World {
+    aws: TestAws,
+    capture: AlertCapture,
+    vpc: GuideVpc,
+    mist: MockServer,
+}
+
+impl World {
+    async fn start() -> World {
+        let aws = TestAws::start().await;
+        aws.create_state_table(TABLE).await;
+        let capture = aws.alert_capture().await;
+        let vpc = aws.guide_vpc().await;
+        let mist = MockServer::start().await;
+        World {
+            aws,
+            capture,
+            vpc,
+            mist,
+        }
+    }
+
+    /// Deps and a watchdog (one "cold start") with the Mist token in `MIST_API_TOKEN`.
+    fn watchdog(&self, table: &str, extra: &[(&str, &str)]) -> (Deps, Watchdog) {
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("STATE_TABLE".to_string(), table.to_string()),
+            (
+                "ALERT_TOPIC_ARN".to_string(),
+                self.capture.topic_arn.clone(),
+            ),
+            ("MIST_API_URL".to_string(), self.mist.uri()),
+            ("MIST_ORG_ID".to_string(), ORG.to_string()),
+            ("MIST_API_TOKEN".to_string(), TOKEN.to_string()),
+        ]);
+        for (k, v) in extra {
+            if v.is_empty() {
+                vars.remove(*k);
+            } else {
+                vars.insert(k.to_string(), v.to_string());
+            }
+        }
+        let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
+        let deps = Deps::from_sdk_config(config, &self.aws.sdk);
+        let w = Watchdog::new(&deps.config, self.aws.secrets.clone());
+        (deps, w)
+    }
+
+    async fn launch(&self, name: &str) -> (LaunchedRouter, DateTime<Utc>) {
+        let r = self
+            .aws
+            .launch_router(&self.vpc, &RouterSpec::guide(name))
+            .await;
+        let t = launch_time(&self.aws, &r.instance_id).await;
+        (r, t)
+    }
+
+    /// The Mist inventory answers `devices` (only with the right token, org and query).
+    async fn inventory(&self, devices: serde_json::Value) {
+        self.mist.reset().await;
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/orgs/{ORG}/inventory")))
+            .and(query_param("type", "gateway"))
+            .and(query_param("limit", "1000"))
+            .and(header("authorization", format!("Token {TOKEN}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(devices))
+            .mount(&self.mist)
+            .await;
+    }
+
+    async fn mist_answers(&self, status: u16) {
+        self.mist.reset().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(status).set_body_string("{\"detail\":\"nope\"}"))
+            .mount(&self.mist)
+            .await;
+    }
+
+    async fn mist_requests(&self) -> usize {
+        self.mist
+            .received_requests()
+            .await
+            .map(|r| r.len())
+            .unwrap_or(0)
+    }
+
+    async fn alerts(&self) -> Vec<CapturedAlert> {
+        self.capture.drain(&self.aws).await
+    }
+}
+
+fn device(name: &str, connected: bool, version: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "name": name, "mac": "020000aabbcc", "serial": format!("SN-{name}"), "model": "SSR",
+        "type": "gateway", "connected": connected, "version": version, "site_id": null,
+        "magic": REG_CODE
+    })
+}
+
+async fn launch_time(aws: &TestAws, id: &str) -> DateTime<Utc> {
+    let out = aws
+        .ec2
+        .describe_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .expect("DescribeInstances");
+    let t = out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .find_map(|i| i.launch_time())
+        .expect("launch time");
+    DateTime::from_timestamp(t.secs(), 0).expect("valid time")
+}
+
+/// The scheduled-event fixture at `at`, with a fresh id.
+fn sweep_event(at: DateTime<Utc>) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(SCHEDULED).expect("fixture");
+    v["time"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+    v["id"] = format!("sweep-{}", at.timestamp()).into();
+    v
+}
+
+async fn sweep(w: &Watchdog, d: &Deps, at: DateTime<Utc>) -> SweepOutcome {
+    w.handle_event(d, sweep_event(at)).await.expect("sweep")
+}
+
+fn assert_no_secrets(what: &str, text: &str) {
+    assert!(!text.contains(REG_CODE), "registration code in {what}");
+    assert!(!text.contains(TOKEN), "Mist token in {what}");
+}
+
+fn check_alerts_clean(alerts: &[CapturedAlert]) {
+    for a in alerts {
+        assert_no_secrets("alert subject", a.subject.as_deref().unwrap_or_default());
+        assert_no_secrets("alert body", &a.message);
+    }
+}
+
+#[tokio::test]
+async fn when_14_minutes_then_no_alert_and_at_16_exactly_one_even_if_event_replayed() {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-1").await;
+    w.inventory(serde_json::json!([])).await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+
+    let o = sweep(&wd, &d, t0 + Duration::minutes(14)).await;
+    assert_eq!((o.routers, o.open_episodes, o.initialised), (1, 1, 1));
+    assert_eq!(o.episodes[0].phase, "not-in-inventory");
+    assert!(w.alerts().await.is_empty(), "no alert before the deadline");
+
+    let at16 = t0 + Duration::minutes(16);
+    let o = sweep(&wd, &d, at16).await;
+    assert_no_secrets("result", &serde_json::to_string(&o).expect("json"));
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let a = &alerts[0];
+    assert_eq!(
+        a.subject.as_deref(),
+        Some(
+            format!(
+                "SSR onboarding overdue: branch-1 ({}) 16 min",
+                router.instance_id
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        a.attributes.get("kind").map(String::as_str),
+        Some("onboarding-overdue")
+    );
+    assert_eq!(
+        a.attributes.get("severity").map(String::as_str),
+        Some("error")
+    );
+    assert_eq!(a.attributes.get("instance_id"), Some(&router.instance_id));
+    let ip = router.public_ip.clone().expect("public ip");
+    for needle in [
+        "Phase reached: not-in-inventory".to_string(),
+        format!("ssh -i <your-key>.pem ec2-user@{ip}"),
+        "show mist".into(),
+        "sudo journalctl -u 128T-mist-agent".into(),
+        format!("Interface:   WAN {}", router.wan_eni_id),
+        "Elapsed:     16 min".into(),
+        "SSR version: 6.3.0".into(),
+    ] {
+        assert!(
+            a.message.contains(&needle),
+            "missing {needle:?} in\n{}",
+            a.message
+        );
+    }
+    check_alerts_clean(&alerts);
+
+    // The same scheduled event delivered again, and the next minute's sweep: nothing more.
+    let _ = wd
+        .handle_event(&d, sweep_event(at16))
+        .await
+        .expect("replay");
+    let o = sweep(&wd, &d, t0 + Duration::minutes(17)).await;
+    assert_eq!(
+        o.episodes[0].decision,
+        ssr_core::watchdog::Decision::StillOverdue
+    );
+    assert!(w.alerts().await.is_empty(), "exactly one alert per episode");
+    let overdue = list_overdue(&d.state)
+        .await
+        .expect("read")
+        .expect("written");
+    assert_eq!(overdue.routers.len(), 1);
+    assert_eq!(overdue.routers[0].instance_id, router.instance_id);
+    assert!(overdue.routers[0].alerted);
+}
+
+#[tokio::test]
+async fn when_two_sweeps_run_concurrently_then_one_alert() {
+    let w = World::start().await;
+    let (_router, t0) = w.launch("branch-2").await;
+    w.inventory(serde_json::json!([])).await;
+    // Two cold starts (two Lambda environments) sweeping the same minute.
+    let (d1, wd1) = w.watchdog(TABLE, &[]);
+    let (d2, wd2) = w.watchdog(TABLE, &[]);
+    let at = t0 + Duration::minutes(16);
+    let (a, b) = tokio::join!(
+        wd1.handle_event(&d1, sweep_event(at)),
+        wd2.handle_event(&d2, sweep_event(at))
+    );
+    let (a, b) = (a.expect("sweep 1"), b.expect("sweep 2"));
+    let sent = a.alerts.iter().chain(&b.alerts).filter(|x| x.sent).count();
+    assert_eq!(sent, 1, "{:?} {:?}", a.alerts, b.alerts);
+    assert_eq!(w.alerts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn when_router_connected_with_the_right_version_then_no_alert_and_duration_recorded() {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-3").await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+    w.inventory(serde_json::json!([device(
+        "other",
+        true,
+        Some("6.3.0-107.r1")
+    )]))
+    .await;
+    let o = sweep(&wd, &d, t0 + Duration::minutes(3)).await;
+    assert_eq!(o.episodes[0].phase, "not-in-inventory");
+    w.inventory(serde_json::json!([device(
+        "branch-3",
+        true,
+        Some("6.2.5-1.r2")
+    )]))
+    .await;
+    let o = sweep(&wd, &d, t0 + Duration::minutes(8)).await;
+    assert_eq!(o.episodes[0].phase, "version-mismatch");
+    w.inventory(serde_json::json!([device(
+        "BRANCH-3",
+        true,
+        Some("6.3.0-107.r1")
+    )]))
+    .await;
+    let o = sweep(&wd, &d, t0 + Duration::minutes(11)).await;
+    assert_eq!(o.finished, 1);
+    let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+    assert_eq!(o.open_episodes, 0);
+    assert_eq!(
+        o.mist.status, "not-needed",
+        "no Mist call without an open episode"
+    );
+    assert!(w.alerts().await.is_empty());
+    let episodes = list_episodes(&d.state).await.expect("scan");
+    assert_eq!(episodes.len(), 1);
+    let e = &episodes[0];
+    assert_eq!(e.instance_id, router.instance_id);
+    assert_eq!(e.router_name.as_deref(), Some("branch-3"));
+    assert_eq!((e.duration_seconds, e.alerted), (11 * 60, false));
+    assert_eq!(e.onboarded_by.as_deref(), Some("mist"));
+}
+
+#[tokio::test]
+async fn when_alerted_router_onboards_then_one_recovered_notice_with_total_time() {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-4").await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+    w.inventory(serde_json::json!([device("branch-4", false, None)]))
+        .await;
+    let _ = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+    let first = w.alerts().await;
+    assert_eq!(first.len(), 1);
+    assert!(
+        first[0].message.contains("Phase reached: not-connected"),
+        "{}",
+        first[0].message
+    );
+
+    w.inventory(serde_json::json!([device(
+        "branch-4",
+        true,
+        Some("6.3.0-107.r1")
+    )]))
+    .await;
+    let at = t0 + Duration::minutes(23);
+    let o = sweep(&wd, &d, at).await;
+    let _ = wd.handle_event(&d, sweep_event(at)).await.expect("replay");
+    let _ = sweep(&wd, &d, t0 + Duration::minutes(24)).await;
+    assert_eq!(o.finished, 1);
+    let notices = w.alerts().await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let n = &notices[0];
+    assert_eq!(
+        n.subject.as_deref(),
+        Some(
+            format!(
+                "SSR onboarding recovered: branch-4 ({}) after 23 min",
+                router.instance_id
+            )
+            .as_str()
+        )
+    );
+    assert!(
+        n.message.contains("total onboarding time 23 min"),
+        "{}",
+        n.message
+    );
+    assert_eq!(
+        n.attributes.get("kind").map(String::as_str),
+        Some("onboarding-recovered")
+    );
+    check_alerts_clean(&notices);
+    let episodes = list_episodes(&d.state).await.expect("scan");
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(
+        (episodes[0].duration_seconds, episodes[0].alerted),
+        (23 * 60, true)
+    );
+    let overdue = list_overdue(&d.state)
+        .await
+        .expect("read")
+        .expect("written");
+    assert!(overdue.routers.is_empty());
+}
+
+#[tokio::test]
+async fn when_mist_answers_500_401_429_then_alert_says_status_unknown_and_why() {
+    let w = World::start().await;
+    let (_router, t0) = w.launch("branch-5").await;
+    for (status, why) in [
+        (500, "Mist API answered HTTP 500".to_string()),
+        (
+            401,
+            "Mist API answered 401 Unauthorized: check MIST_API_TOKEN".to_string(),
+        ),
+        (429, "Mist API answered 429 Too Many Requests".to_string()),
+    ] {
+        // A fresh state table per case: a fresh episode history.
+        let table = format!("state-{status}");
+        w.aws.create_state_table(&table).await;
+        w.mist_answers(status).await;
+        let (d, wd) = w.watchdog(&table, &[]);
+        let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+        assert_eq!(o.mist.status, "unavailable");
+        let alerts = w.alerts().await;
+        assert_eq!(alerts.len(), 1, "{status}: {alerts:?}");
+        let body = &alerts[0].message;
+        assert!(body.contains("Phase reached: unknown"), "{body}");
+        assert!(
+            body.contains(&format!("Mist status unknown: {why}")),
+            "{status}: {body}"
+        );
+        check_alerts_clean(&alerts);
+    }
+}
+
+#[tokio::test]
+async fn when_mist_not_configured_then_alert_says_so_and_tag_closes_the_episode() {
+    let w = World::start().await;
+    let (r1, t0) = w.launch("branch-6").await;
+    let (r2, _) = w.launch("branch-7").await;
+    let (d, wd) = w.watchdog(TABLE, &[("MIST_ORG_ID", ""), ("MIST_API_TOKEN", "")]);
+    w.aws
+        .ec2
+        .create_tags()
+        .resources(&r2.instance_id)
+        .tags(Tag::builder().key("SSR-ONBOARDED").value("true").build())
+        .send()
+        .await
+        .expect("CreateTags");
+    let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+    assert_eq!(o.mist.status, "not-configured");
+    assert_eq!(w.mist_requests().await, 0);
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(
+        alerts[0].attributes.get("instance_id"),
+        Some(&r1.instance_id)
+    );
+    assert!(alerts[0]
+        .message
+        .contains("Mist status unknown: Mist not configured (MIST_ORG_ID is not set)"));
+    let done: Vec<String> = o
+        .episodes
+        .iter()
+        .filter(|e| e.phase == "onboarded")
+        .map(|e| e.instance_id.clone())
+        .collect();
+    assert_eq!(done, vec![r2.instance_id.clone()]);
+}
+
+#[tokio::test]
+async fn when_router_stopped_or_terminated_then_no_alert() {
+    let w = World::start().await;
+    let (r1, t0) = w.launch("branch-8").await;
+    let (r2, _) = w.launch("branch-9").await;
+    w.inventory(serde_json::json!([])).await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+    let _ = sweep(&wd, &d, t0 + Duration::minutes(5)).await;
+    w.aws
+        .ec2
+        .stop_instances()
+        .instance_ids(&r1.instance_id)
+        .send()
+        .await
+        .expect("StopInstances");
+    w.aws.terminate(&r2.instance_id).await;
+    let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+    assert_eq!(o.routers, 0);
+    assert!(w.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn when_token_is_in_secrets_manager_then_sweep_reads_it_and_mist_accepts_it() {
+    let w = World::start().await;
+    let (_router, t0) = w.launch("branch-10").await;
+    let arn = w
+        .aws
+        .secrets
+        .create_secret()
+        .name("ssr-onboard/mist-token")
+        .secret_string(format!("{{\"token\": \"{TOKEN}\"}}"))
+        .send()
+        .await
+        .expect("CreateSecret")
+        .arn
+        .expect("arn");
+    w.inventory(serde_json::json!([device(
+        "branch-10",
+        true,
+        Some("6.3.0")
+    )]))
+    .await;
+    let (d, wd) = w.watchdog(
+        TABLE,
+        &[("MIST_API_TOKEN", ""), ("MIST_TOKEN_SECRET_ARN", &arn)],
+    );
+    let o = sweep(&wd, &d, t0 + Duration::minutes(4)).await;
+    assert_eq!(o.mist.status, "ok", "{:?}", o.mist);
+    assert_eq!(o.finished, 1);
+    assert_no_secrets("result", &serde_json::to_string(&o).expect("json"));
+}
+
+/// A /20 subnet in the guide's VPC (the guide's /24 subnets hold 251 interfaces).
+async fn fleet_subnet(aws: &TestAws, vpc: &GuideVpc) -> String {
+    aws.ec2
+        .create_subnet()
+        .vpc_id(&vpc.vpc_id)
+        .cidr_block("10.0.16.0/20")
+        .send()
+        .await
+        .expect("CreateSubnet")
+        .subnet
+        .and_then(|s| s.subnet_id)
+        .expect("subnet id")
+}
+
+/// Launches `count` routers in one RunInstances call (one interface each, tagged, named by the
+/// `Name` tag and the onboarding config).
+async fn launch_batch(aws: &TestAws, subnet_id: &str, name: &str, count: i32) {
+    let ud = RouterSpec::guide_user_data(name, "6.3.0", REG_CODE);
+    aws.ec2
+        .run_instances()
+        .image_id(ROUTER_AMI)
+        .instance_type(InstanceType::C5Xlarge)
+        .min_count(count)
+        .max_count(count)
+        .subnet_id(subnet_id)
+        .user_data(base64::engine::general_purpose::STANDARD.encode(ud))
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(Tag::builder().key("Name").value(name).build())
+                .tags(Tag::builder().key("SSR-ROUTER").value("true").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("RunInstances {count}: {e:?}"));
+}
+
+/// Operation → number of calls, from the moto recorder.
+async fn calls(aws: &TestAws) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in aws.recorded_requests().await {
+        let key = format!(
+            "{}:{}",
+            r.service.unwrap_or_default(),
+            r.action.unwrap_or_default()
+        );
+        *m.entry(key).or_insert(0) += 1;
+    }
+    m
+}
+
+#[tokio::test]
+async fn when_1000_routers_then_each_sweep_is_o_pages_and_one_mist_read() {
+    let w = World::start().await;
+    let started = Instant::now();
+    // 999 routers onboarded in Mist (four names; several routers may share a name), one not.
+    let subnet = fleet_subnet(&w.aws, &w.vpc).await;
+    for (i, n) in [250, 250, 250, 249].into_iter().enumerate() {
+        launch_batch(&w.aws, &subnet, &format!("fleet-{i}"), n).await;
+    }
+    let (late, _) = w.launch("late-router").await;
+    let t0 = launch_time(&w.aws, &late.instance_id).await;
+    eprintln!("launched 1,000 routers in moto in {:?}", started.elapsed());
+    w.inventory(serde_json::json!((0..4)
+        .map(|i| device(&format!("fleet-{i}"), true, Some("6.3.0-107.r1")))
+        .collect::<Vec<_>>()))
+        .await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+
+    let mut sweeps = 0;
+    let mut minute = 16;
+    let steady = loop {
+        w.aws.start_recording().await;
+        let t = Instant::now();
+        let o = sweep(&wd, &d, t0 + Duration::minutes(minute)).await;
+        let took = t.elapsed();
+        let c = calls(&w.aws).await;
+        sweeps += 1;
+        minute += 1;
+        let total: usize = c.values().sum();
+        let inits = c.get("ec2:DescribeInstanceAttribute").copied().unwrap_or(0);
+        eprintln!(
+            "sweep {sweeps}: {took:?}, routers {}, open {}, initialised {}, deferred {}, finished {}, {total} AWS calls {c:?}",
+            o.routers, o.open_episodes, o.initialised, o.deferred_init, o.finished
+        );
+        assert_eq!(o.routers, 1000);
+        assert!(
+            took < std::time::Duration::from_secs(50),
+            "sweep {sweeps} took {took:?}"
+        );
+        assert!(inits <= INIT_BUDGET, "{inits} user-data reads");
+        // Pages: 1 DescribeInstances + 5 DescribeNetworkInterfaces (200 ids per filter) +
+        // 10 BatchGetItem (starts) + 31 BatchGetItem (3 keys per router + 1) = 47, plus at most
+        // INIT_BUDGET reads and writes for new episodes, INIT_BUDGET records, 2 for the alert.
+        assert!(total <= 47 + 3 * INIT_BUDGET + 3, "{total} calls: {c:?}");
+        if o.deferred_init == 0 && o.initialised == 0 {
+            break (total, took, c);
+        }
+        assert!(sweeps <= 12, "initialisation does not converge");
+    };
+    let (total, took, c) = steady;
+    assert!(total <= 47 + 1, "steady sweep: {total} calls {c:?}");
+    assert!(!c.contains_key("ec2:DescribeInstanceAttribute"));
+    assert_eq!(w.mist_requests().await, sweeps, "one Mist read per sweep");
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1, "only the router missing from Mist");
+    assert_eq!(
+        alerts[0].attributes.get("instance_id"),
+        Some(&late.instance_id)
+    );
+    eprintln!(
+        "steady-state sweep over 1,000 routers: {total} AWS calls in {took:?}; {sweeps} sweeps"
+    );
+}
