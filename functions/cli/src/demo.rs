@@ -12,12 +12,15 @@ use ssr_core::aws::ec2::Observed;
 use ssr_core::aws::AwsError;
 use ssr_core::config::{ConfigError, ONBOARDED_TAG_KEY};
 use ssr_core::emulator::sandbox::{
-    ec2_state_change_event, AlertCapture, CapturedAlert, LaunchedRouter, RouterSpec, Sandbox,
-    SandboxError, GUIDE_SSR_VERSION,
+    ec2_state_change_event, scheduled_event, AlertCapture, CapturedAlert, LaunchedRouter,
+    RouterSpec, Sandbox, SandboxError, GUIDE_SSR_VERSION,
 };
 use ssr_core::emulator::{Emulator, EmulatorError, MOTO_VERSION};
 use ssr_core::findings::Severity;
 use ssr_core::handlers::guard::{self, GuardOutcome};
+use ssr_core::handlers::watchdog::{
+    list_episodes, list_overdue, SweepError, SweepOutcome, Watchdog,
+};
 use ssr_core::handlers::HandlerError;
 use ssr_core::onboarding::OnboardingStatus;
 use ssr_core::plan::ActionStatus;
@@ -25,6 +28,7 @@ use ssr_core::snapshot::{EnaStatus, RouterSnapshot};
 use ssr_core::{Config, Deps};
 
 use crate::output::{exit, print_json, Cell, Color, OutputFormat, Style, Table};
+use crate::report::{self, Report};
 
 pub const SCHEMA: &str = "ssr-onboard/demo/v1";
 pub const REGION: &str = "us-east-1";
@@ -63,6 +67,8 @@ pub enum DemoError {
     Aws(#[from] AwsError),
     #[error("{0}")]
     Handler(#[from] HandlerError),
+    #[error("{0}")]
+    Sweep(#[from] SweepError),
     #[error("demo configuration: {0}")]
     Config(#[from] ConfigError),
     #[error("{0}")]
@@ -93,6 +99,7 @@ impl Progress {
     }
 }
 
+/// Steps after "starting emulated AWS".
 const STEPS: usize = 6;
 
 /// The facts a person compares before and after, for one router.
@@ -171,6 +178,10 @@ pub struct DemoReport {
     pub alert_topic_arn: String,
     pub state_table: &'static str,
     pub routers: Vec<RouterDemo>,
+    /// The onboarding-watchdog sweep at launch + 16 minutes.
+    pub watchdog: SweepOutcome,
+    /// `ssr-onboard report` on the demo's state table after the sweep.
+    pub report: Report,
     /// Messages delivered to the alert topic, as an email subscriber receives them.
     pub alerts: Vec<CapturedAlert>,
     /// What the emulator cannot show and how the demo deals with it.
@@ -183,18 +194,10 @@ struct Planned {
 }
 
 fn routers() -> Vec<Planned> {
-    let good = RouterSpec::guide("branch-good");
-    let mut good_tags = good.instance_tags.clone();
-    // Onboarding confirmed (as an operator or the Mist check would mark it): the watchdog leaves
-    // this one alone.
-    good_tags.push((ONBOARDED_TAG_KEY.to_string(), "true".to_string()));
     let bad_name = "branch-bad";
     vec![
         Planned {
-            spec: RouterSpec {
-                instance_tags: good_tags,
-                ..good
-            },
+            spec: RouterSpec::guide("branch-good"),
             scenario: "launched as the guide says (source/dest check left at the AWS default: on)",
         },
         Planned {
@@ -208,6 +211,18 @@ fn routers() -> Vec<Planned> {
             scenario: "launched with the usual mistakes: source/dest check on, no SSR-ROLE tag on the LAN interface, 8 GB disk, onboarding JSON without the registration code",
         },
     ]
+}
+
+async fn sweep(
+    watchdog: &Watchdog,
+    deps: &Deps,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<SweepOutcome, DemoError> {
+    match watchdog.handle_event(deps, scheduled_event(at)).await {
+        Ok(o) => Ok(o),
+        Err(SweepError::Incomplete { outcome, .. }) => Ok(*outcome),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn observe(deps: &Deps, id: &str) -> Result<RouterSnapshot, DemoError> {
@@ -272,6 +287,46 @@ async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, De
         outcomes.push(outcome);
     }
 
+    let launched_at = launched
+        .iter()
+        .filter_map(|(_, _, b)| b.launch_time)
+        .max()
+        .unwrap_or_else(chrono::Utc::now);
+    let watchdog = Watchdog::new(&deps.config, deps.clients.secrets.clone());
+    progress.step(&format!(
+        "onboarding-watchdog: scheduled sweeps at launch + 9 min and + 16 min (deadline {} min, Mist not configured); branch-good onboards in between",
+        deps.config.onboarding_deadline.num_minutes()
+    ));
+    let first = sweep(&watchdog, &deps, launched_at + chrono::Duration::minutes(9)).await?;
+    progress.detail(&format!(
+        "+9 min: {} router(s) onboarding, {} alert(s)",
+        first.episodes.len(),
+        first.alerts.iter().filter(|a| a.sent).count()
+    ));
+    if let Some((_, good, _)) = launched.first() {
+        // Stands in for the Mist check: an operator confirms onboarding with the tag.
+        sandbox
+            .tag(&good.instance_id, ONBOARDED_TAG_KEY, "true")
+            .await?;
+        progress.detail(&format!(
+            "branch-good onboarded: {ONBOARDED_TAG_KEY}=true set on {}",
+            good.instance_id
+        ));
+    }
+    let at = launched_at + chrono::Duration::minutes(16);
+    let sweep = sweep(&watchdog, &deps, at).await?;
+    for e in &sweep.episodes {
+        progress.detail(&format!(
+            "{} ({}): {} after {} min",
+            e.router_name, e.instance_id, e.phase, e.elapsed_minutes
+        ));
+    }
+    let report = report::build(
+        STATE_TABLE,
+        list_episodes(&deps.state).await?,
+        list_overdue(&deps.state).await?,
+    );
+
     progress.step("reading back what changed");
     let mut routers = Vec::new();
     for ((p, r, before), guard) in launched.into_iter().zip(outcomes) {
@@ -297,15 +352,49 @@ async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, De
         alert_topic_arn: capture.topic_arn,
         state_table: STATE_TABLE,
         routers,
+        watchdog: sweep,
+        report,
         alerts,
         notes: vec![
             "ENA: moto does not report ENA (DescribeInstances omits EnaSupport, DescribeInstanceAttribute enaSupport is unknown), so the guard reports ENA_UNKNOWN (info) here; on real AWS it reads the attribute and reports ENA_DISABLED when it is off.".to_string(),
-            "Mist is not configured in the demo: onboarding is confirmed by the SSR-ONBOARDED=true tag, which branch-good carries.".to_string(),
+            "Mist is not configured in the demo: onboarding is confirmed by the SSR-ONBOARDED=true tag, which the demo sets on branch-good between the two watchdog sweeps (as an operator, or the watchdog's Mist inventory check, would).".to_string(),
+            "Time: the watchdog takes \"now\" from the scheduled event's time, so the demo sends sweeps dated launch + 9 and + 16 minutes instead of waiting.".to_string(),
         ],
     })
 }
 
+/// Ctrl-C, listened for once for the whole run: a signal that arrives between two waits (e.g.
+/// right after "Press Ctrl-C" is printed) is not lost.
+struct Interrupt(tokio::sync::watch::Receiver<bool>);
+
+impl Interrupt {
+    fn listen() -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => {
+                    let _ = tx.send(true);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+                    // Keep the sender alive: no Ctrl-C can be seen, so none is reported.
+                    std::future::pending::<()>().await;
+                }
+            }
+        });
+        Interrupt(rx)
+    }
+
+    /// Resolves once Ctrl-C was pressed (at any time since `listen`).
+    async fn wait(&mut self) {
+        if self.0.wait_for(|pressed| *pressed).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 pub async fn run(args: DemoArgs) -> u8 {
+    let mut interrupt = Interrupt::listen();
     let progress = Progress::new(STEPS + 1);
     progress.step(&format!(
         "starting emulated AWS (moto {MOTO_VERSION} on 127.0.0.1; the first run installs it, about a minute)…"
@@ -313,7 +402,7 @@ pub async fn run(args: DemoArgs) -> u8 {
     let detail = |m: &str| progress.detail(m);
     let emulator = tokio::select! {
         r = Emulator::start(&detail) => r,
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupt.wait() => {
             eprintln!("interrupted");
             return exit::INTERRUPTED;
         }
@@ -328,7 +417,7 @@ pub async fn run(args: DemoArgs) -> u8 {
     progress.detail(&format!("listening on {}", emulator.endpoint()));
     let result = tokio::select! {
         r = body(&emulator, &progress) => Some(r),
-        _ = tokio::signal::ctrl_c() => None,
+        _ = interrupt.wait() => None,
     };
     let report = match result {
         None => {
@@ -361,9 +450,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         eprintln!("  aws ec2 describe-network-interfaces --query 'NetworkInterfaces[].[NetworkInterfaceId,SourceDestCheck,TagSet]'");
         eprintln!("  ssr-onboard audit");
         eprintln!("Press Ctrl-C to stop it.");
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("error: cannot wait for Ctrl-C ({e}); stopping the emulated AWS");
-        }
+        interrupt.wait().await;
     }
     drop(emulator);
     eprintln!("emulated AWS stopped");
@@ -518,6 +605,38 @@ pub fn render_text(report: &DemoReport, style: &Style) -> String {
             }
         ));
     }
+    out.push('\n');
+    out.push_str(&h(&format!(
+        "Onboarding watchdog: sweep at {} (Mist: {})",
+        report
+            .watchdog
+            .now
+            .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+            .unwrap_or_default(),
+        report.watchdog.mist.status
+    )));
+    let mut t = Table::new(&["ROUTER", "INSTANCE", "WAITING", "PHASE", "ALERT"]);
+    for e in &report.watchdog.episodes {
+        let alert = report
+            .watchdog
+            .alerts
+            .iter()
+            .find(|a| a.instance_id == e.instance_id);
+        t.row(vec![
+            e.router_name.as_str().into(),
+            e.instance_id.as_str().into(),
+            format!("{} min", e.elapsed_minutes).into(),
+            e.phase.as_str().into(),
+            match alert {
+                Some(a) if a.sent => Cell::colored(format!("{} sent", a.kind), Color::Red),
+                Some(a) => Cell::new(format!("{} not sent: {}", a.kind, a.reason)),
+                None => Cell::new("-"),
+            },
+        ]);
+    }
+    out.push_str(&t.render(style));
+    out.push('\n');
+    out.push_str(&report::render_text(&report.report, style));
     out.push('\n');
     out.push_str(&h(&format!(
         "On-call mailbox: {} message(s), as an email subscriber of {} receives them",

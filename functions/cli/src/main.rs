@@ -5,6 +5,7 @@ mod aws_args;
 mod demo;
 mod invoke;
 mod output;
+mod report;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -50,6 +51,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Check every managed router in a region; with --fix apply the safe fixes.
     Audit(audit::AuditArgs),
+    /// Onboarding durations (count, p50, p95, max) and routers overdue now, from the state table.
+    Report(report::ReportArgs),
     /// Run a Lambda handler locally on an event file and print its JSON result.
     Invoke(invoke::InvokeArgs),
 }
@@ -66,6 +69,7 @@ async fn main() -> ExitCode {
     let code = match cli.command {
         Command::Demo(args) => demo::run(args).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::Report(args) => report::run(args).await,
         Command::Invoke(args) => invoke::run(args).await,
     };
     ExitCode::from(code)

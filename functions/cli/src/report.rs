@@ -143,7 +143,9 @@ pub fn render_text(r: &Report, style: &Style) -> String {
     }
     out.push('\n');
     match &r.overdue {
-        None => out.push_str("Currently overdue: unknown (no watchdog sweep has recorded it yet).\n"),
+        None => {
+            out.push_str("Currently overdue: unknown (no watchdog sweep has recorded it yet).\n")
+        }
         Some(o) if o.routers.is_empty() => out.push_str(&format!(
             "{} (as of the sweep at {}).\n",
             style.paint(Color::Green, "Currently overdue: none"),
@@ -186,7 +188,9 @@ pub async fn run(args: ReportArgs) -> u8 {
     };
     let sdk = args.aws.load().await;
     if sdk.region().is_none() {
-        eprintln!("error: no AWS region: pass --region or set AWS_REGION (or a region in the profile)");
+        eprintln!(
+            "error: no AWS region: pass --region or set AWS_REGION (or a region in the profile)"
+        );
         return exit::USAGE;
     }
     let clients = ssr_core::deps::Clients::from_sdk_config(&sdk);

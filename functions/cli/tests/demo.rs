@@ -107,6 +107,30 @@ fn when_demo_runs_with_json_output_then_enis_fixed_findings_listed_and_alerts_ca
             .is_some_and(|s| s.contains(bad_id) && s.contains("branch-bad"))),
         "guard alert for branch-bad delivered: {alerts:#?}"
     );
+    let overdue = alerts
+        .iter()
+        .find(|a| a["attributes"]["kind"] == "onboarding-overdue")
+        .unwrap_or_else(|| panic!("an overdue alert: {alerts:#?}"));
+    assert_eq!(overdue["attributes"]["instance_id"], bad_id);
+    assert!(overdue["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Mist not configured")));
+    let good_id = good["instance_id"].as_str().expect("instance id");
+    assert!(
+        !alerts
+            .iter()
+            .any(|a| a["attributes"]["kind"] == "onboarding-overdue"
+                && a["attributes"]["instance_id"] == good_id),
+        "no overdue alert for the router that onboarded"
+    );
+    assert_eq!(doc["watchdog"]["mist"]["status"], "not-configured");
+    assert_eq!(doc["report"]["count"], 1, "{:#}", doc["report"]);
+    assert_eq!(doc["report"]["slowest"][0]["instance_id"], good_id);
+    assert_eq!(doc["report"]["durations_seconds"]["max"], 16 * 60);
+    assert_eq!(
+        doc["report"]["overdue"]["routers"][0]["instance_id"],
+        bad_id
+    );
     assert!(doc["notes"]
         .as_array()
         .expect("notes")
@@ -145,6 +169,12 @@ fn when_demo_runs_with_text_output_then_before_after_tables_and_email_messages_s
         "{stdout}"
     );
     assert!(stdout.contains("unknown (emulator)*"), "{stdout}");
+    assert!(
+        stdout.contains("Subject: SSR onboarding overdue: branch-bad"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("onboarding-overdue sent"), "{stdout}");
+    assert!(stdout.contains("Currently overdue: 1"), "{stdout}");
     assert!(
         !stdout.contains("\x1b["),
         "no colours when stdout is not a terminal"

@@ -537,16 +537,7 @@ impl Sandbox {
 
         for (eni, role) in [(&wan_eni_id, &spec.wan_tag), (&lan_eni_id, &spec.lan_tag)] {
             if let Some(role) = role {
-                self.ec2
-                    .create_tags()
-                    .resources(eni)
-                    .tags(Tag::builder().key(ROLE_TAG_KEY).value(role).build())
-                    .send()
-                    .await
-                    .map_err(aws(
-                        format!("tagging {eni} {ROLE_TAG_KEY}={role}"),
-                        "CreateTags",
-                    ))?;
+                self.tag(eni, ROLE_TAG_KEY, role).await?;
             }
         }
         for eni in [&wan_eni_id, &lan_eni_id] {
@@ -583,6 +574,21 @@ impl Sandbox {
             lan_eni_id,
             public_ip,
         })
+    }
+
+    /// Tags one resource (CreateTags).
+    pub async fn tag(&self, resource: &str, key: &str, value: &str) -> Result<(), SandboxError> {
+        self.ec2
+            .create_tags()
+            .resources(resource)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .map_err(aws(
+                format!("tagging {resource} {key}={value}"),
+                "CreateTags",
+            ))?;
+        Ok(())
     }
 
     /// Sets SourceDestCheck on one interface (ModifyNetworkInterfaceAttribute).
@@ -788,6 +794,18 @@ pub fn ec2_state_change_event(instance_id: &str, state: &str) -> serde_json::Val
     event
 }
 
+/// EventBridge's "Scheduled Event" sample, as committed in tests/fixtures.
+const SCHEDULED_FIXTURE: &str = include_str!("../../../../tests/fixtures/scheduled-event.json");
+
+/// The scheduled-event fixture (`tests/fixtures/scheduled-event.json`) firing at `at`, with a
+/// fresh id: what EventBridge sends the onboarding-watchdog every minute.
+pub fn scheduled_event(at: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+    let mut event: serde_json::Value = serde_json::from_str(SCHEDULED_FIXTURE).unwrap_or_default();
+    event["time"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+    event["id"] = format!("53dc4d37-cffa-4f76-80c9-{:012x}", next_id()).into();
+    event
+}
+
 /// A process-unique number for resource names.
 pub fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -867,6 +885,17 @@ mod tests {
         assert_eq!(typed.detail.instance_id, "i-0123456789abcdef0");
         assert_eq!(typed.detail.state, "running");
         assert!(typed.time.is_some());
+    }
+
+    #[test]
+    fn when_scheduled_event_built_then_time_set_and_it_parses_as_an_eventbridge_event() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let event = scheduled_event(at);
+        assert_eq!(event["time"], "2027-01-15T08:00:00Z");
+        assert_eq!(event["detail-type"], "Scheduled Event");
+        let typed: aws_lambda_events::event::eventbridge::EventBridgeEvent<serde_json::Value> =
+            serde_json::from_value(event).expect("parses");
+        assert_eq!(typed.time, Some(at));
     }
 
     #[test]
