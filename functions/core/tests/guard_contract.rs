@@ -1,0 +1,682 @@
+//! Contract tests of the guard against real AWS behaviour the emulator gets wrong or cannot
+//! produce, replayed with `aws-smithy-mocks`: an instance EC2 does not know, throttling, a fix
+//! that fails on one ENI of two, ENA fixed on a stopped router and verified by read-back.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ec2::operation::describe_instance_attribute::DescribeInstanceAttributeOutput;
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
+use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
+use aws_sdk_ec2::operation::describe_volumes::DescribeVolumesOutput;
+use aws_sdk_ec2::operation::modify_instance_attribute::ModifyInstanceAttributeOutput;
+use aws_sdk_ec2::operation::modify_network_interface_attribute::ModifyNetworkInterfaceAttributeOutput;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, AttributeValue as Ec2AttributeValue, EbsInstanceBlockDevice, Instance,
+    InstanceBlockDeviceMapping, InstanceNetworkInterfaceAttachment, InstanceState,
+    InstanceStateName, InstanceType, NetworkInterface, NetworkInterfaceAssociation,
+    NetworkInterfaceAttachment, Reservation, Route, RouteTable, RouteTableAssociation, Tag, Volume,
+};
+use aws_sdk_sns::operation::publish::PublishOutput;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use base64::Engine;
+use ssr_core::deps::{Clients, Deps};
+use ssr_core::handlers::guard::{self, GuardOutcome};
+use ssr_core::handlers::HandlerError;
+use ssr_core::onboarding::guide_user_data;
+use ssr_core::plan::ActionStatus;
+use ssr_core::Config;
+
+const ID: &str = "i-0abc1234567890def";
+const REG_CODE: &str = "REG-CODE-do-not-leak-7f3a9c";
+const EVENT: &str = include_str!("../../../tests/fixtures/ec2-state-change-running.json");
+
+/// EC2's XML error document, as the Query protocol returns it.
+fn ec2_error(code: &str, message: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>11111111-2222-3333-4444-555555555555</RequestID></Response>"
+    )
+}
+
+fn event(state: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(EVENT).expect("fixture is JSON");
+    v["detail"]["instance-id"] = ID.into();
+    v["detail"]["state"] = state.into();
+    v
+}
+
+fn config(pairs: &[(&str, &str)]) -> Config {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_vars(|k| map.get(k).cloned()).expect("valid config")
+}
+
+/// A router as real AWS describes it: two ENIs, tagged, 128 GB, c5.xlarge.
+#[derive(Clone)]
+struct Router {
+    state: InstanceStateName,
+    ena: Option<bool>,
+    src_dst: [bool; 2],
+}
+
+impl Router {
+    fn instance(&self) -> Instance {
+        Instance::builder()
+            .instance_id(ID)
+            .state(InstanceState::builder().name(self.state.clone()).build())
+            .instance_type(InstanceType::C5Xlarge)
+            .set_ena_support(self.ena)
+            .vpc_id("vpc-1")
+            .root_device_name("/dev/xvda")
+            .iam_instance_profile(
+                aws_sdk_ec2::types::IamInstanceProfile::builder()
+                    .arn("arn:aws:iam::123456789012:instance-profile/ssr")
+                    .build(),
+            )
+            .block_device_mappings(
+                InstanceBlockDeviceMapping::builder()
+                    .device_name("/dev/xvda")
+                    .ebs(EbsInstanceBlockDevice::builder().volume_id("vol-1").build())
+                    .build(),
+            )
+            .tags(Tag::builder().key("Name").value("SSR_1_Router").build())
+            .tags(Tag::builder().key("SSR-ROUTER").value("true").build())
+            .network_interfaces(
+                aws_sdk_ec2::types::InstanceNetworkInterface::builder()
+                    .network_interface_id("eni-wan")
+                    .attachment(
+                        InstanceNetworkInterfaceAttachment::builder()
+                            .device_index(0)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
+    fn eni(id: &str, index: i32, role: &str, src_dst: bool) -> NetworkInterface {
+        let mut b = NetworkInterface::builder()
+            .network_interface_id(id)
+            .subnet_id(format!("subnet-{index}"))
+            .private_ip_address(format!("10.0.{}.10", index + 1))
+            .mac_address(format!("0a:00:00:00:00:0{index}"))
+            .source_dest_check(src_dst)
+            .attachment(
+                NetworkInterfaceAttachment::builder()
+                    .instance_id(ID)
+                    .device_index(index)
+                    .build(),
+            )
+            .tag_set(Tag::builder().key("SSR-ROLE").value(role).build());
+        if index == 0 {
+            b = b.association(
+                NetworkInterfaceAssociation::builder()
+                    .public_ip("203.0.113.10")
+                    .build(),
+            );
+        }
+        b.build()
+    }
+}
+
+/// A small EC2 fake over mock rules: ModifyNetworkInterfaceAttribute changes what
+/// DescribeNetworkInterfaces returns, so read-backs see the write.
+struct FakeEc2 {
+    rules: Vec<Rule>,
+    modify_eni: Rule,
+    modify_instance: Rule,
+}
+
+fn fake_ec2(router: Router, fail_eni: Option<&'static str>) -> FakeEc2 {
+    let src_dst = Arc::new(Mutex::new(HashMap::from([
+        ("eni-wan".to_string(), router.src_dst[0]),
+        ("eni-lan".to_string(), router.src_dst[1]),
+    ])));
+    let r = router.clone();
+    let describe_instances =
+        mock!(aws_sdk_ec2::Client::describe_instances).then_compute_output(move |_| {
+            DescribeInstancesOutput::builder()
+                .reservations(Reservation::builder().instances(r.instance()).build())
+                .build()
+        });
+    let s = src_dst.clone();
+    let describe_enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+        .then_compute_output(move |_| {
+            let m = s.lock().map(|m| m.clone()).unwrap_or_default();
+            DescribeNetworkInterfacesOutput::builder()
+                .network_interfaces(Router::eni("eni-wan", 0, "WAN", m["eni-wan"]))
+                .network_interfaces(Router::eni("eni-lan", 1, "LAN", m["eni-lan"]))
+                .build()
+        });
+    let s = src_dst.clone();
+    let modify_eni = mock!(aws_sdk_ec2::Client::modify_network_interface_attribute)
+        .then_compute_response(move |req| {
+            let id = req.network_interface_id().unwrap_or_default().to_string();
+            if Some(id.as_str()) == fail_eni {
+                return aws_smithy_mocks::MockResponse::Http(
+                    aws_smithy_runtime_api::http::Response::new(
+                        aws_smithy_runtime_api::http::StatusCode::try_from(403).expect("status"),
+                        aws_smithy_types::body::SdkBody::from(ec2_error(
+                            "UnauthorizedOperation",
+                            "You are not authorized to perform this operation.",
+                        )),
+                    ),
+                );
+            }
+            if let (Ok(mut m), Some(v)) =
+                (s.lock(), req.source_dest_check().and_then(|v| v.value()))
+            {
+                m.insert(id, v);
+            }
+            aws_smithy_mocks::MockResponse::Output(
+                ModifyNetworkInterfaceAttributeOutput::builder().build(),
+            )
+        });
+    let ena = Arc::new(Mutex::new(router.ena));
+    let e = ena.clone();
+    let ena_attr = mock!(aws_sdk_ec2::Client::describe_instance_attribute)
+        .match_requests(|r| {
+            r.attribute() == Some(&aws_sdk_ec2::types::InstanceAttributeName::EnaSupport)
+        })
+        .then_compute_output(move |_| {
+            let v = e.lock().ok().and_then(|g| *g).unwrap_or(false);
+            DescribeInstanceAttributeOutput::builder()
+                .instance_id(ID)
+                .ena_support(AttributeBooleanValue::builder().value(v).build())
+                .build()
+        });
+    let e = ena.clone();
+    let modify_instance = mock!(aws_sdk_ec2::Client::modify_instance_attribute)
+        .then_compute_output(move |req| {
+            if let (Ok(mut g), Some(v)) = (e.lock(), req.ena_support().and_then(|v| v.value())) {
+                *g = Some(v);
+            }
+            ModifyInstanceAttributeOutput::builder().build()
+        });
+    let user_data = mock!(aws_sdk_ec2::Client::describe_instance_attribute)
+        .match_requests(|r| {
+            r.attribute() == Some(&aws_sdk_ec2::types::InstanceAttributeName::UserData)
+        })
+        .then_output(|| {
+            let ud = base64::engine::general_purpose::STANDARD.encode(guide_user_data(
+                "SSR_1_Router",
+                "6.3.0",
+                REG_CODE,
+            ));
+            DescribeInstanceAttributeOutput::builder()
+                .instance_id(ID)
+                .user_data(Ec2AttributeValue::builder().value(ud).build())
+                .build()
+        });
+    let volumes = mock!(aws_sdk_ec2::Client::describe_volumes).then_output(|| {
+        DescribeVolumesOutput::builder()
+            .volumes(Volume::builder().volume_id("vol-1").size(128).build())
+            .build()
+    });
+    let routes = mock!(aws_sdk_ec2::Client::describe_route_tables).then_output(|| {
+        DescribeRouteTablesOutput::builder()
+            .route_tables(
+                RouteTable::builder()
+                    .route_table_id("rtb-1")
+                    .associations(
+                        RouteTableAssociation::builder()
+                            .subnet_id("subnet-0")
+                            .build(),
+                    )
+                    .routes(
+                        Route::builder()
+                            .destination_cidr_block("0.0.0.0/0")
+                            .gateway_id("igw-1")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    FakeEc2 {
+        rules: vec![
+            describe_instances,
+            describe_enis,
+            ena_attr,
+            user_data,
+            volumes,
+            routes,
+            modify_instance.clone(),
+            modify_eni.clone(),
+        ],
+        modify_eni,
+        modify_instance,
+    }
+}
+
+fn deps(ec2: aws_sdk_ec2::Client, sns_rules: &[&Rule], cfg: Config) -> Deps {
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns_rules.iter().copied());
+    let clients = Clients {
+        ec2,
+        sns,
+        dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, Vec::<&Rule>::new()),
+        cloudformation: mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            Vec::<&Rule>::new()
+        ),
+        secrets: mock_client!(
+            aws_sdk_secretsmanager,
+            RuleMode::MatchAny,
+            Vec::<&Rule>::new()
+        ),
+    };
+    Deps::new(cfg, clients, Some("us-east-1".into()))
+}
+
+fn fast_retry() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("DESCRIBE_RETRY_BASE_MS", "1"),
+        ("DESCRIBE_RETRY_ATTEMPTS", "3"),
+    ]
+}
+
+#[tokio::test]
+async fn when_instance_not_found_after_retries_then_no_op_success() {
+    let not_found = mock!(aws_sdk_ec2::Client::describe_instances)
+        .sequence()
+        .http_status(
+            400,
+            Some(ec2_error(
+                "InvalidInstanceID.NotFound",
+                &format!("The instance ID '{ID}' does not exist"),
+            )),
+        )
+        .repeatedly()
+        .build();
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&not_found]);
+    let d = deps(ec2, &[], config(&fast_retry()));
+    let o = guard::handle_event(&d, event("pending"))
+        .await
+        .expect("no-op is success");
+    assert!(!o.selected);
+    assert!(o.reason.contains("does not exist"), "{}", o.reason);
+    assert_eq!(
+        not_found.num_calls(),
+        3,
+        "pending: describe retried DESCRIBE_RETRY_ATTEMPTS times"
+    );
+}
+
+#[tokio::test]
+async fn when_instance_appears_on_second_describe_then_it_is_guarded() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Pending,
+            ena: Some(true),
+            src_dst: [false, false],
+        },
+        None,
+    );
+    let first_missing = mock!(aws_sdk_ec2::Client::describe_instances)
+        .sequence()
+        .http_status(
+            400,
+            Some(ec2_error("InvalidInstanceID.NotFound", "does not exist")),
+        )
+        .build();
+    // MatchAny: the first non-exhausted matching rule answers, so the second describe reaches
+    // the fake.
+    let mut rules: Vec<&Rule> = vec![&first_missing];
+    rules.extend(fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let d = deps(ec2, &[], config(&fast_retry()));
+    let o = guard::handle_event(&d, event("pending"))
+        .await
+        .expect("guarded");
+    assert!(o.selected, "{o:?}");
+    assert!(o.findings.is_empty(), "{:?}", o.findings);
+}
+
+#[tokio::test]
+async fn when_ec2_throttles_then_sdk_retries_and_guard_succeeds() {
+    let router = Router {
+        state: InstanceStateName::Running,
+        ena: Some(true),
+        src_dst: [true, false],
+    };
+    let fake = fake_ec2(router.clone(), None);
+    // One operation, three HTTP attempts: two RequestLimitExceeded (503), then the answer.
+    let throttled = mock!(aws_sdk_ec2::Client::describe_instances)
+        .sequence()
+        .http_status(
+            503,
+            Some(ec2_error("RequestLimitExceeded", "Request limit exceeded.")),
+        )
+        .times(2)
+        .output(move || {
+            DescribeInstancesOutput::builder()
+                .reservations(Reservation::builder().instances(router.instance()).build())
+                .build()
+        })
+        .build();
+    let mut rules: Vec<&Rule> = vec![&throttled];
+    rules.extend(fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let d = deps(ec2, &[], config(&[]));
+    let o = guard::handle_event(&d, event("running"))
+        .await
+        .expect("throttling is retried");
+    assert_eq!(throttled.num_calls(), 3);
+    assert_eq!(o.actions.len(), 1);
+    assert_eq!(o.actions[0].status, ActionStatus::Applied);
+    assert!(o.findings.iter().all(|f| f.fixed), "{:?}", o.findings);
+}
+
+#[tokio::test]
+async fn when_both_enis_have_src_dst_check_then_one_call_per_eni_never_instance_level() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(true),
+            src_dst: [true, true],
+        },
+        None,
+    );
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let d = deps(ec2, &[], config(&[]));
+    let o = guard::handle_event(&d, event("running"))
+        .await
+        .expect("fixed");
+    assert_eq!(fake.modify_eni.num_calls(), 2);
+    assert_eq!(
+        fake.modify_instance.num_calls(),
+        0,
+        "ModifyInstanceAttribute must not be used for source/dest check"
+    );
+    assert!(o.actions.iter().all(|a| a.status == ActionStatus::Applied));
+    assert!(o.findings.iter().all(|f| f.fixed));
+}
+
+#[tokio::test]
+async fn when_eni_modify_fails_for_one_of_two_then_partial_failure_reported_and_event_fails() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(true),
+            src_dst: [true, true],
+        },
+        Some("eni-lan"),
+    );
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .then_output(|| PublishOutput::builder().message_id("m-1").build());
+    let d = deps(
+        ec2,
+        &[&publish],
+        config(&[("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ssr")]),
+    );
+    let err = guard::handle_event(&d, event("running"))
+        .await
+        .expect_err("event must fail so it is retried");
+    let HandlerError::FixesFailed {
+        failed,
+        total,
+        outcome,
+        ..
+    } = err
+    else {
+        panic!("wrong error")
+    };
+    assert_eq!((failed, total), (1, 2));
+    let by_eni: HashMap<&str, ActionStatus> = outcome
+        .actions
+        .iter()
+        .map(|a| (a.action.resource(), a.status))
+        .collect();
+    assert_eq!(by_eni["eni-wan"], ActionStatus::Applied);
+    assert_eq!(by_eni["eni-lan"], ActionStatus::Failed);
+    assert!(outcome.actions.iter().any(|a| a
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("UnauthorizedOperation"))));
+    assert!(
+        outcome.alert.sent,
+        "the remaining finding is alerted before the event fails"
+    );
+    assert_eq!(publish.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn when_stopped_router_has_ena_off_and_fix_enabled_then_ena_set_and_verified() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Stopped,
+            ena: None,
+            src_dst: [false, false],
+        },
+        None,
+    );
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let d = deps(ec2, &[], config(&[("ENA_FIX_WHEN_STOPPED", "true")]));
+    let o: GuardOutcome = guard::handle_event(&d, event("stopped"))
+        .await
+        .expect("fixed");
+    assert_eq!(o.actions.len(), 1, "{:?}", o.actions);
+    assert_eq!(
+        o.actions[0].status,
+        ActionStatus::Applied,
+        "read-back saw EnaSupport=true"
+    );
+    assert!(o
+        .findings
+        .iter()
+        .any(|f| f.code.as_str() == "ENA_DISABLED" && f.fixed));
+    assert_eq!(
+        fake.modify_instance.num_calls(),
+        1,
+        "one ModifyInstanceAttribute"
+    );
+}
+
+#[tokio::test]
+async fn when_running_router_has_ena_off_then_no_write_and_finding_has_exact_command() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(false),
+            src_dst: [false, false],
+        },
+        None,
+    );
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let d = deps(ec2, &[], config(&[("ENA_FIX_WHEN_STOPPED", "true")]));
+    let o = guard::handle_event(&d, event("running"))
+        .await
+        .expect("checked");
+    assert!(o.actions.is_empty());
+    assert_eq!(
+        fake.modify_instance.num_calls(),
+        0,
+        "a running router is never modified for ENA"
+    );
+    let f = o
+        .findings
+        .iter()
+        .find(|f| f.code.as_str() == "ENA_DISABLED")
+        .expect("finding");
+    assert!(f.remediation.contains(&format!(
+        "aws ec2 modify-instance-attribute --instance-id {ID} --ena-support"
+    )));
+}
+
+#[tokio::test]
+async fn when_ena_write_is_not_visible_on_read_back_then_action_unverified_and_event_fails() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Stopped,
+            ena: None,
+            src_dst: [false, false],
+        },
+        None,
+    );
+    // EC2 accepts the write but the attribute still reads false (what moto does, and what a
+    // concurrent revert would look like).
+    let stale = mock!(aws_sdk_ec2::Client::describe_instance_attribute)
+        .match_requests(|r| {
+            r.attribute() == Some(&aws_sdk_ec2::types::InstanceAttributeName::EnaSupport)
+        })
+        .then_output(|| {
+            DescribeInstanceAttributeOutput::builder()
+                .ena_support(AttributeBooleanValue::builder().value(false).build())
+                .build()
+        });
+    let mut rules: Vec<&Rule> = vec![&stale];
+    rules.extend(fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let d = deps(ec2, &[], config(&[("ENA_FIX_WHEN_STOPPED", "true")]));
+    let err = guard::handle_event(&d, event("stopped"))
+        .await
+        .expect_err("unverified fix fails the event");
+    let HandlerError::FixesFailed { outcome, .. } = err else {
+        panic!("wrong error")
+    };
+    assert_eq!(outcome.actions[0].status, ActionStatus::Unverified);
+    assert!(!outcome.findings.iter().any(|f| f.fixed));
+}
+
+#[tokio::test]
+async fn when_dry_run_then_plan_shown_and_no_ec2_write() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(true),
+            src_dst: [true, true],
+        },
+        None,
+    );
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let d = deps(ec2, &[], config(&[("DRY_RUN", "true")]));
+    let o = guard::handle_event(&d, event("running"))
+        .await
+        .expect("planned");
+    assert!(o.dry_run);
+    assert_eq!(fake.modify_eni.num_calls(), 0);
+    assert_eq!(o.actions.len(), 2);
+    assert!(o.actions.iter().all(|a| a.status == ActionStatus::Planned));
+}
+
+#[tokio::test]
+async fn when_router_checked_then_registration_code_is_nowhere_in_the_result() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(false),
+            src_dst: [true, true],
+        },
+        Some("eni-wan"),
+    );
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let d = deps(ec2, &[], config(&[]));
+    let err = guard::handle_event(&d, event("running"))
+        .await
+        .expect_err("one fix fails");
+    let HandlerError::FixesFailed { outcome, .. } = &err else {
+        panic!("wrong error")
+    };
+    let dump = format!(
+        "{}{err}{err:?}",
+        serde_json::to_string(outcome).expect("json")
+    );
+    assert!(!dump.contains(REG_CODE));
+}
+
+#[tokio::test]
+async fn when_event_is_malformed_then_typed_error_not_panic() {
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, Vec::<&Rule>::new());
+    let d = deps(ec2, &[], config(&[]));
+    for bad in [
+        serde_json::json!({}),
+        serde_json::json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": {"state": "running"}}),
+        serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {"instance-id": ID, "state": "running"}}),
+        serde_json::json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": {"instance-id": "vol-1", "state": "running"}}),
+        serde_json::json!([1, 2, 3]),
+    ] {
+        let err = guard::handle_event(&d, bad.clone())
+            .await
+            .expect_err("malformed");
+        assert!(matches!(err, HandlerError::Event(_)), "{bad}: {err}");
+        assert_eq!(err.exit_code(), 2);
+    }
+}
+
+#[tokio::test]
+async fn when_instance_terminated_then_no_aws_call_at_all() {
+    let describe = mock!(aws_sdk_ec2::Client::describe_instances)
+        .then_output(|| DescribeInstancesOutput::builder().build());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe]);
+    let d = deps(ec2, &[], config(&[]));
+    for state in ["shutting-down", "terminated"] {
+        let o = guard::handle_event(&d, event(state)).await.expect("no-op");
+        assert!(o.findings.is_empty() && o.actions.is_empty());
+    }
+    assert_eq!(describe.num_calls(), 0);
+}
+
+/// A `tracing` writer into a shared buffer, to inspect what the handler logs.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn when_router_checked_then_json_logs_have_decision_fields_and_no_registration_code() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(false),
+            src_dst: [true, true],
+        },
+        Some("eni-lan"),
+    );
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let d = deps(ec2, &[], config(&[]));
+    let _ = guard::handle_event(&d, event("running")).await;
+
+    let text =
+        String::from_utf8(logs.0.lock().map(|b| b.clone()).unwrap_or_default()).expect("utf8");
+    assert!(
+        !text.contains(REG_CODE),
+        "registration code leaked into logs"
+    );
+    let decision = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["decision"] == "checked")
+        .expect("one structured decision line");
+    assert_eq!(decision["instance_id"], ID);
+    assert!(
+        decision["finding_codes"]
+            .as_str()
+            .is_some_and(|c| c.contains("ENA_DISABLED")),
+        "{decision}"
+    );
+}
