@@ -279,7 +279,7 @@ fn failed(reason: impl Into<String>, physical_resource_id: String) -> Answer {
 /// How the guard run ended.
 enum Check {
     Done {
-        outcome: GuardOutcome,
+        outcome: Box<GuardOutcome>,
         failed_fixes: usize,
     },
     Error(String),
@@ -306,13 +306,13 @@ async fn run_guard(deps: &Deps, instance_id: &str, ctx: EventContext, budget: Du
         }
         Ok(Err(join)) => Check::Error(format!("the router check was cancelled: {join}")),
         Ok(Ok(Ok(outcome))) => Check::Done {
-            outcome,
+            outcome: Box::new(outcome),
             failed_fixes: 0,
         },
         Ok(Ok(Err(HandlerError::FixesFailed {
             failed, outcome, ..
         }))) => Check::Done {
-            outcome: *outcome,
+            outcome,
             failed_fixes: failed,
         },
         Ok(Ok(Err(e))) => Check::Error(e.to_string()),
@@ -556,7 +556,7 @@ async fn check(
                 physical_on_success,
                 physical_on_failure,
             );
-            (answer, Some(outcome))
+            (answer, Some(*outcome))
         }
         Check::Error(e) => (
             failed(
