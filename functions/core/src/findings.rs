@@ -38,12 +38,13 @@ pub enum FindingCode {
     RootVolumeTooSmall,
     OnboardingConfigMissing,
     OnboardingConfigInvalid,
+    OnboardingConfigUnchecked,
     WanNoInternetRoute,
     WanNoPublicIp,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 16] = [
+    pub const ALL: [FindingCode; 17] = [
         FindingCode::SrcDstCheckEnabled,
         FindingCode::EnaDisabled,
         FindingCode::EnaUnknown,
@@ -58,6 +59,7 @@ impl FindingCode {
         FindingCode::RootVolumeTooSmall,
         FindingCode::OnboardingConfigMissing,
         FindingCode::OnboardingConfigInvalid,
+        FindingCode::OnboardingConfigUnchecked,
         FindingCode::WanNoInternetRoute,
         FindingCode::WanNoPublicIp,
     ];
@@ -78,6 +80,7 @@ impl FindingCode {
             FindingCode::RootVolumeTooSmall => "ROOT_VOLUME_TOO_SMALL",
             FindingCode::OnboardingConfigMissing => "ONBOARDING_CONFIG_MISSING",
             FindingCode::OnboardingConfigInvalid => "ONBOARDING_CONFIG_INVALID",
+            FindingCode::OnboardingConfigUnchecked => "ONBOARDING_CONFIG_UNCHECKED",
             FindingCode::WanNoInternetRoute => "WAN_NO_INTERNET_ROUTE",
             FindingCode::WanNoPublicIp => "WAN_NO_PUBLIC_IP",
         }
@@ -87,9 +90,11 @@ impl FindingCode {
         use FindingCode::*;
         match self {
             EnaUnknown => Severity::Info,
-            EnaDisabled | WanNotDevice0 | InstanceTypeTooSmall | RootVolumeTooSmall => {
-                Severity::Warning
-            }
+            EnaDisabled
+            | WanNotDevice0
+            | InstanceTypeTooSmall
+            | RootVolumeTooSmall
+            | OnboardingConfigUnchecked => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -24,6 +24,8 @@ pub enum OnboardingStatus {
     Missing { reason: String },
     /// User data that cannot be read as the guide's cloud-config (reason says why; no content).
     Unreadable { reason: String },
+    /// ssr-onboard may not read the user data (IAM denied DescribeInstanceAttribute).
+    NotChecked { reason: String },
     /// The onboarding file was found; `problems` lists what is wrong with it (empty = valid).
     Parsed {
         config: OnboardingConfig,

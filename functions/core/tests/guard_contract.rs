@@ -680,3 +680,38 @@ async fn when_router_checked_then_json_logs_have_decision_fields_and_no_registra
         "{decision}"
     );
 }
+
+#[tokio::test]
+async fn when_iam_denies_user_data_read_then_unchecked_finding_not_a_failed_event() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(true),
+            src_dst: [false, false],
+        },
+        None,
+    );
+    let denied = mock!(aws_sdk_ec2::Client::describe_instance_attribute)
+        .match_requests(|r| {
+            r.attribute() == Some(&aws_sdk_ec2::types::InstanceAttributeName::UserData)
+        })
+        .sequence()
+        .http_status(
+            403,
+            Some(ec2_error(
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation.",
+            )),
+        )
+        .build();
+    let mut rules: Vec<&Rule> = vec![&denied];
+    rules.extend(fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let d = deps(ec2, &[], config(&[]));
+    let o = guard::handle_event(&d, event("running"))
+        .await
+        .expect("checked, not failed");
+    let codes: Vec<&str> = o.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, vec!["ONBOARDING_CONFIG_UNCHECKED"]);
+    assert!(o.findings[0].remediation.contains("create-tags"));
+}

@@ -437,7 +437,13 @@ impl Ec2 {
             }
             None => None,
         };
-        let user_data = self.user_data(&instance_id).await?;
+        let onboarding = match self.user_data(&instance_id).await {
+            Ok(user_data) => onboarding::inspect_bytes(user_data.as_deref()),
+            Err(e) if e.is("UnauthorizedOperation") => onboarding::OnboardingStatus::NotChecked {
+                reason: "IAM denied ec2:DescribeInstanceAttribute (the deployed policy allows it only on instances with the router tag or a ROUTER_STACKS stack name)".into(),
+            },
+            Err(e) => return Err(e),
+        };
         let mut snapshot = RouterSnapshot {
             instance_id: instance_id.clone(),
             state,
@@ -456,7 +462,7 @@ impl Ec2 {
             root_volume,
             interfaces,
             wan_route: None,
-            onboarding: onboarding::inspect_bytes(user_data.as_deref()),
+            onboarding,
         };
         if let Some(subnet) = snapshot.wan_interface().and_then(|w| w.subnet_id.clone()) {
             snapshot.wan_route = Some(

@@ -22,6 +22,14 @@ pub(super) fn check(s: &RouterSnapshot) -> Vec<Finding> {
             format!("Onboarding user data is malformed: {reason}."),
             HOW,
         )],
+        OnboardingStatus::NotChecked { reason } => vec![Finding::new(
+            FindingCode::OnboardingConfigUnchecked,
+            id,
+            format!("The onboarding configuration was not checked: {reason}."),
+            format!(
+                "Tag the instance so ssr-onboard's IAM role may read it: aws ec2 create-tags --resources {id} --tags Key=SSR-ROUTER,Value=true"
+            ),
+        )],
         OnboardingStatus::Parsed { problems, .. } if !problems.is_empty() => vec![Finding::new(
             FindingCode::OnboardingConfigInvalid,
             id,

@@ -1,0 +1,292 @@
+//! instance-guard against an emulated AWS (a moto server per test, started and stopped by the
+//! harness). Paths moto gets wrong (instance-level source/dest check, ENA) are covered by the
+//! aws-smithy-mocks contract tests in functions/core/tests/guard_contract.rs.
+
+use std::collections::HashMap;
+
+use ssr_core::handlers::guard::{self, GuardOutcome};
+use ssr_core::plan::ActionStatus;
+use ssr_core::{Config, Deps};
+use ssr_onboard_tests::{ec2_state_change_event, AlertCapture, RouterSpec, TestAws, REG_CODE};
+
+const TABLE: &str = "ssr-onboard-state";
+
+async fn deps(aws: &TestAws, alerts: Option<&AlertCapture>, extra: &[(&str, &str)]) -> Deps {
+    let mut vars: HashMap<String, String> =
+        HashMap::from([("STATE_TABLE".to_string(), TABLE.to_string())]);
+    if let Some(a) = alerts {
+        vars.insert("ALERT_TOPIC_ARN".into(), a.topic_arn.clone());
+    }
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
+    Deps::from_sdk_config(config, &aws.sdk)
+}
+
+fn codes(o: &GuardOutcome) -> Vec<&str> {
+    o.findings
+        .iter()
+        .filter(|f| !f.fixed)
+        .map(|f| f.code.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn when_two_eni_router_launched_like_the_guide_then_both_enis_fixed_and_verified() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let router = aws
+        .launch_router(&vpc, &RouterSpec::guide("branch-1"))
+        .await;
+    assert_eq!(
+        aws.eni_source_dest_check(&router.wan_eni_id).await,
+        Some(true)
+    );
+    let d = deps(&aws, Some(&capture), &[]).await;
+
+    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
+        .await
+        .expect("guarded");
+
+    assert!(o.selected, "{}", o.reason);
+    let fixed: Vec<&str> = o
+        .actions
+        .iter()
+        .filter(|a| a.status == ActionStatus::Applied)
+        .map(|a| a.action.resource())
+        .collect();
+    assert_eq!(
+        fixed,
+        vec![router.wan_eni_id.as_str(), router.lan_eni_id.as_str()]
+    );
+    assert_eq!(
+        aws.eni_source_dest_check(&router.wan_eni_id).await,
+        Some(false)
+    );
+    assert_eq!(
+        aws.eni_source_dest_check(&router.lan_eni_id).await,
+        Some(false)
+    );
+    // moto cannot report ENA: info only, never alerted.
+    assert_eq!(codes(&o), vec!["ENA_UNKNOWN"], "{:?}", o.findings);
+    assert!(!o.alert.sent);
+    assert!(capture.drain(&aws).await.is_empty());
+}
+
+#[tokio::test]
+async fn when_same_event_replayed_then_zero_ec2_writes_and_no_second_alert() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let spec = RouterSpec {
+        root_volume_gb: 8,
+        ..RouterSpec::guide("branch-2")
+    };
+    let router = aws.launch_router(&vpc, &spec).await;
+    let d = deps(&aws, Some(&capture), &[]).await;
+    let event = ec2_state_change_event(&router.instance_id, "running");
+
+    let first = guard::handle_event(&d, event.clone()).await.expect("first");
+    assert_eq!(first.actions.len(), 2);
+    assert!(first.alert.sent, "small disk is alerted");
+
+    aws.start_recording().await;
+    let replay = guard::handle_event(&d, event).await.expect("replay");
+    let writes = aws.ec2_write_calls().await;
+    assert!(writes.is_empty(), "replay wrote to EC2: {writes:?}");
+    assert!(replay.actions.is_empty());
+    assert!(!replay.alert.sent, "{}", replay.alert.reason);
+    assert_eq!(
+        capture.drain(&aws).await.len(),
+        1,
+        "exactly one alert over both deliveries"
+    );
+}
+
+#[tokio::test]
+async fn when_instance_is_not_a_router_then_it_is_untouched() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let plain = aws.launch_plain_instance(&vpc).await;
+    let d = deps(&aws, Some(&capture), &[]).await;
+
+    aws.start_recording().await;
+    let o = guard::handle_event(&d, ec2_state_change_event(&plain, "running"))
+        .await
+        .expect("skipped");
+    assert!(!o.selected);
+    assert!(o.reason.contains("not a managed router"), "{}", o.reason);
+    assert!(aws.ec2_write_calls().await.is_empty());
+    assert!(o.findings.is_empty() && o.actions.is_empty());
+    assert!(capture.drain(&aws).await.is_empty());
+}
+
+#[tokio::test]
+async fn when_only_an_eni_carries_ssr_role_then_instance_is_selected() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let vpc = aws.guide_vpc().await;
+    let spec = RouterSpec {
+        instance_tags: vec![("Name".into(), "edge".into())],
+        ..RouterSpec::guide("edge")
+    };
+    let router = aws.launch_router(&vpc, &spec).await;
+    let d = deps(&aws, None, &[]).await;
+    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
+        .await
+        .expect("guarded");
+    assert!(o.selected);
+    assert!(o.reason.contains("SSR-ROLE"), "{}", o.reason);
+}
+
+#[tokio::test]
+async fn when_lan_tag_missing_and_user_data_bad_then_one_readable_alert_without_registration_code()
+{
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let bad_user_data = format!(
+        "#cloud-config\nwrite_files:\n  - path: /etc/128T-hardware-bootstrapper/onboarding-config.json\n    content: |\n      {{\"name\": \"branch-3\", \"registration-code\": \"{REG_CODE}\", \"mode\": \"conductor-managed\"\n"
+    );
+    let spec = RouterSpec {
+        lan_tag: None,
+        user_data: Some(bad_user_data),
+        ..RouterSpec::guide("branch-3")
+    };
+    let router = aws.launch_router(&vpc, &spec).await;
+    let d = deps(&aws, Some(&capture), &[]).await;
+
+    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
+        .await
+        .expect("guarded");
+    let remaining = codes(&o);
+    for code in [
+        "ENI_ROLE_TAG_MISSING",
+        "NO_LAN_INTERFACE",
+        "ONBOARDING_CONFIG_INVALID",
+    ] {
+        assert!(
+            remaining.contains(&code),
+            "{code} missing from {remaining:?}"
+        );
+    }
+    let alerts = capture.drain(&aws).await;
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    let subject = a.subject.as_deref().expect("subject");
+    assert!(
+        subject.len() < 100 && subject.contains(&router.instance_id),
+        "{subject}"
+    );
+    assert!(a
+        .message
+        .contains(&format!("ENI_ROLE_TAG_MISSING on {}", router.lan_eni_id)));
+    assert!(a.message.contains(&format!(
+        "aws ec2 create-tags --resources {} --tags Key=SSR-ROLE,Value=LAN",
+        router.lan_eni_id
+    )));
+    assert!(a.message.contains("ONBOARDING_CONFIG_INVALID"));
+    assert!(
+        a.message.contains("Fixed automatically"),
+        "the src/dst fixes are listed"
+    );
+    assert_eq!(
+        a.attributes.get("severity").map(String::as_str),
+        Some("error")
+    );
+    assert_eq!(a.attributes.get("instance_id"), Some(&router.instance_id));
+    assert!(a
+        .attributes
+        .get("finding_codes")
+        .is_some_and(|c| c.contains("NO_LAN_INTERFACE")));
+    let everything = format!(
+        "{subject}{}{:?}{}",
+        a.message,
+        a.attributes,
+        serde_json::to_string(&o).expect("json")
+    );
+    assert!(!everything.contains(REG_CODE), "registration code leaked");
+}
+
+#[tokio::test]
+async fn when_instance_terminated_then_no_op_without_writes() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let vpc = aws.guide_vpc().await;
+    let router = aws
+        .launch_router(&vpc, &RouterSpec::guide("branch-4"))
+        .await;
+    aws.terminate(&router.instance_id).await;
+    let d = deps(&aws, None, &[]).await;
+    aws.start_recording().await;
+    for state in ["shutting-down", "terminated"] {
+        let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, state))
+            .await
+            .expect("no-op");
+        assert!(o.actions.is_empty() && o.findings.is_empty());
+    }
+    // A late "running" event for the terminated instance: described as terminated, left alone.
+    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
+        .await
+        .expect("no-op");
+    assert!(o.actions.is_empty(), "{o:?}");
+    assert!(aws.ec2_write_calls().await.is_empty());
+}
+
+#[tokio::test]
+async fn when_dry_run_then_plan_reported_and_enis_unchanged() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let router = aws
+        .launch_router(&vpc, &RouterSpec::guide("branch-5"))
+        .await;
+    let d = deps(&aws, Some(&capture), &[("DRY_RUN", "true")]).await;
+    aws.start_recording().await;
+    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
+        .await
+        .expect("planned");
+    assert!(aws.ec2_write_calls().await.is_empty());
+    assert!(o.actions.iter().all(|a| a.status == ActionStatus::Planned) && o.actions.len() == 2);
+    assert_eq!(
+        aws.eni_source_dest_check(&router.wan_eni_id).await,
+        Some(true)
+    );
+    let alerts = capture.drain(&aws).await;
+    assert_eq!(alerts.len(), 1, "dry run alerts with the plan");
+    assert!(alerts[0]
+        .message
+        .contains("Planned automatic fix (DRY_RUN, not applied)"));
+}
+
+#[tokio::test]
+async fn when_router_selected_by_stack_glob_then_guarded() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let vpc = aws.guide_vpc().await;
+    // No SSR-ROUTER tag and no SSR-ROLE tags: only the stack-name glob can select it.
+    let spec = RouterSpec {
+        wan_tag: None,
+        lan_tag: None,
+        instance_tags: vec![(
+            "aws:cloudformation:stack-name".into(),
+            "ssr-branch-6".into(),
+        )],
+        ..RouterSpec::guide("branch-6")
+    };
+    let router = aws.launch_router(&vpc, &spec).await;
+    let d = deps(&aws, None, &[("ROUTER_STACKS", "ssr-*")]).await;
+    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
+        .await
+        .expect("guarded");
+    assert!(o.selected);
+    assert!(o.reason.contains("ROUTER_STACKS"), "{}", o.reason);
+}
