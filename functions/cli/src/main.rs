@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
     version,
     about = "Make Session Smart Router instances in AWS come up right, and tell on-call when they don't.",
     long_about = None,
-    after_help = "Examples:\n  ssr-onboard invoke instance-guard --event tests/fixtures/ec2-state-change-running.json\n  cat event.json | ssr-onboard invoke instance-guard --event -\n\nAWS access uses the standard chain: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, credentials.\nThe handlers read the same environment variables as the Lambda functions (see README)."
+    after_help = "Examples:\n  ssr-onboard invoke instance-guard --event tests/fixtures/ec2-state-change-running.json\n  cat event.json | ssr-onboard invoke instance-guard --event -\n  ssr-onboard invoke stack-watch --event tests/fixtures/cfn-stack-status-create-complete.json\n\nAWS access uses the standard chain: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, credentials.\nThe handlers read the same environment variables as the Lambda functions (see README)."
 )]
 struct Cli {
     /// More log output on stderr (-v debug, -vv trace).
