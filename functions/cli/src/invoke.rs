@@ -4,8 +4,9 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use ssr_core::handlers::custom_resource::ResponseSender;
 use ssr_core::handlers::watchdog::{SweepError, Watchdog};
-use ssr_core::handlers::{guard, HandlerError};
+use ssr_core::handlers::{guard, stack_watch, HandlerError};
 use ssr_core::{Config, Deps};
 
 #[derive(Args, Debug)]
@@ -26,7 +27,13 @@ pub enum Function {
     InstanceGuard,
     /// EventBridge scheduled events: one onboarding sweep at the event's `time`.
     OnboardingWatchdog,
+    /// CloudFormation stack/resource status events and Custom::SsrRouterGuard requests (a custom
+    /// resource request is answered at its ResponseURL; the local deadline is now + 5 minutes).
+    StackWatch,
 }
+
+/// The deadline a custom resource request gets when run locally.
+const LOCAL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 fn read_event(path: &PathBuf) -> Result<serde_json::Value, String> {
     let text = if path.as_os_str() == "-" {
@@ -65,6 +72,19 @@ pub async fn run(args: InvokeArgs) -> u8 {
         Function::OnboardingWatchdog => {
             let watchdog = Watchdog::new(&deps.config, deps.clients.secrets.clone());
             return print_sweep(watchdog.handle_event(&deps, event).await);
+        }
+        Function::StackWatch => {
+            let sender = match ResponseSender::new() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: cannot build the HTTP client: {e}");
+                    return 1;
+                }
+            };
+            let deadline = std::time::SystemTime::now() + LOCAL_DEADLINE;
+            stack_watch::handle_event(&deps, &sender, event, deadline)
+                .await
+                .map(serde_json::to_value)
         }
     };
     match result {

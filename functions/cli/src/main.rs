@@ -27,6 +27,7 @@ Examples:
   ssr-onboard audit --fix --dry-run --output json
   ssr-onboard report --table ssr-onboard-state
   ssr-onboard invoke instance-guard --event tests/fixtures/ec2-state-change-running.json
+  ssr-onboard invoke stack-watch --event tests/fixtures/cfn-stack-status-create-complete.json
   cat event.json | ssr-onboard invoke instance-guard --event -
 
 AWS access uses the standard chain: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, credentials.

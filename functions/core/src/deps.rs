@@ -3,6 +3,7 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::aws::cloudformation::CloudFormation;
 use crate::aws::ec2::Ec2;
 use crate::aws::sns::Alerts;
 use crate::aws::state::StateStore;
@@ -37,6 +38,7 @@ pub struct Deps {
     pub ec2: Ec2,
     pub alerts: Alerts,
     pub state: StateStore,
+    pub cloudformation: CloudFormation,
     /// The region the clients talk to (alert context, console links).
     pub region: Option<String>,
 }
@@ -47,6 +49,7 @@ impl Deps {
             ec2: Ec2::new(clients.ec2.clone()),
             alerts: Alerts::new(clients.sns.clone(), config.alert_topic_arn.clone()),
             state: StateStore::new(clients.dynamodb.clone(), config.state_table.clone()),
+            cloudformation: CloudFormation::new(clients.cloudformation.clone()),
             config,
             clients,
             region,

@@ -189,6 +189,28 @@ impl Ec2 {
         }
     }
 
+    /// The ENI of one attachment (`eni-attach-…`, the physical id of a CloudFormation
+    /// `AWS::EC2::NetworkInterfaceAttachment`): DescribeNetworkInterfaces filtered on
+    /// `attachment.attachment-id`; `None` when no interface has that attachment (any more).
+    pub async fn interface_by_attachment(
+        &self,
+        attachment_id: &str,
+    ) -> Result<Option<NetworkInterface>, AwsError> {
+        let out = self
+            .client
+            .describe_network_interfaces()
+            .filters(
+                Filter::builder()
+                    .name("attachment.attachment-id")
+                    .values(attachment_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeNetworkInterfaces", e))?;
+        Ok(out.network_interfaces().first().cloned())
+    }
+
     /// SourceDestCheck of the given ENIs, for read-back after a fix.
     pub async fn source_dest_checks(
         &self,

@@ -75,17 +75,11 @@ impl StateStore {
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(Claim::Won),
-            Err(e) => {
-                let err = AwsError::from_sdk("PutItem", e);
-                if err.is("ConditionalCheckFailedException") {
-                    Ok(Claim::Held)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        Ok(if conditional_put_result(res)? {
+            Claim::Won
+        } else {
+            Claim::Held
+        })
     }
 
     /// Gives a claim back (its side effect failed, so a retry may try again).
@@ -144,17 +138,7 @@ impl StateStore {
             )
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = AwsError::from_sdk("PutItem", e);
-                if err.is("ConditionalCheckFailedException") {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        conditional_put_result(res)
     }
 
     /// Recorded onboarding starts for many instances (BatchGetItem, 100 keys per call).
@@ -208,17 +192,7 @@ impl StateStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = AwsError::from_sdk("PutItem", e);
-                if err.is("ConditionalCheckFailedException") {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        conditional_put_result(res)
     }
 
     /// Writes (replaces) `pk` with `attrs`; `Ok(false)` when no table is configured.
@@ -320,5 +294,29 @@ impl StateStore {
             }
         }
         Ok(out)
+    }
+}
+
+/// A conditional PutItem's result: `Ok(true)` written, `Ok(false)` held back by its condition
+/// (`ConditionalCheckFailedException` is an expected answer, not a failure).
+fn conditional_put_result<T, R>(
+    res: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+    >,
+) -> Result<bool, AwsError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let err = AwsError::from_sdk("PutItem", e);
+            if err.is("ConditionalCheckFailedException") {
+                Ok(false)
+            } else {
+                Err(err)
+            }
+        }
     }
 }

@@ -1,6 +1,10 @@
 //! Handlers: event in, outcome out. Shared by the Lambda binaries and the CLI.
 
+pub mod custom_resource;
 pub mod guard;
+pub mod stack_watch;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod watchdog;
 
 use crate::aws::AwsError;

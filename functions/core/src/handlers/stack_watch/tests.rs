@@ -1,0 +1,847 @@
+//! Fixtures dispatch and parse; recognition; and, with aws-smithy-mocks replaying real
+//! CloudFormation answers moto cannot give (failed resource events, NoEcho masked as `****`,
+//! "does not exist"), the failure alert and the no-op paths.
+
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::aws::cloudformation::StackParameter;
+use crate::handlers::test_support::{deps, Ec2Rules, Router, REG_CODE};
+use aws_sdk_cloudformation::error::ErrorMetadata as CfnErrorMetadata;
+use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+use aws_sdk_cloudformation::operation::describe_stacks::{
+    DescribeStacksError, DescribeStacksOutput,
+};
+use aws_sdk_cloudformation::types::{
+    Parameter, ResourceStatus, Stack, StackEvent, StackStatus, Tag as CfnTag,
+};
+use aws_sdk_dynamodb::error::ErrorMetadata as DdbErrorMetadata;
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+use aws_sdk_ec2::error::ErrorMetadata as Ec2ErrorMetadata;
+use aws_sdk_ec2::operation::describe_instances::{DescribeInstancesError, DescribeInstancesOutput};
+use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
+use aws_sdk_ec2::types::{NetworkInterface, NetworkInterfaceAttachment};
+use aws_sdk_sns::operation::publish::PublishOutput;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+
+const FIX_STACK_COMPLETE: &str =
+    include_str!("../../../../../tests/fixtures/cfn-stack-status-create-complete.json");
+const FIX_STACK_FAILED: &str =
+    include_str!("../../../../../tests/fixtures/cfn-stack-status-create-failed.json");
+const FIX_STACK_ROLLBACK: &str =
+    include_str!("../../../../../tests/fixtures/cfn-stack-status-rollback-in-progress.json");
+const FIX_RES_INSTANCE: &str =
+    include_str!("../../../../../tests/fixtures/cfn-resource-status-instance-create-complete.json");
+const FIX_RES_ENI: &str =
+    include_str!("../../../../../tests/fixtures/cfn-resource-status-eni-create-complete.json");
+const FIX_CR_CREATE: &str =
+    include_str!("../../../../../tests/fixtures/cfn-custom-resource-create.json");
+const FIX_CR_UPDATE: &str =
+    include_str!("../../../../../tests/fixtures/cfn-custom-resource-update.json");
+const FIX_CR_DELETE: &str =
+    include_str!("../../../../../tests/fixtures/cfn-custom-resource-delete.json");
+const FIX_CR_MALFORMED: &str =
+    include_str!("../../../../../tests/fixtures/cfn-custom-resource-create-malformed.json");
+const FIX_EC2: &str = include_str!("../../../../../tests/fixtures/ec2-state-change-running.json");
+
+const STACK_ID: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/ssr-router-1/5e2b7a40-a6c1-11ef-9d3c-0affd3a1b2c5";
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ssr-alerts";
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap()
+}
+
+fn sender() -> ResponseSender {
+    ResponseSender::with_client(
+        reqwest::Client::new(),
+        1,
+        std::time::Duration::from_millis(1),
+    )
+}
+
+fn deadline() -> SystemTime {
+    SystemTime::now() + std::time::Duration::from_secs(300)
+}
+
+fn cfg(pairs: &[(&str, &str)]) -> Config {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_vars(|k| map.get(k).cloned()).unwrap()
+}
+
+// ---------------------------------------------------------------- fixtures and dispatch
+
+#[test]
+fn when_fixtures_are_classified_then_each_shape_goes_to_its_handler() {
+    let cases = [
+        (FIX_STACK_COMPLETE, EventKind::StackStatusChange),
+        (FIX_STACK_FAILED, EventKind::StackStatusChange),
+        (FIX_STACK_ROLLBACK, EventKind::StackStatusChange),
+        (FIX_RES_INSTANCE, EventKind::ResourceStatusChange),
+        (FIX_RES_ENI, EventKind::ResourceStatusChange),
+        (FIX_CR_CREATE, EventKind::CustomResource),
+        (FIX_CR_UPDATE, EventKind::CustomResource),
+        (FIX_CR_DELETE, EventKind::CustomResource),
+        (FIX_CR_MALFORMED, EventKind::CustomResource),
+    ];
+    for (text, kind) in cases {
+        assert_eq!(classify(&json(text)).unwrap(), kind, "{text}");
+    }
+}
+
+#[test]
+fn when_stack_fixtures_parse_then_kebab_case_fields_are_read() {
+    let ev: EventBridgeEvent<StackStatusChange> =
+        parse_event("stack", json(FIX_STACK_ROLLBACK)).unwrap();
+    assert_eq!(ev.detail.stack_id, STACK_ID);
+    assert_eq!(ev.detail.status_details.status, "ROLLBACK_IN_PROGRESS");
+    assert!(ev
+        .detail
+        .status_details
+        .status_reason
+        .unwrap()
+        .contains("[Router]"));
+    assert!(ev.time.is_some());
+
+    let ev: EventBridgeEvent<ResourceStatusChange> =
+        parse_event("resource", json(FIX_RES_INSTANCE)).unwrap();
+    assert_eq!(ev.detail.resource_type, "AWS::EC2::Instance");
+    assert_eq!(
+        ev.detail.physical_resource_id.as_deref(),
+        Some("i-abcd1111")
+    );
+    assert_eq!(ev.detail.logical_resource_id, "Router");
+
+    let ev: EventBridgeEvent<ResourceStatusChange> =
+        parse_event("resource", json(FIX_RES_ENI)).unwrap();
+    assert_eq!(ev.detail.resource_type, "AWS::EC2::NetworkInterface");
+}
+
+#[test]
+fn when_event_is_not_cloudformation_then_malformed_error_says_what_was_expected() {
+    let err = classify(&json(FIX_EC2)).unwrap_err().to_string();
+    assert!(err.contains("aws.cloudformation"), "{err}");
+    assert!(classify(&json("[1,2]")).is_err());
+    assert!(classify(&json("{}"))
+        .unwrap_err()
+        .to_string()
+        .contains("RequestType"));
+}
+
+#[tokio::test]
+async fn when_stack_event_lacks_detail_then_typed_malformed_error() {
+    let mut v = json(FIX_STACK_COMPLETE);
+    v["detail"] = serde_json::json!({"status-details": {"status": "CREATE_COMPLETE"}});
+    let d = no_aws(&[]);
+    let err = handle_event(&d, &sender(), v, deadline())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandlerError::Event(EventError::Malformed(_))));
+}
+
+// ---------------------------------------------------------------- recognition
+
+fn info(name: &str, tags: &[(&str, &str)], params: &[&str]) -> StackInfo {
+    StackInfo {
+        stack_id: format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/u"),
+        stack_name: name.into(),
+        status: "CREATE_COMPLETE".into(),
+        status_reason: None,
+        parameters: params
+            .iter()
+            .map(|k| StackParameter {
+                key: k.to_string(),
+                value: None,
+            })
+            .collect(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+#[test]
+fn when_stack_name_matches_router_stacks_then_router_without_describe() {
+    let c = cfg(&[("ROUTER_STACKS", "SSR_*,ssr-router-*")]);
+    let r = recognise_by_name(&c, "ssr-router-1").unwrap();
+    assert!(r.router && r.reason.contains("ssr-router-*"));
+    assert!(recognise_by_name(&c, "web-app").is_none());
+}
+
+#[test]
+fn when_stack_has_router_tag_or_vendor_parameters_then_router() {
+    let c = cfg(&[]);
+    assert!(recognise_described(&c, &info("x", &[("SSR-ROUTER", "")], &[])).router);
+    for params in [
+        &["RegistrationCode", "SSRVersion"][..],
+        &["registration_code", "SsrVersion"][..],
+        &["MistRegCode", "ssr-version"][..],
+        &["RegistrationCode", "Version", "KeyName"][..],
+    ] {
+        let r = recognise_described(&c, &info("x", &[], params));
+        assert!(r.router, "{params:?}");
+        assert!(r.reason.contains("vendor template"), "{}", r.reason);
+    }
+}
+
+#[test]
+fn when_stack_is_unrelated_then_not_router_with_reason() {
+    let c = cfg(&[("ROUTER_STACKS", "SSR_*")]);
+    for s in [
+        info("web-app", &[("team", "web")], &["DbPassword", "Version"]),
+        info("ssr-ish", &[], &["RegistrationCode"]),
+    ] {
+        let r = recognise_described(&c, &s);
+        assert!(!r.router, "{}", s.stack_name);
+        assert!(r.reason.starts_with("not a router stack"));
+    }
+}
+
+// ---------------------------------------------------------------- mocks
+
+fn no_aws(vars: &[(&str, &str)]) -> Deps {
+    deps(
+        vars,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(aws_sdk_cloudformation, []),
+    )
+}
+
+fn stack(params: &[(&str, &str)], tags: &[(&str, &str)]) -> Stack {
+    let mut b = Stack::builder()
+        .stack_id(STACK_ID)
+        .stack_name("ssr-router-1")
+        .stack_status(StackStatus::RollbackInProgress)
+        .creation_time(aws_smithy_types::DateTime::from_secs(1_636_666_200));
+    for (k, v) in params {
+        b = b.parameters(
+            Parameter::builder()
+                .parameter_key(*k)
+                .parameter_value(*v)
+                .build(),
+        );
+    }
+    for (k, v) in tags {
+        b = b.tags(CfnTag::builder().key(*k).value(*v).build());
+    }
+    b.build()
+}
+
+fn describe_stacks(s: Stack) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stacks)
+        .then_output(move || DescribeStacksOutput::builder().stacks(s.clone()).build())
+}
+
+fn stack_missing() -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stacks).then_error(|| {
+        DescribeStacksError::generic(
+            CfnErrorMetadata::builder()
+                .code("ValidationError")
+                .message(format!("Stack with id {STACK_ID} does not exist"))
+                .build(),
+        )
+    })
+}
+
+fn event(
+    id: &str,
+    ty: &str,
+    status: ResourceStatus,
+    reason: Option<&str>,
+    secs: i64,
+    physical: Option<&str>,
+) -> StackEvent {
+    let mut b = StackEvent::builder()
+        .stack_id(STACK_ID)
+        .stack_name("ssr-router-1")
+        .event_id(format!("{id}-{secs}"))
+        .logical_resource_id(id)
+        .resource_type(ty)
+        .resource_status(status)
+        .timestamp(aws_smithy_types::DateTime::from_secs(secs));
+    if let Some(r) = reason {
+        b = b.resource_status_reason(r);
+    }
+    if let Some(p) = physical {
+        b = b.physical_resource_id(p);
+    }
+    b.build()
+}
+
+/// What real CloudFormation returns for a create whose instance failed (newest first), with an
+/// older operation behind the start event that must not be read.
+fn failed_create_events() -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_events).then_output(|| {
+        let stack_ty = "AWS::CloudFormation::Stack";
+        DescribeStackEventsOutput::builder()
+            .stack_events(event(
+                "ssr-router-1",
+                stack_ty,
+                ResourceStatus::RollbackInProgress,
+                Some("The following resource(s) failed to create: [Router]. Rollback requested by user."),
+                1_636_666_266,
+                Some(STACK_ID),
+            ))
+            .stack_events(event(
+                "PublicEip",
+                "AWS::EC2::EIP",
+                ResourceStatus::CreateFailed,
+                Some("Resource creation cancelled"),
+                1_636_666_265,
+                None,
+            ))
+            .stack_events(event(
+                "Router",
+                "AWS::EC2::Instance",
+                ResourceStatus::CreateFailed,
+                Some("Resource handler returned message: \"Your requested instance type (c5.xlarge) is not supported in your requested Availability Zone (us-east-1e).\" (Service: Ec2, Status Code: 400)"),
+                1_636_666_260,
+                None,
+            ))
+            .stack_events(event(
+                "Router",
+                "AWS::EC2::Instance",
+                ResourceStatus::CreateInProgress,
+                None,
+                1_636_666_230,
+                None,
+            ))
+            .stack_events(event(
+                "ssr-router-1",
+                stack_ty,
+                ResourceStatus::CreateInProgress,
+                Some("User Initiated"),
+                1_636_666_200,
+                Some(STACK_ID),
+            ))
+            .next_token("older-page")
+            .build()
+    })
+}
+
+fn claim_won() -> Rule {
+    mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build())
+}
+
+fn claim_held() -> Rule {
+    mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
+        PutItemError::generic(
+            DdbErrorMetadata::builder()
+                .code("ConditionalCheckFailedException")
+                .message("The conditional request failed")
+                .build(),
+        )
+    })
+}
+
+/// A Publish rule that records (subject, message, attributes) of every call.
+fn publish(captured: Arc<Mutex<Vec<(String, String, String)>>>) -> Rule {
+    mock!(aws_sdk_sns::Client::publish)
+        .match_requests(move |r| {
+            captured.lock().unwrap().push((
+                r.subject().unwrap_or_default().to_string(),
+                r.message().unwrap_or_default().to_string(),
+                format!("{:?}", r.message_attributes()),
+            ));
+            true
+        })
+        .then_output(|| PublishOutput::builder().message_id("m-1").build())
+}
+
+const ALERT_VARS: &[(&str, &str)] = &[("ALERT_TOPIC_ARN", TOPIC), ("STATE_TABLE", "ssr-state")];
+
+// ---------------------------------------------------------------- failure alerts
+
+#[tokio::test]
+async fn when_router_stack_rolls_back_then_one_alert_with_root_cause_and_no_secret() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let pub_rule = publish(captured.clone());
+    // Real AWS masks the NoEcho registration code as ****.
+    let describe = describe_stacks(stack(
+        &[
+            ("RegistrationCode", "****"),
+            ("SSRVersion", "6.3.0-107.r1"),
+            ("InstanceType", "c5.xlarge"),
+            ("KeyName", "ops-key"),
+        ],
+        &[],
+    ));
+    let events = failed_create_events();
+    let claim = claim_won();
+    let d = deps(
+        ALERT_VARS,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, [&pub_rule]),
+        mock_client!(aws_sdk_dynamodb, [&claim]),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        ),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_ROLLBACK), deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        events.num_calls(),
+        1,
+        "the page reaching CREATE_IN_PROGRESS is the last read"
+    );
+    assert_eq!(describe.num_calls(), 1);
+    let alert = o.alert.clone().unwrap();
+    assert!(alert.sent);
+    let sent = captured.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    let (subject, body, attrs) = &sent[0];
+    assert_eq!(
+        subject,
+        "SSR stack ssr-router-1 ROLLBACK_IN_PROGRESS: Router (AWS::EC2::Instance)"
+    );
+    assert!(subject.len() < 100);
+    assert!(body.contains("is not supported in your requested Availability Zone"));
+    // Oldest real failure first, the cancellation after it.
+    let router_at = body
+        .find("1. Router (AWS::EC2::Instance) CREATE_FAILED")
+        .unwrap();
+    let eip_at = body.find("2. PublicEip (AWS::EC2::EIP)").unwrap();
+    assert!(router_at < eip_at);
+    assert!(body.contains("SSRVersion = 6.3.0-107.r1"));
+    assert!(body.contains("KeyName = ops-key"));
+    assert!(body.contains("RegistrationCode = (hidden)"));
+    assert!(!body.contains("****"));
+    assert!(body.contains("Rollback requested by user"));
+    for k in [
+        "stack-failed",
+        "error",
+        "ssr-router-1",
+        "ROLLBACK_IN_PROGRESS",
+    ] {
+        assert!(attrs.contains(k), "{attrs}");
+    }
+    assert!(o.recognition.unwrap().router);
+}
+
+#[tokio::test]
+async fn when_noecho_value_comes_back_unmasked_then_the_key_still_hides_it() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let pub_rule = publish(captured.clone());
+    // moto's behaviour: NoEcho values in clear.
+    let describe = describe_stacks(stack(
+        &[
+            ("RegistrationCode", REG_CODE),
+            ("SSRVersion", "6.3.0-107.r1"),
+        ],
+        &[],
+    ));
+    let events = failed_create_events();
+    let claim = claim_won();
+    let d = deps(
+        ALERT_VARS,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, [&pub_rule]),
+        mock_client!(aws_sdk_dynamodb, [&claim]),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        ),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_FAILED), deadline())
+        .await
+        .unwrap();
+    let sent = captured.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    let all = format!("{sent:?} {}", serde_json::to_string(&o).unwrap());
+    assert!(!all.contains(REG_CODE));
+    assert!(sent[0].0.contains("CREATE_FAILED"));
+}
+
+#[tokio::test]
+async fn when_failure_event_is_redelivered_then_claim_held_and_no_second_alert() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let pub_rule = publish(captured.clone());
+    let describe = describe_stacks(stack(&[], &[("SSR-ROUTER", "true")]));
+    let events = failed_create_events();
+    let claim = claim_held();
+    let d = deps(
+        ALERT_VARS,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, [&pub_rule]),
+        mock_client!(aws_sdk_dynamodb, [&claim]),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        ),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_ROLLBACK), deadline())
+        .await
+        .unwrap();
+    assert_eq!(pub_rule.num_calls(), 0);
+    assert!(captured.lock().unwrap().is_empty());
+    let alert = o.alert.unwrap();
+    assert!(!alert.sent);
+    assert!(alert.reason.contains("already alerted"));
+    assert_eq!(claim.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn when_no_failed_resource_event_exists_then_alert_falls_back_to_status_reason() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let pub_rule = publish(captured.clone());
+    let describe = describe_stacks(stack(&[], &[("SSR-ROUTER", "true")]));
+    // What moto returns: stack-level events only.
+    let events = mock!(aws_sdk_cloudformation::Client::describe_stack_events).then_output(|| {
+        DescribeStackEventsOutput::builder()
+            .stack_events(event(
+                "ssr-router-1",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::CreateComplete,
+                None,
+                1_636_666_300,
+                Some(STACK_ID),
+            ))
+            .stack_events(event(
+                "ssr-router-1",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::CreateInProgress,
+                Some("User Initiated"),
+                1_636_666_200,
+                Some(STACK_ID),
+            ))
+            .build()
+    });
+    let claim = claim_won();
+    let d = deps(
+        ALERT_VARS,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, [&pub_rule]),
+        mock_client!(aws_sdk_dynamodb, [&claim]),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        ),
+    );
+    handle_event(&d, &sender(), json(FIX_STACK_ROLLBACK), deadline())
+        .await
+        .unwrap();
+    let sent = captured.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0]
+        .0
+        .ends_with("ROLLBACK_IN_PROGRESS: see stack events"));
+    assert!(sent[0].1.contains("failed to create: [Router]"));
+    assert!(sent[0].1.contains("No failed resource event was found"));
+}
+
+#[tokio::test]
+async fn when_failed_stack_no_longer_exists_then_no_op() {
+    let missing = stack_missing();
+    let d = deps(
+        ALERT_VARS,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(aws_sdk_cloudformation, [&missing]),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_FAILED), deadline())
+        .await
+        .unwrap();
+    assert!(o.decision.contains("no longer exists"), "{}", o.decision);
+    assert!(o.alert.is_none());
+}
+
+#[tokio::test]
+async fn when_unrelated_stack_fails_then_one_describe_and_nothing_else() {
+    let describe = describe_stacks(stack(&[("DbPassword", "****")], &[("team", "web")]));
+    let d = deps(
+        ALERT_VARS,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(aws_sdk_cloudformation, [&describe]),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_ROLLBACK), deadline())
+        .await
+        .unwrap();
+    assert_eq!(describe.num_calls(), 1);
+    assert!(!o.recognition.unwrap().router);
+    assert!(o.alert.is_none());
+}
+
+#[tokio::test]
+async fn when_no_topic_is_configured_then_alert_is_rendered_not_sent() {
+    let describe = describe_stacks(stack(&[], &[("SSR-ROUTER", "true")]));
+    let events = failed_create_events();
+    let d = deps(
+        &[],
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        ),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_ROLLBACK), deadline())
+        .await
+        .unwrap();
+    let a = o.alert.unwrap();
+    assert!(!a.sent && a.reason.contains("ALERT_TOPIC_ARN"));
+    assert!(a.subject.unwrap().contains("Router (AWS::EC2::Instance)"));
+}
+
+// ---------------------------------------------------------------- completed stacks
+
+#[tokio::test]
+async fn when_unrelated_stack_completes_then_one_describe_and_no_ec2_call() {
+    let describe = describe_stacks(stack(&[("Env", "prod")], &[]));
+    let d = deps(
+        &[("ROUTER_STACKS", "SSR_*")],
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(aws_sdk_cloudformation, [&describe]),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_COMPLETE), deadline())
+        .await
+        .unwrap();
+    assert_eq!(describe.num_calls(), 1);
+    assert!(o.instances.is_empty());
+    assert!(o.decision.contains("not a router stack"));
+}
+
+#[tokio::test]
+async fn when_router_stack_matched_by_name_completes_then_no_describe_guard_and_onboarding_start() {
+    let router = Router {
+        lan_source_dest_check: true,
+        ..Default::default()
+    };
+    let rules = Ec2Rules::new(&router);
+    let mut all = rules.all();
+    // DescribeInstances by the stack-id tag: the same instance rule answers it.
+    all.push(&rules.describe_instances);
+    let record = claim_won();
+    let d = deps(
+        &[
+            ("ROUTER_STACKS", "ssr-router-*"),
+            ("STATE_TABLE", "ssr-state"),
+        ],
+        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, all),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, [&record]),
+        // No CloudFormation rule: any CloudFormation call would panic.
+        mock_client!(aws_sdk_cloudformation, []),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_COMPLETE), deadline())
+        .await
+        .unwrap();
+    assert!(o
+        .recognition
+        .as_ref()
+        .unwrap()
+        .reason
+        .contains("ROUTER_STACKS"));
+    assert_eq!(o.instances.len(), 1);
+    let i = &o.instances[0];
+    assert_eq!(i.instance_id, "i-abcd1111");
+    assert_eq!(i.onboarding_start_recorded, Some(true));
+    assert_eq!(rules.modify_eni.num_calls(), 1);
+    assert!(o.decision.contains("aws:cloudformation:stack-id tag"));
+    assert_eq!(record.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn when_no_instance_carries_the_stack_tag_then_stack_resources_are_used() {
+    let rules = Ec2Rules::new(&Router::default());
+    let by_tag = mock!(aws_sdk_ec2::Client::describe_instances)
+        .match_requests(|r| !r.filters().is_empty())
+        .then_output(|| DescribeInstancesOutput::builder().build());
+    let mut all = vec![&by_tag];
+    all.extend(rules.all());
+    let describe = describe_stacks(stack(&[], &[("SSR-ROUTER", "true")]));
+    let resources = mock!(aws_sdk_cloudformation::Client::list_stack_resources).then_output(|| {
+        aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput::builder()
+            .stack_resource_summaries(
+                aws_sdk_cloudformation::types::StackResourceSummary::builder()
+                    .logical_resource_id("Router")
+                    .physical_resource_id("i-abcd1111")
+                    .resource_type("AWS::EC2::Instance")
+                    .resource_status(ResourceStatus::CreateComplete)
+                    .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    });
+    let d = deps(
+        &[],
+        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, all),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &resources]
+        ),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_COMPLETE), deadline())
+        .await
+        .unwrap();
+    assert_eq!(by_tag.num_calls(), 1);
+    assert_eq!(resources.num_calls(), 1);
+    assert_eq!(o.instances.len(), 1);
+    assert!(o.decision.contains("ListStackResources"));
+    // No STATE_TABLE: nothing recorded, nothing failed.
+    assert_eq!(o.instances[0].onboarding_start_recorded, Some(false));
+}
+
+// ---------------------------------------------------------------- resource events
+
+#[tokio::test]
+async fn when_instance_resource_completes_then_guard_runs_on_it() {
+    let rules = Ec2Rules::new(&Router::default());
+    let d = deps(
+        &[],
+        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules.all()),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(aws_sdk_cloudformation, []),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_RES_INSTANCE), deadline())
+        .await
+        .unwrap();
+    let g = o.instances[0].guard.as_ref().unwrap();
+    assert!(g.selected && g.findings.is_empty(), "{g:?}");
+    assert!(g
+        .trigger
+        .contains("AWS::EC2::Instance Router CREATE_COMPLETE"));
+}
+
+#[tokio::test]
+async fn when_instance_was_deleted_before_the_event_then_no_op() {
+    let gone = mock!(aws_sdk_ec2::Client::describe_instances).then_error(|| {
+        DescribeInstancesError::generic(
+            Ec2ErrorMetadata::builder()
+                .code("InvalidInstanceID.NotFound")
+                .message("The instance ID 'i-abcd1111' does not exist")
+                .build(),
+        )
+    });
+    let d = deps(
+        &[],
+        mock_client!(aws_sdk_ec2, [&gone]),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(aws_sdk_cloudformation, []),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_RES_INSTANCE), deadline())
+        .await
+        .unwrap();
+    let g = o.instances[0].guard.as_ref().unwrap();
+    assert!(!g.selected && g.reason.contains("does not exist"));
+    assert_eq!(gone.num_calls(), 1, "no retry for a CloudFormation event");
+}
+
+#[tokio::test]
+async fn when_attachment_resource_completes_then_its_instance_is_found_by_attachment_id() {
+    let by_attachment = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+        .match_requests(|r| {
+            r.filters().iter().any(|f| {
+                f.name() == Some("attachment.attachment-id")
+                    && f.values() == ["eni-attach-0f1e2d3c4b5a69788"]
+            })
+        })
+        .then_output(|| {
+            DescribeNetworkInterfacesOutput::builder()
+                .network_interfaces(
+                    NetworkInterface::builder()
+                        .network_interface_id("eni-lan")
+                        .attachment(
+                            NetworkInterfaceAttachment::builder()
+                                .attachment_id("eni-attach-0f1e2d3c4b5a69788")
+                                .instance_id("i-abcd2222")
+                                .device_index(1)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let gone = mock!(aws_sdk_ec2::Client::describe_instances)
+        .match_requests(|r| r.instance_ids() == ["i-abcd2222"])
+        .then_output(|| DescribeInstancesOutput::builder().build());
+    let d = deps(
+        &[],
+        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&by_attachment, &gone]),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(aws_sdk_cloudformation, []),
+    );
+    let mut v = json(FIX_RES_ENI);
+    v["detail"]["resource-type"] = "AWS::EC2::NetworkInterfaceAttachment".into();
+    v["detail"]["logical-resource-id"] = "LanAttachment".into();
+    v["detail"]["physical-resource-id"] = "eni-attach-0f1e2d3c4b5a69788".into();
+    let o = handle_event(&d, &sender(), v, deadline()).await.unwrap();
+    assert_eq!(by_attachment.num_calls(), 1);
+    assert_eq!(o.instances[0].instance_id, "i-abcd2222");
+}
+
+#[tokio::test]
+async fn when_interface_is_not_attached_yet_then_no_op() {
+    let eni = mock!(aws_sdk_ec2::Client::describe_network_interfaces).then_output(|| {
+        DescribeNetworkInterfacesOutput::builder()
+            .network_interfaces(
+                NetworkInterface::builder()
+                    .network_interface_id("eni-0a1b2c3d4e5f60718")
+                    .build(),
+            )
+            .build()
+    });
+    let d = deps(
+        &[],
+        mock_client!(aws_sdk_ec2, [&eni]),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(aws_sdk_cloudformation, []),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_RES_ENI), deadline())
+        .await
+        .unwrap();
+    assert!(o.instances.is_empty());
+    assert!(o.decision.contains("not attached"));
+}
+
+#[tokio::test]
+async fn when_resource_status_is_not_complete_then_ignored_without_calls() {
+    let mut v = json(FIX_RES_INSTANCE);
+    v["detail"]["status-details"]["status"] = "DELETE_COMPLETE".into();
+    let o = handle_event(&no_aws(&[]), &sender(), v, deadline())
+        .await
+        .unwrap();
+    assert!(o.decision.contains("not acted on"));
+}
+
+#[tokio::test]
+async fn when_instance_event_has_no_instance_id_then_malformed() {
+    let mut v = json(FIX_RES_INSTANCE);
+    v["detail"]["physical-resource-id"] = "".into();
+    let err = handle_event(&no_aws(&[]), &sender(), v, deadline())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandlerError::Event(EventError::Malformed(_))));
+}
+
+#[test]
+fn when_outcome_serialises_then_kind_is_kebab_case() {
+    let o = StackWatchOutcome::new(EventKind::StackStatusChange, None);
+    let v = serde_json::to_value(&o).unwrap();
+    assert_eq!(v["kind"], "stack-status-change");
+}
