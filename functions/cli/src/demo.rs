@@ -17,7 +17,9 @@ use ssr_core::emulator::sandbox::{
 };
 use ssr_core::emulator::{Emulator, EmulatorError, MOTO_VERSION};
 use ssr_core::findings::Severity;
+use ssr_core::handlers::custom_resource::ResponseSender;
 use ssr_core::handlers::guard::{self, GuardOutcome};
+use ssr_core::handlers::stack_watch::{self, StackWatchOutcome};
 use ssr_core::handlers::watchdog::{
     list_episodes, list_overdue, SweepError, SweepOutcome, Watchdog,
 };
@@ -29,6 +31,10 @@ use ssr_core::{Config, Deps};
 
 use crate::output::{exit, print_json, Cell, Color, OutputFormat, Style, Table};
 use crate::report::{self, Report};
+
+/// CloudFormation's "Resource Status Change" sample for the router instance of a stack.
+const CFN_INSTANCE_CREATED: &str =
+    include_str!("../../../tests/fixtures/cfn-resource-status-instance-create-complete.json");
 
 pub const SCHEMA: &str = "ssr-onboard/demo/v1";
 pub const REGION: &str = "us-east-1";
@@ -100,7 +106,7 @@ impl Progress {
 }
 
 /// Steps after "starting emulated AWS".
-const STEPS: usize = 6;
+const STEPS: usize = 7;
 
 /// The facts a person compares before and after, for one router.
 #[derive(Debug, Clone, Serialize)]
@@ -178,6 +184,9 @@ pub struct DemoReport {
     pub alert_topic_arn: String,
     pub state_table: &'static str,
     pub routers: Vec<RouterDemo>,
+    /// stack-watch on a (redelivered) CloudFormation "instance CREATE_COMPLETE" event for
+    /// branch-bad: the guard runs again, writes nothing and sends no second alert.
+    pub stack_watch: StackWatchOutcome,
     /// The onboarding-watchdog sweep at launch + 16 minutes.
     pub watchdog: SweepOutcome,
     /// `ssr-onboard report` on the demo's state table after the sweep.
@@ -287,6 +296,34 @@ async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, De
         outcomes.push(outcome);
     }
 
+    progress.step("stack-watch: CloudFormation \"Router CREATE_COMPLETE\" for branch-bad (a second trigger for the same router)");
+    let stack_watch = match launched.get(1) {
+        Some((_, bad, _)) => {
+            let mut event: serde_json::Value =
+                serde_json::from_str(CFN_INSTANCE_CREATED).map_err(|e| {
+                    DemoError::Event(format!(
+                        "fixture cfn-resource-status-instance-create-complete.json: {e}"
+                    ))
+                })?;
+            event["detail"]["physical-resource-id"] = bad.instance_id.clone().into();
+            let sender = ResponseSender::new().map_err(|e| DemoError::Event(e.to_string()))?;
+            let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+            let o = stack_watch::handle_event(&deps, &sender, event, deadline).await?;
+            for i in &o.instances {
+                if let Some(g) = &i.guard {
+                    progress.detail(&format!(
+                        "{}: {} fix(es) needed now, alert: {}",
+                        i.instance_id,
+                        g.actions.len(),
+                        g.alert.reason
+                    ));
+                }
+            }
+            o
+        }
+        None => return Err(DemoError::Event("no second router launched".into())),
+    };
+
     let launched_at = launched
         .iter()
         .filter_map(|(_, _, b)| b.launch_time)
@@ -352,6 +389,7 @@ async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, De
         alert_topic_arn: capture.topic_arn,
         state_table: STATE_TABLE,
         routers,
+        stack_watch,
         watchdog: sweep,
         report,
         alerts,
@@ -604,6 +642,29 @@ pub fn render_text(report: &DemoReport, style: &Style) -> String {
                 _ => format!("not sent ({})", r.guard.alert.reason),
             }
         ));
+    }
+    out.push('\n');
+    out.push_str(&h(
+        "stack-watch: CloudFormation \"Router CREATE_COMPLETE\" for branch-bad",
+    ));
+    for i in &report.stack_watch.instances {
+        match &i.guard {
+            Some(g) => out.push_str(&format!(
+                "{}: the guard ran again: {} write(s), alert {}\n",
+                i.instance_id,
+                g.actions.len(),
+                if g.alert.sent {
+                    "sent".to_string()
+                } else {
+                    format!("not sent ({})", g.alert.reason)
+                }
+            )),
+            None => out.push_str(&format!(
+                "{}: {}\n",
+                i.instance_id,
+                i.error.as_deref().unwrap_or("not guarded")
+            )),
+        }
     }
     out.push('\n');
     out.push_str(&h(&format!(

@@ -123,6 +123,17 @@ fn when_demo_runs_with_json_output_then_enis_fixed_findings_listed_and_alerts_ca
                 && a["attributes"]["instance_id"] == good_id),
         "no overdue alert for the router that onboarded"
     );
+    let again = &doc["stack_watch"]["instances"][0]["guard"];
+    assert_eq!(again["instance_id"], bad_id);
+    assert_eq!(
+        again["actions"].as_array().map(Vec::len),
+        Some(0),
+        "nothing left to fix"
+    );
+    assert_eq!(
+        again["alert"]["sent"], false,
+        "no second alert for the same findings"
+    );
     assert_eq!(doc["watchdog"]["mist"]["status"], "not-configured");
     assert_eq!(doc["report"]["count"], 1, "{:#}", doc["report"]);
     assert_eq!(doc["report"]["slowest"][0]["instance_id"], good_id);
@@ -175,6 +186,10 @@ fn when_demo_runs_with_text_output_then_before_after_tables_and_email_messages_s
     );
     assert!(stdout.contains("onboarding-overdue sent"), "{stdout}");
     assert!(stdout.contains("Currently overdue: 1"), "{stdout}");
+    assert!(
+        stdout.contains("the guard ran again: 0 write(s), alert not sent"),
+        "{stdout}"
+    );
     assert!(
         !stdout.contains("\x1b["),
         "no colours when stdout is not a terminal"
