@@ -221,13 +221,9 @@ pub async fn run(args: AuditArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let sdk = args.aws.load().await;
-    if sdk.region().is_none() {
-        eprintln!(
-            "error: no AWS region: pass --region or set AWS_REGION (or a region in the profile)"
-        );
+    let Some(sdk) = args.aws.load_with_region().await else {
         return exit::USAGE;
-    }
+    };
     let deps = Deps::from_sdk_config(config, &sdk);
     let mode = match (args.fix, args.dry_run) {
         (true, false) => Mode::Fix,

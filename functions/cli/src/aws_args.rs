@@ -31,6 +31,18 @@ impl AwsArgs {
         }
         loader.load().await
     }
+
+    /// [`AwsArgs::load`], or `None` (after saying how to fix it) when no region is known.
+    pub async fn load_with_region(&self) -> Option<SdkConfig> {
+        let sdk = self.load().await;
+        if sdk.region().is_none() {
+            eprintln!(
+                "error: no AWS region: pass --region or set AWS_REGION (or a region in the profile)"
+            );
+            return None;
+        }
+        Some(sdk)
+    }
 }
 
 /// What to do about an AWS error, in one line.

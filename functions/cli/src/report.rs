@@ -83,7 +83,7 @@ pub fn build(table: &str, mut episodes: Vec<EpisodeRecord>, overdue: Option<Over
     let durations_seconds = durations(&episodes);
     let alerted = episodes.iter().filter(|e| e.alerted).count();
     let count = episodes.len();
-    episodes.sort_by(|a, b| b.duration_seconds.cmp(&a.duration_seconds));
+    episodes.sort_by_key(|e| std::cmp::Reverse(e.duration_seconds));
     episodes.truncate(5);
     Report {
         schema: SCHEMA,
@@ -186,13 +186,9 @@ pub async fn run(args: ReportArgs) -> u8 {
         eprintln!("error: no state table: pass --table NAME or set STATE_TABLE (the SAM stack's StateTable output)");
         return exit::USAGE;
     };
-    let sdk = args.aws.load().await;
-    if sdk.region().is_none() {
-        eprintln!(
-            "error: no AWS region: pass --region or set AWS_REGION (or a region in the profile)"
-        );
+    let Some(sdk) = args.aws.load_with_region().await else {
         return exit::USAGE;
-    }
+    };
     let clients = ssr_core::deps::Clients::from_sdk_config(&sdk);
     let state = StateStore::new(clients.dynamodb, Some(table.clone()));
     let episodes = match list_episodes(&state).await {

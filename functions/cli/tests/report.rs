@@ -1,29 +1,15 @@
 //! `ssr-onboard report` against moto: seeded episode items in a state table → the right count,
 //! percentiles and overdue list, in JSON and text, and the exit codes.
 
-use std::process::{Command, Output};
+mod common;
+
+use common::cli;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use ssr_onboard_tests::TestAws;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ssr-onboard");
 const TABLE: &str = "ssr-onboard-state";
 const T0: i64 = 1_790_000_000;
-
-fn cli(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("the ssr-onboard binary runs")
-}
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
