@@ -93,7 +93,15 @@ pub fn guard_alert(
     actions: &[ActionResult],
     dry_run: bool,
 ) -> Alert {
-    let remaining: Vec<&Finding> = findings.iter().filter(|f| !f.fixed).collect();
+    // Info-level findings (e.g. ENA_UNKNOWN) are notes, not problems for a person.
+    let remaining: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| !f.fixed && f.severity > Severity::Info)
+        .collect();
+    let notes: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| !f.fixed && f.severity == Severity::Info)
+        .collect();
     let severity = remaining
         .iter()
         .map(|f| f.severity)
@@ -209,6 +217,13 @@ pub fn guard_alert(
             );
         }
     }
+    if !notes.is_empty() {
+        let _ = writeln!(b);
+        let _ = writeln!(b, "Notes (no action needed):");
+        for f in &notes {
+            let _ = writeln!(b, "  - {} on {}: {}", f.code, f.resource, f.message);
+        }
+    }
     if let Some(region) = &ctx.region {
         let _ = writeln!(b);
         let _ = writeln!(b, "Console: {}", console_link(region, &s.instance_id));
@@ -238,6 +253,23 @@ mod tests {
     use super::*;
     use crate::rules::{evaluate, Policy};
     use crate::snapshot::fixture::good_router;
+
+    #[test]
+    fn when_only_info_remains_besides_problems_then_info_is_a_note_not_counted() {
+        let mut s = good_router();
+        s.ena = crate::snapshot::EnaStatus::Unknown;
+        s.interfaces[1].tags.clear();
+        let f = evaluate(&s, &Policy::for_state("running", false, 128));
+        let a = guard_alert(&EventContext::default(), &s, &f, &[], false);
+        assert!(a.subject.contains(": 2 problems"), "{}", a.subject);
+        assert!(
+            a.body
+                .contains("Notes (no action needed):\n  - ENA_UNKNOWN"),
+            "{}",
+            a.body
+        );
+        assert!(!a.attributes["finding_codes"].1.contains("ENA_UNKNOWN"));
+    }
 
     #[test]
     fn when_label_is_long_then_subject_stays_under_100_ascii_chars() {
