@@ -2,6 +2,8 @@
 //! produce, replayed with `aws-smithy-mocks`: an instance EC2 does not know, throttling, a fix
 //! that fails on one ENI of two, ENA fixed on a stopped router and verified by read-back.
 
+mod log_capture;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -621,33 +623,9 @@ async fn when_instance_terminated_then_no_aws_call_at_all() {
     assert_eq!(describe.num_calls(), 0);
 }
 
-/// A `tracing` writer into a shared buffer, to inspect what the handler logs.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut b) = self.0.lock() {
-            b.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn when_router_checked_then_json_logs_have_decision_fields_and_no_registration_code() {
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = log_capture::capture();
 
     let fake = fake_ec2(
         Router {
@@ -661,15 +639,13 @@ async fn when_router_checked_then_json_logs_have_decision_fields_and_no_registra
     let d = deps(ec2, &[], config(&[]));
     let _ = guard::handle_event(&d, event("running")).await;
 
-    let text =
-        String::from_utf8(logs.0.lock().map(|b| b.clone()).unwrap_or_default()).expect("utf8");
     assert!(
-        !text.contains(REG_CODE),
+        !logs.text().contains(REG_CODE),
         "registration code leaked into logs"
     );
-    let decision = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    let decision = logs
+        .json_lines()
+        .into_iter()
         .find(|v| v["decision"] == "checked")
         .expect("one structured decision line");
     assert_eq!(decision["instance_id"], ID);

@@ -2,41 +2,16 @@
 //! (in its own test binary: `tracing`'s per-thread subscriber is reliable only without other
 //! tests racing on callsite registration).
 
+mod log_capture;
 mod watchdog_support;
-
-use std::sync::{Arc, Mutex};
 
 use watchdog_support::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut b) = self.0.lock() {
-            b.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn when_sweep_alerts_then_no_token_or_registration_code_in_logs_result_or_alert() {
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = log_capture::capture();
 
     let mist = MockServer::start().await;
     // The router is known to Mist (by MAC) but not connected; Mist echoes a claim code.
@@ -64,8 +39,7 @@ async fn when_sweep_alerts_then_no_token_or_registration_code_in_logs_result_or_
         "SSR onboarding overdue: SSR_1_Router (i-0abc1234567890def) 16 min"
     );
     assert!(body.contains("Phase reached: not-connected"), "{body}");
-    let text =
-        String::from_utf8(logs.0.lock().map(|b| b.clone()).unwrap_or_default()).expect("utf8");
+    let text = logs.text();
     for (what, haystack) in [
         ("logs", &text),
         ("result", &result),
