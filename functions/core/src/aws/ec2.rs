@@ -139,7 +139,33 @@ impl Ec2 {
         Ok(out)
     }
 
-    /// DescribeNetworkInterfaces filtered on `attachment.instance-id`, all pages, chunked.
+    /// DescribeNetworkInterfaces, all pages: the one place this call is made. EC2 refuses
+    /// `MaxResults` together with `NetworkInterfaceIds`, so ids are sent without it.
+    async fn describe_enis(
+        &self,
+        eni_ids: &[String],
+        filters: Vec<Filter>,
+    ) -> Result<Vec<NetworkInterface>, AwsError> {
+        let mut req = self
+            .client
+            .describe_network_interfaces()
+            .set_filters((!filters.is_empty()).then_some(filters));
+        req = if eni_ids.is_empty() {
+            req.max_results(1000)
+        } else {
+            req.set_network_interface_ids(Some(eni_ids.to_vec()))
+        };
+        let mut out = Vec::new();
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeNetworkInterfaces", e))?;
+            out.extend(page.network_interfaces().iter().cloned());
+        }
+        Ok(out)
+    }
+
+    /// The interfaces attached to `instance_ids` (filter `attachment.instance-id`, which carries
+    /// ENI tags, SourceDestCheck and device index), 200 instances per call.
     pub async fn interfaces_of(
         &self,
         instance_ids: &[String],
@@ -150,17 +176,7 @@ impl Ec2 {
                 .name("attachment.instance-id")
                 .set_values(Some(chunk.to_vec()))
                 .build();
-            let mut pages = self
-                .client
-                .describe_network_interfaces()
-                .filters(filter)
-                .max_results(1000)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| AwsError::from_sdk("DescribeNetworkInterfaces", e))?;
-                out.extend(page.network_interfaces().iter().cloned());
-            }
+            out.extend(self.describe_enis(&[], vec![filter]).await?);
         }
         Ok(out)
     }
@@ -170,22 +186,10 @@ impl Ec2 {
         &self,
         eni_id: &str,
     ) -> Result<Option<NetworkInterface>, AwsError> {
-        match self
-            .client
-            .describe_network_interfaces()
-            .network_interface_ids(eni_id)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.network_interfaces().first().cloned()),
-            Err(e) => {
-                let err = AwsError::from_sdk("DescribeNetworkInterfaces", e);
-                if err.is("InvalidNetworkInterfaceID.NotFound") {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
+        match self.describe_enis(&[eni_id.to_string()], vec![]).await {
+            Ok(enis) => Ok(enis.into_iter().next()),
+            Err(e) if e.is("InvalidNetworkInterfaceID.NotFound") => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -196,19 +200,15 @@ impl Ec2 {
         &self,
         attachment_id: &str,
     ) -> Result<Option<NetworkInterface>, AwsError> {
-        let out = self
-            .client
-            .describe_network_interfaces()
-            .filters(
-                Filter::builder()
-                    .name("attachment.attachment-id")
-                    .values(attachment_id)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("DescribeNetworkInterfaces", e))?;
-        Ok(out.network_interfaces().first().cloned())
+        let filter = Filter::builder()
+            .name("attachment.attachment-id")
+            .values(attachment_id)
+            .build();
+        Ok(self
+            .describe_enis(&[], vec![filter])
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// SourceDestCheck of the given ENIs, for read-back after a fix.
@@ -216,15 +216,9 @@ impl Ec2 {
         &self,
         eni_ids: &[String],
     ) -> Result<HashMap<String, Option<bool>>, AwsError> {
-        let out = self
-            .client
-            .describe_network_interfaces()
-            .set_network_interface_ids(Some(eni_ids.to_vec()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("DescribeNetworkInterfaces", e))?;
-        Ok(out
-            .network_interfaces()
+        Ok(self
+            .describe_enis(eni_ids, vec![])
+            .await?
             .iter()
             .filter_map(|n| Some((n.network_interface_id()?.to_string(), n.source_dest_check())))
             .collect())
