@@ -31,6 +31,7 @@ pub enum FindingCode {
     EniRoleTagInvalid,
     NoWanInterface,
     NoLanInterface,
+    #[serde(rename = "WAN_NOT_DEVICE_0")]
     WanNotDevice0,
     MultipleWanInterfaces,
     NoInstanceProfile,
@@ -170,5 +171,36 @@ impl Finding {
     pub fn with_fix(mut self, action: Action) -> Self {
         self.fix = Some(action);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_a_finding_code_exists_then_the_readme_table_documents_it() {
+        let readme = include_str!("../../../README.md");
+        for code in FindingCode::ALL {
+            let row = format!("| `{}` |", code.as_str());
+            assert!(
+                readme.contains(&row),
+                "README.md finding-code table lacks {code}"
+            );
+            assert!(
+                readme.contains(&format!("{row} {} |", code.severity().as_str())),
+                "README.md gives {code} another severity than the code does"
+            );
+        }
+    }
+
+    #[test]
+    fn when_codes_serialise_then_they_match_as_str() {
+        for code in FindingCode::ALL {
+            assert_eq!(
+                serde_json::to_value(code).ok(),
+                Some(serde_json::Value::from(code.as_str()))
+            );
+        }
     }
 }
