@@ -98,6 +98,28 @@ async fn when_same_event_replayed_then_zero_ec2_writes_and_no_second_alert() {
     let replay = guard::handle_event(&d, event).await.expect("replay");
     let writes = aws.ec2_write_calls().await;
     assert!(writes.is_empty(), "replay wrote to EC2: {writes:?}");
+    let calls: Vec<String> = aws
+        .recorded_requests()
+        .await
+        .into_iter()
+        .filter_map(|r| r.action)
+        .collect();
+    let any_write: Vec<&String> = calls
+        .iter()
+        .filter(|a| {
+            !["Describe", "Get", "BatchGet", "List"]
+                .iter()
+                .any(|p| a.starts_with(p))
+        })
+        .collect();
+    assert!(
+        any_write.is_empty(),
+        "replay made write calls: {any_write:?} (all: {calls:?})"
+    );
+    assert!(
+        calls.iter().any(|a| a == "GetItem"),
+        "the alert claim was read: {calls:?}"
+    );
     assert!(replay.actions.is_empty());
     assert!(!replay.alert.sent, "{}", replay.alert.reason);
     assert_eq!(

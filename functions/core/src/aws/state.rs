@@ -60,6 +60,33 @@ impl StateStore {
         let Some(table) = &self.table else {
             return Ok(Claim::NoTable);
         };
+        // Read first, so a replayed event finds its claim and makes no write call. The
+        // conditional write below still decides races; a failed read only skips the shortcut.
+        match self
+            .client
+            .get_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .consistent_read(true)
+            .projection_expression("expires_at")
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let held_until = out
+                    .item()
+                    .and_then(|i| i.get("expires_at"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok());
+                if held_until.is_some_and(|t| t >= now.timestamp()) {
+                    return Ok(Claim::Held);
+                }
+            }
+            Err(e) => tracing::debug!(
+                error = %AwsError::from_sdk("GetItem", e),
+                "claim pre-read failed; the conditional write decides"
+            ),
+        }
         attrs.insert("pk".into(), AttributeValue::S(pk.to_string()));
         attrs.insert(
             "expires_at".into(),

@@ -179,10 +179,13 @@ pub fn deps(cfg: Config, user_data_denied: bool, publish_fails: bool) -> (Deps, 
         mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build());
     let deletes = mock!(aws_sdk_dynamodb::Client::delete_item)
         .then_output(|| DeleteItemOutput::builder().build());
+    // The claim's pre-read: nothing claimed yet.
+    let reads = mock!(aws_sdk_dynamodb::Client::get_item)
+        .then_output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build());
     let dynamodb = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
-        [&batch_get, &put, &deletes]
+        [&batch_get, &put, &deletes, &reads]
     );
     let secret_reads = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
         GetSecretValueOutput::builder()

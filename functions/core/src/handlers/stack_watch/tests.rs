@@ -16,7 +16,9 @@ use aws_sdk_cloudformation::types::{
     Parameter, ResourceStatus, Stack, StackEvent, StackStatus, Tag as CfnTag,
 };
 use aws_sdk_dynamodb::error::ErrorMetadata as DdbErrorMetadata;
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ec2::error::ErrorMetadata as Ec2ErrorMetadata;
 use aws_sdk_ec2::operation::describe_instances::{DescribeInstancesError, DescribeInstancesOutput};
 use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
@@ -329,6 +331,21 @@ fn claim_won() -> Rule {
     mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build())
 }
 
+/// The claim's pre-read finds nothing yet.
+fn no_claim_yet() -> Rule {
+    mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build())
+}
+
+/// The claim's pre-read finds an unexpired claim (a redelivered event).
+fn claim_found() -> Rule {
+    mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
+        GetItemOutput::builder()
+            .item("expires_at", AttributeValue::N(i64::MAX.to_string()))
+            .build()
+    })
+}
+
+/// The conditional write loses (a concurrent invocation claimed first).
 fn claim_held() -> Rule {
     mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
         PutItemError::generic(
@@ -378,7 +395,11 @@ async fn when_router_stack_rolls_back_then_one_alert_with_root_cause_and_no_secr
         ALERT_VARS,
         mock_client!(aws_sdk_ec2, []),
         mock_client!(aws_sdk_sns, [&pub_rule]),
-        mock_client!(aws_sdk_dynamodb, [&claim]),
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&no_claim_yet(), &claim]
+        ),
         mock_client!(
             aws_sdk_cloudformation,
             RuleMode::MatchAny,
@@ -445,7 +466,11 @@ async fn when_noecho_value_comes_back_unmasked_then_the_key_still_hides_it() {
         ALERT_VARS,
         mock_client!(aws_sdk_ec2, []),
         mock_client!(aws_sdk_sns, [&pub_rule]),
-        mock_client!(aws_sdk_dynamodb, [&claim]),
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&no_claim_yet(), &claim]
+        ),
         mock_client!(
             aws_sdk_cloudformation,
             RuleMode::MatchAny,
@@ -473,7 +498,48 @@ async fn when_failure_event_is_redelivered_then_claim_held_and_no_second_alert()
         ALERT_VARS,
         mock_client!(aws_sdk_ec2, []),
         mock_client!(aws_sdk_sns, [&pub_rule]),
-        mock_client!(aws_sdk_dynamodb, [&claim]),
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&claim_found(), &claim]
+        ),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        ),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_ROLLBACK), deadline())
+        .await
+        .unwrap();
+    assert_eq!(pub_rule.num_calls(), 0);
+    assert_eq!(
+        claim.num_calls(),
+        0,
+        "a redelivered event makes no write call"
+    );
+    assert!(captured.lock().unwrap().is_empty());
+    let alert = o.alert.unwrap();
+    assert!(!alert.sent);
+    assert!(alert.reason.contains("already alerted"));
+}
+
+#[tokio::test]
+async fn when_concurrent_invocation_claims_first_then_conditional_write_loses_and_no_alert() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let pub_rule = publish(captured.clone());
+    let describe = describe_stacks(stack(&[], &[("SSR-ROUTER", "true")]));
+    let events = failed_create_events();
+    let claim = claim_held();
+    let d = deps(
+        ALERT_VARS,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, [&pub_rule]),
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&no_claim_yet(), &claim]
+        ),
         mock_client!(
             aws_sdk_cloudformation,
             RuleMode::MatchAny,
@@ -522,7 +588,11 @@ async fn when_no_failed_resource_event_exists_then_alert_falls_back_to_status_re
         ALERT_VARS,
         mock_client!(aws_sdk_ec2, []),
         mock_client!(aws_sdk_sns, [&pub_rule]),
-        mock_client!(aws_sdk_dynamodb, [&claim]),
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&no_claim_yet(), &claim]
+        ),
         mock_client!(
             aws_sdk_cloudformation,
             RuleMode::MatchAny,
