@@ -87,17 +87,13 @@ impl StateStore {
                 "claim pre-read failed; the conditional write decides"
             ),
         }
-        attrs.insert("pk".into(), AttributeValue::S(pk.to_string()));
         attrs.insert(
             "expires_at".into(),
             AttributeValue::N(expires_at.timestamp().to_string()),
         );
         attrs.insert("created_at".into(), AttributeValue::S(now.to_rfc3339()));
         let res = self
-            .client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(attrs))
+            .put_request(table, pk, attrs)
             .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
             .send()
@@ -200,22 +196,32 @@ impl StateStore {
         Ok(out)
     }
 
+    /// A PutItem of `attrs` under `pk` (the one place the item key is set).
+    fn put_request(
+        &self,
+        table: &str,
+        pk: &str,
+        mut attrs: HashMap<String, AttributeValue>,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        attrs.insert("pk".into(), AttributeValue::S(pk.to_string()));
+        self.client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(attrs))
+    }
+
     /// Writes `pk` with `attrs` only if no item with that key exists (records written once).
     /// `Ok(false)`: the item was already there (or no table is configured), nothing written.
     pub async fn put_if_absent(
         &self,
         pk: &str,
-        mut attrs: HashMap<String, AttributeValue>,
+        attrs: HashMap<String, AttributeValue>,
     ) -> Result<bool, AwsError> {
         let Some(table) = &self.table else {
             return Ok(false);
         };
-        attrs.insert("pk".into(), AttributeValue::S(pk.to_string()));
         let res = self
-            .client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(attrs))
+            .put_request(table, pk, attrs)
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
@@ -226,16 +232,12 @@ impl StateStore {
     pub async fn put(
         &self,
         pk: &str,
-        mut attrs: HashMap<String, AttributeValue>,
+        attrs: HashMap<String, AttributeValue>,
     ) -> Result<bool, AwsError> {
         let Some(table) = &self.table else {
             return Ok(false);
         };
-        attrs.insert("pk".into(), AttributeValue::S(pk.to_string()));
-        self.client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(attrs))
+        self.put_request(table, pk, attrs)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("PutItem", e))?;

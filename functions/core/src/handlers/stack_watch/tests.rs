@@ -487,8 +487,9 @@ async fn when_noecho_value_comes_back_unmasked_then_the_key_still_hides_it() {
     assert!(sent[0].0.contains("CREATE_FAILED"));
 }
 
-#[tokio::test]
-async fn when_failure_event_is_redelivered_then_claim_held_and_no_second_alert() {
+/// A failure event whose alert claim is already held: `pre_read` is the claim's GetItem answer.
+/// Returns the conditional-write rule and the publish rule.
+async fn failure_event_with_claim_held(pre_read: Rule) -> (Rule, Rule) {
     let captured = Arc::new(Mutex::new(Vec::new()));
     let pub_rule = publish(captured.clone());
     let describe = describe_stacks(stack(&[], &[("SSR-ROUTER", "true")]));
@@ -498,11 +499,7 @@ async fn when_failure_event_is_redelivered_then_claim_held_and_no_second_alert()
         ALERT_VARS,
         mock_client!(aws_sdk_ec2, []),
         mock_client!(aws_sdk_sns, [&pub_rule]),
-        mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&claim_found(), &claim]
-        ),
+        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&pre_read, &claim]),
         mock_client!(
             aws_sdk_cloudformation,
             RuleMode::MatchAny,
@@ -512,48 +509,28 @@ async fn when_failure_event_is_redelivered_then_claim_held_and_no_second_alert()
     let o = handle_event(&d, &sender(), json(FIX_STACK_ROLLBACK), deadline())
         .await
         .unwrap();
+    assert!(captured.lock().unwrap().is_empty());
+    let alert = o.alert.unwrap();
+    assert!(!alert.sent);
+    assert!(alert.reason.contains("already alerted"));
+    (claim, pub_rule)
+}
+
+#[tokio::test]
+async fn when_failure_event_is_redelivered_then_claim_held_and_no_second_alert() {
+    let (claim, pub_rule) = failure_event_with_claim_held(claim_found()).await;
     assert_eq!(pub_rule.num_calls(), 0);
     assert_eq!(
         claim.num_calls(),
         0,
         "a redelivered event makes no write call"
     );
-    assert!(captured.lock().unwrap().is_empty());
-    let alert = o.alert.unwrap();
-    assert!(!alert.sent);
-    assert!(alert.reason.contains("already alerted"));
 }
 
 #[tokio::test]
 async fn when_concurrent_invocation_claims_first_then_conditional_write_loses_and_no_alert() {
-    let captured = Arc::new(Mutex::new(Vec::new()));
-    let pub_rule = publish(captured.clone());
-    let describe = describe_stacks(stack(&[], &[("SSR-ROUTER", "true")]));
-    let events = failed_create_events();
-    let claim = claim_held();
-    let d = deps(
-        ALERT_VARS,
-        mock_client!(aws_sdk_ec2, []),
-        mock_client!(aws_sdk_sns, [&pub_rule]),
-        mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&no_claim_yet(), &claim]
-        ),
-        mock_client!(
-            aws_sdk_cloudformation,
-            RuleMode::MatchAny,
-            [&describe, &events]
-        ),
-    );
-    let o = handle_event(&d, &sender(), json(FIX_STACK_ROLLBACK), deadline())
-        .await
-        .unwrap();
+    let (claim, pub_rule) = failure_event_with_claim_held(no_claim_yet()).await;
     assert_eq!(pub_rule.num_calls(), 0);
-    assert!(captured.lock().unwrap().is_empty());
-    let alert = o.alert.unwrap();
-    assert!(!alert.sent);
-    assert!(alert.reason.contains("already alerted"));
     assert_eq!(claim.num_calls(), 1);
 }
 
