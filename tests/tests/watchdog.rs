@@ -12,9 +12,7 @@ use std::time::Instant;
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use ssr_core::handlers::watchdog::{
-    list_episodes, list_overdue, SweepOutcome, Watchdog, INIT_BUDGET,
-};
+use ssr_core::handlers::watchdog::{SweepOutcome, Watchdog, INIT_BUDGET};
 use ssr_core::{Config, Deps};
 use ssr_onboard_tests::{
     AlertCapture, CapturedAlert, GuideVpc, LaunchedRouter, RouterSpec, TestAws, REG_CODE,
@@ -230,13 +228,10 @@ async fn when_14_minutes_then_no_alert_and_at_16_exactly_one_even_if_event_repla
     let o = sweep(&wd, &d, t0 + Duration::minutes(17)).await;
     assert_eq!(
         o.episodes[0].decision,
-        ssr_core::watchdog::Decision::StillOverdue
+        ssr_core::episode::Decision::StillOverdue
     );
     assert!(w.alerts().await.is_empty(), "exactly one alert per episode");
-    let overdue = list_overdue(&d.state)
-        .await
-        .expect("read")
-        .expect("written");
+    let overdue = d.state.overdue_now().await.expect("read").expect("written");
     assert_eq!(overdue.routers.len(), 1);
     assert_eq!(overdue.routers[0].instance_id, router.instance_id);
     assert!(overdue.routers[0].alerted);
@@ -256,7 +251,12 @@ async fn when_two_sweeps_run_concurrently_then_one_alert() {
         wd2.handle_event(&d2, sweep_event(at))
     );
     let (a, b) = (a.expect("sweep 1"), b.expect("sweep 2"));
-    let sent = a.alerts.iter().chain(&b.alerts).filter(|x| x.sent).count();
+    let sent = a
+        .alerts
+        .iter()
+        .chain(&b.alerts)
+        .filter(|x| x.delivery.sent)
+        .count();
     assert_eq!(sent, 1, "{:?} {:?}", a.alerts, b.alerts);
     assert_eq!(w.alerts().await.len(), 1);
 }
@@ -297,7 +297,7 @@ async fn when_router_connected_with_the_right_version_then_no_alert_and_duration
         "no Mist call without an open episode"
     );
     assert!(w.alerts().await.is_empty());
-    let episodes = list_episodes(&d.state).await.expect("scan");
+    let episodes = d.state.list_episodes().await.expect("scan");
     assert_eq!(episodes.len(), 1);
     let e = &episodes[0];
     assert_eq!(e.instance_id, router.instance_id);
@@ -356,16 +356,13 @@ async fn when_alerted_router_onboards_then_one_recovered_notice_with_total_time(
         Some("onboarding-recovered")
     );
     check_alerts_clean(&notices);
-    let episodes = list_episodes(&d.state).await.expect("scan");
+    let episodes = d.state.list_episodes().await.expect("scan");
     assert_eq!(episodes.len(), 1);
     assert_eq!(
         (episodes[0].duration_seconds, episodes[0].alerted),
         (23 * 60, true)
     );
-    let overdue = list_overdue(&d.state)
-        .await
-        .expect("read")
-        .expect("written");
+    let overdue = d.state.overdue_now().await.expect("read").expect("written");
     assert!(overdue.routers.is_empty());
 }
 

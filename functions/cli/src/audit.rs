@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_ec2::types::{Filter, NetworkInterface};
 use clap::Args;
 use serde::Serialize;
-use ssr_core::aws::ec2::Observed;
+use ssr_core::aws::ec2::InstanceQuery;
 use ssr_core::aws::AwsError;
 use ssr_core::findings::{Finding, Severity};
-use ssr_core::handlers::guard::check_and_fix;
+use ssr_core::handlers::guard::{check_and_fix, observe_described, Observed};
 use ssr_core::plan::{ActionResult, ActionStatus};
 use ssr_core::{Config, Deps};
 
@@ -114,36 +113,18 @@ impl RouterAudit {
 /// Scans the region: all instances (paginated), their interfaces (batched), the guard's
 /// selection, then `check_and_fix` for each router in a checked state.
 pub async fn scan(deps: &Deps, mode: Mode) -> Result<AuditReport, AwsError> {
-    let instances = deps
-        .ec2
-        .describe_instances(vec![Filter::builder()
-            .name("instance-state-name")
-            .values("pending")
-            .values("running")
-            .values("stopping")
-            .values("stopped")
-            .build()])
-        .await?;
-    let ids: Vec<String> = instances
-        .iter()
-        .filter_map(|i| i.instance_id().map(String::from))
-        .collect();
-    let mut enis: HashMap<String, Vec<NetworkInterface>> = HashMap::new();
-    for eni in deps.ec2.interfaces_of(&ids).await? {
-        if let Some(id) = eni.attachment().and_then(|a| a.instance_id()) {
-            enis.entry(id.to_string()).or_default().push(eni.clone());
-        }
-    }
+    let instances = deps.ec2.instances(InstanceQuery::NotTerminated).await?;
+    let ids: Vec<String> = instances.iter().map(|i| i.instance_id.clone()).collect();
+    let mut enis = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        deps.ec2.interfaces_of(&ids).await?
+    };
     let dry_run = mode != Mode::Fix || deps.config.dry_run;
     let mut routers = Vec::new();
     for instance in instances {
-        let id = instance.instance_id().unwrap_or_default().to_string();
-        let attached = enis.remove(&id).unwrap_or_default();
-        let (snapshot, selection) = match deps
-            .ec2
-            .observe_described(&deps.config, instance, &attached)
-            .await?
-        {
+        let attached = enis.remove(&instance.instance_id).unwrap_or_default();
+        let (snapshot, selection) = match observe_described(deps, instance, attached).await? {
             Observed::Router {
                 snapshot,
                 selection,

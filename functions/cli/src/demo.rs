@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
 use serde::Serialize;
-use ssr_core::aws::ec2::Observed;
 use ssr_core::aws::AwsError;
 use ssr_core::config::{ConfigError, ONBOARDED_TAG_KEY};
 use ssr_core::emulator::sandbox::{
@@ -18,13 +17,11 @@ use ssr_core::emulator::sandbox::{
 use ssr_core::emulator::{Emulator, EmulatorError, MOTO_VERSION};
 use ssr_core::findings::Severity;
 use ssr_core::handlers::custom_resource::ResponseSender;
-use ssr_core::handlers::guard::{self, GuardOutcome};
+use ssr_core::handlers::guard::{self, GuardOutcome, Observed};
 use ssr_core::handlers::stack_watch::{self, StackWatchOutcome};
-use ssr_core::handlers::watchdog::{
-    list_episodes, list_overdue, SweepError, SweepOutcome, Watchdog,
-};
+use ssr_core::handlers::watchdog::{SweepError, SweepOutcome, Watchdog};
 use ssr_core::handlers::HandlerError;
-use ssr_core::onboarding::OnboardingStatus;
+use ssr_core::onboarding_config::OnboardingStatus;
 use ssr_core::plan::ActionStatus;
 use ssr_core::snapshot::{EnaStatus, RouterSnapshot};
 use ssr_core::{Config, Deps};
@@ -235,7 +232,7 @@ async fn sweep(
 }
 
 async fn observe(deps: &Deps, id: &str) -> Result<RouterSnapshot, DemoError> {
-    match deps.ec2.observe(&deps.config, id, None).await? {
+    match guard::observe(deps, id, None).await? {
         Observed::Router { snapshot, .. } => Ok(*snapshot),
         other => Err(DemoError::Event(format!(
             "router {id} is not seen as a router by the guard: {other:?}"
@@ -329,7 +326,7 @@ async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, De
         .filter_map(|(_, _, b)| b.launch_time)
         .max()
         .unwrap_or_else(chrono::Utc::now);
-    let watchdog = Watchdog::new(&deps.config, deps.clients.secrets.clone());
+    let watchdog = Watchdog::new(&deps.config, deps.secrets_client());
     progress.step(&format!(
         "onboarding-watchdog: scheduled sweeps at launch + 9 min and + 16 min (deadline {} min, Mist not configured); branch-good onboards in between",
         deps.config.onboarding_deadline.num_minutes()
@@ -338,7 +335,7 @@ async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, De
     progress.detail(&format!(
         "+9 min: {} router(s) onboarding, {} alert(s)",
         first.episodes.len(),
-        first.alerts.iter().filter(|a| a.sent).count()
+        first.alerts.iter().filter(|a| a.delivery.sent).count()
     ));
     if let Some((_, good, _)) = launched.first() {
         // Stands in for the Mist check: an operator confirms onboarding with the tag.
@@ -360,8 +357,8 @@ async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, De
     }
     let report = report::build(
         STATE_TABLE,
-        list_episodes(&deps.state).await?,
-        list_overdue(&deps.state).await?,
+        deps.state.list_episodes().await?,
+        deps.state.overdue_now().await?,
     );
 
     progress.step("reading back what changed");
@@ -689,8 +686,8 @@ pub fn render_text(report: &DemoReport, style: &Style) -> String {
             format!("{} min", e.elapsed_minutes).into(),
             e.phase.as_str().into(),
             match alert {
-                Some(a) if a.sent => Cell::colored(format!("{} sent", a.kind), Color::Red),
-                Some(a) => Cell::new(format!("{} not sent: {}", a.kind, a.reason)),
+                Some(a) if a.delivery.sent => Cell::colored(format!("{} sent", a.kind), Color::Red),
+                Some(a) => Cell::new(format!("{} not sent: {}", a.kind, a.delivery.reason)),
                 None => Cell::new("-"),
             },
         ]);

@@ -70,7 +70,11 @@ pub async fn run(args: InvokeArgs) -> u8 {
             .await
             .map(serde_json::to_value),
         Function::OnboardingWatchdog => {
-            let watchdog = Watchdog::new(&deps.config, deps.clients.secrets.clone());
+            if let Err(e) = Watchdog::check_config(&deps.config) {
+                eprintln!("error: bad configuration: {e}");
+                return 2;
+            }
+            let watchdog = Watchdog::new(&deps.config, deps.secrets_client());
             return print_sweep(watchdog.handle_event(&deps, event).await);
         }
         Function::StackWatch => {

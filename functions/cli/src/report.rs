@@ -3,8 +3,8 @@
 
 use clap::Args;
 use serde::Serialize;
+use ssr_core::aws::state::items::{EpisodeRecord, OverdueNow};
 use ssr_core::aws::state::StateStore;
-use ssr_core::handlers::watchdog::{list_episodes, list_overdue, EpisodeRecord, OverdueNow};
 
 use crate::aws_args::{self, AwsArgs};
 use crate::output::{exit, print_json, Cell, Color, OutputFormat, Style, Table};
@@ -189,16 +189,15 @@ pub async fn run(args: ReportArgs) -> u8 {
     let Some(sdk) = args.aws.load_with_region().await else {
         return exit::USAGE;
     };
-    let clients = ssr_core::deps::Clients::from_sdk_config(&sdk);
-    let state = StateStore::new(clients.dynamodb, Some(table.clone()));
-    let episodes = match list_episodes(&state).await {
+    let state = StateStore::from_sdk_config(&sdk, Some(table.clone()));
+    let episodes = match state.list_episodes().await {
         Ok(e) => e,
         Err(e) => {
             aws_args::report(&e);
             return exit::AWS;
         }
     };
-    let overdue = match list_overdue(&state).await {
+    let overdue = match state.overdue_now().await {
         Ok(o) => o,
         Err(e) => {
             aws_args::report(&e);

@@ -72,6 +72,20 @@ impl RetryPolicy {
 }
 
 impl Config {
+    /// Functions that must remember what they sent (the watchdog pages once per episode) cannot
+    /// run with an alert topic but no state table: every run would page again.
+    pub fn require_state_table(&self, who: &str) -> Result<(), ConfigError> {
+        if self.alert_topic_arn.is_some() && self.state_table.is_none() {
+            return Err(ConfigError::Invalid {
+                var: "STATE_TABLE",
+                reason: format!(
+                    "{who} needs a state table to page exactly once; set STATE_TABLE (or unset ALERT_TOPIC_ARN to only render alerts)"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(|k| std::env::var(k).ok())

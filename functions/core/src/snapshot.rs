@@ -7,7 +7,35 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::ROLE_TAG_KEY;
-use crate::onboarding::OnboardingStatus;
+use crate::episode::label::router_label;
+use crate::onboarding_config::OnboardingStatus;
+
+/// What DescribeInstances says about one instance: enough to select it, and the start of its
+/// snapshot.
+#[derive(Clone, Debug, Serialize)]
+pub struct InstanceFacts {
+    pub instance_id: String,
+    pub state: String,
+    pub instance_type: Option<String>,
+    pub launch_time: Option<DateTime<Utc>>,
+    pub tags: BTreeMap<String, String>,
+    pub iam_instance_profile_arn: Option<String>,
+    /// DescribeInstances' `EnaSupport` (absent when off, on real EC2).
+    pub ena_support: Option<bool>,
+    pub vpc_id: Option<String>,
+    pub key_name: Option<String>,
+    pub root_device_name: Option<String>,
+    pub root_volume_id: Option<String>,
+}
+
+/// The WAN interface of a router: the first tagged WAN, else device index 0 (the guide's ge-0-0
+/// Public).
+pub fn wan_interface_of(interfaces: &[Interface]) -> Option<&Interface> {
+    interfaces
+        .iter()
+        .find(|i| i.role() == Some(Role::Wan))
+        .or_else(|| interfaces.iter().find(|i| i.device_index == Some(0)))
+}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RouterSnapshot {
@@ -103,21 +131,18 @@ impl RouterSnapshot {
             .map(String::as_str)
     }
 
-    /// A human label: the onboarding name, else the Name tag, else the instance id.
+    /// A human label ([`router_label`]: onboarding name, Name tag, stack name, instance id).
     pub fn label(&self) -> &str {
-        self.onboarding
-            .config()
-            .and_then(|c| c.name.as_deref())
-            .or_else(|| self.name())
-            .unwrap_or(&self.instance_id)
+        router_label(
+            self.onboarding.config().and_then(|c| c.name.as_deref()),
+            &self.tags,
+            &self.instance_id,
+        )
     }
 
     /// The WAN interface: the first tagged WAN, else device index 0 (the guide's ge-0-0 Public).
     pub fn wan_interface(&self) -> Option<&Interface> {
-        self.interfaces
-            .iter()
-            .find(|i| i.role() == Some(Role::Wan))
-            .or_else(|| self.interfaces.iter().find(|i| i.device_index == Some(0)))
+        wan_interface_of(&self.interfaces)
     }
 }
 
@@ -125,7 +150,7 @@ impl RouterSnapshot {
 pub(crate) mod fixture {
     //! A snapshot of a router launched exactly like the guide; tests mutate one fact at a time.
     use super::*;
-    use crate::onboarding::{OnboardingConfig, OnboardingStatus};
+    use crate::onboarding_config::{OnboardingConfig, OnboardingStatus};
 
     pub fn eni(id: &str, index: i32, role: Option<&str>) -> Interface {
         let mut tags = BTreeMap::new();

@@ -26,7 +26,7 @@ use base64::Engine;
 use ssr_core::deps::{Clients, Deps};
 use ssr_core::handlers::guard::{self, GuardOutcome};
 use ssr_core::handlers::HandlerError;
-use ssr_core::onboarding::guide_user_data;
+use ssr_core::onboarding_config::guide_user_data;
 use ssr_core::plan::ActionStatus;
 use ssr_core::Config;
 

@@ -11,10 +11,13 @@ use aws_sdk_ec2::types::{
 use base64::Engine;
 
 use super::AwsError;
-use crate::config::{Config, RetryPolicy};
-use crate::onboarding;
-use crate::select::{select, Selection};
-use crate::snapshot::{EnaStatus, Interface, RootVolume, RouteFacts, RouterSnapshot};
+use crate::onboarding_config::{self, OnboardingStatus};
+use crate::snapshot::{
+    EnaStatus, InstanceFacts, Interface, RootVolume, RouteFacts, RouterSnapshot,
+};
+
+/// The tag CloudFormation puts on every instance it creates.
+pub const STACK_ID_TAG: &str = "aws:cloudformation:stack-id";
 
 /// Values per filter in one describe call (EC2 accepts up to 200).
 const FILTER_CHUNK: usize = 200;
@@ -24,21 +27,25 @@ pub struct Ec2 {
     client: aws_sdk_ec2::Client,
 }
 
-/// What a look at one instance found.
-#[derive(Debug)]
-pub enum Observed {
-    /// EC2 does not know the instance (after retries, if any).
-    NotFound,
-    /// Not a managed router: nothing more was read, nothing will be written.
-    Unselected { state: String, selection: Selection },
-    /// A managed router and all facts the rules need.
-    Router {
-        snapshot: Box<RouterSnapshot>,
-        selection: Selection,
-    },
+/// Which instances to list.
+#[derive(Clone, Debug)]
+pub enum InstanceQuery {
+    /// Every running instance (the watchdog's sweep).
+    Running,
+    /// Every instance not terminated (the audit).
+    NotTerminated,
+    /// The live instances CloudFormation created for one stack (`aws:cloudformation:stack-id`).
+    OfStack(String),
 }
 
-pub fn tags_map(tags: &[Tag]) -> BTreeMap<String, String> {
+/// Where an interface is attached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceAttachment {
+    pub eni_id: String,
+    pub instance_id: Option<String>,
+}
+
+fn tags_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .filter_map(|t| {
             Some((
@@ -49,16 +56,57 @@ pub fn tags_map(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub fn instance_state(i: &Instance) -> String {
+fn instance_state(i: &Instance) -> String {
     i.state()
         .and_then(|s| s.name())
         .map(|n| n.as_str().to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 
+fn facts_of(i: &Instance) -> Option<InstanceFacts> {
+    let instance_id = i.instance_id()?.to_string();
+    let root_device_name = i.root_device_name().map(String::from);
+    let root_volume_id = root_device_name.as_deref().and_then(|root| {
+        i.block_device_mappings()
+            .iter()
+            .find(|m| m.device_name() == Some(root))
+            .and_then(|m| m.ebs())
+            .and_then(|e| e.volume_id())
+            .map(String::from)
+    });
+    Some(InstanceFacts {
+        instance_id,
+        state: instance_state(i),
+        instance_type: i.instance_type().map(|t| t.as_str().to_string()),
+        launch_time: i
+            .launch_time()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+        tags: tags_map(i.tags()),
+        iam_instance_profile_arn: i
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .map(String::from),
+        ena_support: i.ena_support(),
+        vpc_id: i.vpc_id().map(String::from),
+        key_name: i.key_name().map(String::from),
+        root_device_name,
+        root_volume_id,
+    })
+}
+
+fn attachment_of(n: &NetworkInterface) -> InterfaceAttachment {
+    InterfaceAttachment {
+        eni_id: n.network_interface_id().unwrap_or_default().to_string(),
+        instance_id: n
+            .attachment()
+            .and_then(|a| a.instance_id())
+            .map(String::from),
+    }
+}
+
 /// Interface facts from DescribeNetworkInterfaces (which, unlike DescribeInstances, carries ENI
 /// tags), sorted by device index.
-pub fn interfaces_from(enis: &[NetworkInterface]) -> Vec<Interface> {
+fn interfaces_from(enis: &[NetworkInterface]) -> Vec<Interface> {
     let mut out: Vec<Interface> = enis
         .iter()
         .map(|n| Interface {
@@ -84,12 +132,11 @@ impl Ec2 {
         Ec2 { client }
     }
 
-    pub fn client(&self) -> &aws_sdk_ec2::Client {
-        &self.client
-    }
-
     /// DescribeInstances for one id; `None` when EC2 does not know it.
-    pub async fn describe_instance(&self, instance_id: &str) -> Result<Option<Instance>, AwsError> {
+    pub async fn describe_instance(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<InstanceFacts>, AwsError> {
         let res = self
             .client
             .describe_instances()
@@ -102,7 +149,7 @@ impl Ec2 {
                 .iter()
                 .flat_map(|r| r.instances())
                 .find(|i| i.instance_id() == Some(instance_id))
-                .cloned()),
+                .and_then(facts_of)),
             Err(e) => {
                 let err = AwsError::from_sdk("DescribeInstances", e);
                 if err.is("InvalidInstanceID.NotFound") {
@@ -114,12 +161,31 @@ impl Ec2 {
         }
     }
 
-    /// DescribeInstances with filters, all pages.
-    pub async fn describe_instances(
-        &self,
-        filters: Vec<Filter>,
-    ) -> Result<Vec<Instance>, AwsError> {
-        let mut out = Vec::new();
+    /// DescribeInstances for a query, all pages (1,000 per page), each instance once.
+    pub async fn instances(&self, query: InstanceQuery) -> Result<Vec<InstanceFacts>, AwsError> {
+        let states = |names: &[&str]| {
+            names
+                .iter()
+                .fold(Filter::builder().name("instance-state-name"), |f, n| {
+                    f.values(*n)
+                })
+                .build()
+        };
+        let filters = match query {
+            InstanceQuery::Running => vec![states(&["running"])],
+            InstanceQuery::NotTerminated => {
+                vec![states(&["pending", "running", "stopping", "stopped"])]
+            }
+            InstanceQuery::OfStack(stack_id) => vec![
+                Filter::builder()
+                    .name(format!("tag:{STACK_ID_TAG}"))
+                    .values(stack_id)
+                    .build(),
+                states(&["pending", "running", "stopping", "stopped"]),
+            ],
+        };
+        let mut out: Vec<InstanceFacts> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut pages = self
             .client
             .describe_instances()
@@ -129,12 +195,11 @@ impl Ec2 {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk("DescribeInstances", e))?;
-            out.extend(
-                page.reservations()
-                    .iter()
-                    .flat_map(|r| r.instances())
-                    .cloned(),
-            );
+            for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                if let Some(f) = facts_of(i).filter(|f| seen.insert(f.instance_id.clone())) {
+                    out.push(f);
+                }
+            }
         }
         Ok(out)
     }
@@ -166,28 +231,36 @@ impl Ec2 {
 
     /// The interfaces attached to `instance_ids` (filter `attachment.instance-id`, which carries
     /// ENI tags, SourceDestCheck and device index), 200 instances per call.
+    /// Grouped by instance id, each instance's interfaces sorted by device index.
     pub async fn interfaces_of(
         &self,
         instance_ids: &[String],
-    ) -> Result<Vec<NetworkInterface>, AwsError> {
-        let mut out = Vec::new();
+    ) -> Result<HashMap<String, Vec<Interface>>, AwsError> {
+        let mut by_instance: HashMap<String, Vec<NetworkInterface>> = HashMap::new();
         for chunk in instance_ids.chunks(FILTER_CHUNK) {
             let filter = Filter::builder()
                 .name("attachment.instance-id")
                 .set_values(Some(chunk.to_vec()))
                 .build();
-            out.extend(self.describe_enis(&[], vec![filter]).await?);
+            for eni in self.describe_enis(&[], vec![filter]).await? {
+                if let Some(id) = eni.attachment().and_then(|a| a.instance_id()) {
+                    by_instance.entry(id.to_string()).or_default().push(eni);
+                }
+            }
         }
-        Ok(out)
+        Ok(by_instance
+            .into_iter()
+            .map(|(id, enis)| (id, interfaces_from(&enis)))
+            .collect())
     }
 
     /// One ENI, by id (for CloudFormation ENI events); `None` when it no longer exists.
     pub async fn describe_interface(
         &self,
         eni_id: &str,
-    ) -> Result<Option<NetworkInterface>, AwsError> {
+    ) -> Result<Option<InterfaceAttachment>, AwsError> {
         match self.describe_enis(&[eni_id.to_string()], vec![]).await {
-            Ok(enis) => Ok(enis.into_iter().next()),
+            Ok(enis) => Ok(enis.first().map(attachment_of)),
             Err(e) if e.is("InvalidNetworkInterfaceID.NotFound") => Ok(None),
             Err(e) => Err(e),
         }
@@ -199,7 +272,7 @@ impl Ec2 {
     pub async fn interface_by_attachment(
         &self,
         attachment_id: &str,
-    ) -> Result<Option<NetworkInterface>, AwsError> {
+    ) -> Result<Option<InterfaceAttachment>, AwsError> {
         let filter = Filter::builder()
             .name("attachment.attachment-id")
             .values(attachment_id)
@@ -207,8 +280,8 @@ impl Ec2 {
         Ok(self
             .describe_enis(&[], vec![filter])
             .await?
-            .into_iter()
-            .next())
+            .first()
+            .map(attachment_of))
     }
 
     /// SourceDestCheck of the given ENIs, for read-back after a fix.
@@ -355,118 +428,78 @@ impl Ec2 {
         Ok(out.route_tables().to_vec())
     }
 
-    /// Looks at one instance: describe (retrying NotFound while EC2 catches up with a new
-    /// instance), select, and only for routers gather the rest of the snapshot.
-    pub async fn observe(
+    /// The rest of a router's snapshot, once the instance and its interfaces are known and it
+    /// was selected: ENA (only when DescribeInstances did not say true), the root volume, the
+    /// user data and the WAN route. The four reads are independent, so they run concurrently:
+    /// one round trip (two for the route when the subnet has no explicit route table).
+    pub async fn snapshot(
         &self,
-        config: &Config,
-        instance_id: &str,
-        retry_not_found: Option<RetryPolicy>,
-    ) -> Result<Observed, AwsError> {
-        let mut attempt = 1;
-        let instance = loop {
-            match self.describe_instance(instance_id).await? {
-                Some(i) => break i,
-                None => match retry_not_found {
-                    Some(p) if attempt < p.attempts => {
-                        tracing::info!(instance_id, attempt, "instance not visible yet; retrying");
-                        tokio::time::sleep(p.delay(attempt)).await;
-                        attempt += 1;
-                    }
-                    _ => return Ok(Observed::NotFound),
-                },
-            }
-        };
-        let enis = self.interfaces_of(&[instance_id.to_string()]).await?;
-        self.observe_described(config, instance, &enis).await
-    }
-
-    /// Like [`Ec2::observe`] for an instance and its interfaces already described (batch sweeps).
-    pub async fn observe_described(
-        &self,
-        config: &Config,
-        instance: Instance,
-        enis: &[NetworkInterface],
-    ) -> Result<Observed, AwsError> {
-        let instance_id = instance.instance_id().unwrap_or_default().to_string();
-        let state = instance_state(&instance);
-        let tags = tags_map(instance.tags());
-        let interfaces = interfaces_from(enis);
-        let selection = select(
-            config,
-            &tags,
-            interfaces.iter().map(|i| (i.eni_id.as_str(), &i.tags)),
-        );
-        if !selection.selected {
-            return Ok(Observed::Unselected { state, selection });
-        }
-        let ena = match instance.ena_support() {
-            Some(true) => EnaStatus::Enabled,
-            // Absent in DescribeInstances: ask the attribute, which is authoritative.
-            _ => match self.ena_attribute(&instance_id).await? {
+        facts: InstanceFacts,
+        interfaces: Vec<Interface>,
+    ) -> Result<RouterSnapshot, AwsError> {
+        let id = facts.instance_id.as_str();
+        let wan_subnet =
+            crate::snapshot::wan_interface_of(&interfaces).and_then(|w| w.subnet_id.clone());
+        let ena = async {
+            Ok::<_, AwsError>(match facts.ena_support {
                 Some(true) => EnaStatus::Enabled,
-                Some(false) => EnaStatus::Disabled,
-                None if instance.ena_support() == Some(false) => EnaStatus::Disabled,
-                None => EnaStatus::Unknown,
-            },
+                // Absent in DescribeInstances: ask the attribute, which is authoritative.
+                _ => match self.ena_attribute(id).await? {
+                    Some(true) => EnaStatus::Enabled,
+                    Some(false) => EnaStatus::Disabled,
+                    None if facts.ena_support == Some(false) => EnaStatus::Disabled,
+                    None => EnaStatus::Unknown,
+                },
+            })
         };
-        let root_volume = match instance.root_device_name() {
-            Some(root) => {
-                let volume_id = instance
-                    .block_device_mappings()
-                    .iter()
-                    .find(|m| m.device_name() == Some(root))
-                    .and_then(|m| m.ebs())
-                    .and_then(|e| e.volume_id())
-                    .map(String::from);
-                let size_gb = match &volume_id {
-                    Some(v) => self.volume_size_gb(v).await?,
-                    None => None,
-                };
-                Some(RootVolume {
-                    device_name: root.to_string(),
-                    volume_id,
-                    size_gb,
-                })
+        let volume = async {
+            match &facts.root_volume_id {
+                Some(v) => self.volume_size_gb(v).await,
+                None => Ok(None),
             }
-            None => None,
         };
-        let onboarding = match self.user_data(&instance_id).await {
-            Ok(user_data) => onboarding::inspect_bytes(user_data.as_deref()),
-            Err(e) if e.is("UnauthorizedOperation") => onboarding::OnboardingStatus::NotChecked {
-                reason: "IAM denied ec2:DescribeInstanceAttribute (the deployed policy allows it only on instances with the router tag or a ROUTER_STACKS stack name)".into(),
-            },
-            Err(e) => return Err(e),
+        let onboarding = async {
+            match self.user_data(id).await {
+                Ok(user_data) => Ok(onboarding_config::inspect_bytes(user_data.as_deref())),
+                Err(e) if e.is("UnauthorizedOperation") => Ok(OnboardingStatus::NotChecked {
+                    reason: "IAM denied ec2:DescribeInstanceAttribute (the deployed policy allows it only on instances with the router tag or a ROUTER_STACKS stack name)".into(),
+                }),
+                Err(e) => Err(e),
+            }
         };
-        let mut snapshot = RouterSnapshot {
-            instance_id: instance_id.clone(),
-            state,
-            instance_type: instance.instance_type().map(|t| t.as_str().to_string()),
-            launch_time: instance
-                .launch_time()
-                .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
-            tags,
-            iam_instance_profile_arn: instance
-                .iam_instance_profile()
-                .and_then(|p| p.arn())
-                .map(String::from),
+        let route = async {
+            match &wan_subnet {
+                Some(subnet) => self
+                    .route_facts(facts.vpc_id.as_deref(), subnet)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (ena, size_gb, onboarding, wan_route) =
+            tokio::try_join!(ena, volume, onboarding, route)?;
+        let root_volume = facts
+            .root_device_name
+            .clone()
+            .map(|device_name| RootVolume {
+                device_name,
+                volume_id: facts.root_volume_id.clone(),
+                size_gb,
+            });
+        Ok(RouterSnapshot {
+            instance_id: facts.instance_id,
+            state: facts.state,
+            instance_type: facts.instance_type,
+            launch_time: facts.launch_time,
+            tags: facts.tags,
+            iam_instance_profile_arn: facts.iam_instance_profile_arn,
             ena,
-            vpc_id: instance.vpc_id().map(String::from),
-            key_name: instance.key_name().map(String::from),
+            vpc_id: facts.vpc_id,
+            key_name: facts.key_name,
             root_volume,
             interfaces,
-            wan_route: None,
+            wan_route,
             onboarding,
-        };
-        if let Some(subnet) = snapshot.wan_interface().and_then(|w| w.subnet_id.clone()) {
-            snapshot.wan_route = Some(
-                self.route_facts(snapshot.vpc_id.as_deref(), &subnet)
-                    .await?,
-            );
-        }
-        Ok(Observed::Router {
-            snapshot: Box::new(snapshot),
-            selection,
         })
     }
 

@@ -2,7 +2,6 @@
 
 pub mod cloudformation;
 pub mod ec2;
-pub mod mist;
 pub mod secrets;
 pub mod sns;
 pub mod state;

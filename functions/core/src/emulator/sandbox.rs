@@ -145,7 +145,7 @@ impl RouterSpec {
 
     /// The guide's "Cloud-init Onboarding" user data.
     pub fn guide_user_data(name: &str, ssr_version: &str, registration_code: &str) -> String {
-        crate::onboarding::guide_user_data(name, ssr_version, registration_code)
+        crate::onboarding_config::guide_user_data(name, ssr_version, registration_code)
     }
 }
 

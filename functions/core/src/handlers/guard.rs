@@ -1,24 +1,28 @@
 //! `instance-guard`: EC2 instance state-change events → check, fix what is safe, report the rest.
 //! The stack watcher and the CLI call [`guard_instance`] for the same work from other triggers.
 
-use std::collections::HashMap;
-
 use aws_lambda_events::event::cloudwatch_events::ec2::InstanceStateChange;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::{parse_event, EventError, HandlerError};
-use crate::aws::ec2::Observed;
-use crate::aws::state::Claim;
+pub use crate::alerting::AlertOutcome;
+use crate::alerting::{publish_once, Once};
+use crate::apply::apply;
+use crate::aws::state::items::ClaimItem;
+use crate::aws::AwsError;
+use crate::config::RetryPolicy;
 use crate::deps::Deps;
-use crate::findings::{Action, Finding, Severity};
-use crate::plan::{mark_fixed, plan, ActionResult, ActionStatus};
-use crate::render::{guard_alert, EventContext};
+use crate::findings::{Finding, Severity};
+use crate::plan::{mark_fixed, plan, ActionResult};
+use crate::render::guard::guard_alert;
+use crate::render::EventContext;
 use crate::rules::{evaluate, Policy};
-use crate::snapshot::RouterSnapshot;
+use crate::select::{select, Selection};
+use crate::snapshot::{InstanceFacts, Interface, RouterSnapshot};
 
 pub const EC2_SOURCE: &str = "aws.ec2";
 pub const EC2_DETAIL_TYPE: &str = "EC2 Instance State-change Notification";
@@ -39,14 +43,73 @@ pub struct GuardOutcome {
     pub alert: AlertOutcome,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct AlertOutcome {
-    pub sent: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    pub reason: String,
+/// What a look at one instance found.
+#[derive(Debug)]
+pub enum Observed {
+    /// EC2 does not know the instance (after retries, if any).
+    NotFound,
+    /// Not a managed router: nothing more was read, nothing will be written.
+    Unselected { state: String, selection: Selection },
+    /// A managed router and all facts the rules need.
+    Router {
+        snapshot: Box<RouterSnapshot>,
+        selection: Selection,
+    },
+}
+
+/// Looks at one instance: the instance and its interfaces (read concurrently, retrying NotFound
+/// while EC2 catches up with a new instance), selection, and only for routers the rest of the
+/// snapshot.
+pub async fn observe(
+    deps: &Deps,
+    instance_id: &str,
+    retry_not_found: Option<RetryPolicy>,
+) -> Result<Observed, AwsError> {
+    let ids = [instance_id.to_string()];
+    let mut attempt = 1;
+    let (facts, mut interfaces) = loop {
+        let (instance, interfaces) = tokio::try_join!(
+            deps.ec2.describe_instance(instance_id),
+            deps.ec2.interfaces_of(&ids)
+        )?;
+        match instance {
+            Some(i) => break (i, interfaces),
+            None => match retry_not_found {
+                Some(p) if attempt < p.attempts => {
+                    tracing::info!(instance_id, attempt, "instance not visible yet; retrying");
+                    tokio::time::sleep(p.delay(attempt)).await;
+                    attempt += 1;
+                }
+                _ => return Ok(Observed::NotFound),
+            },
+        }
+    };
+    let interfaces = interfaces.remove(instance_id).unwrap_or_default();
+    observe_described(deps, facts, interfaces).await
+}
+
+/// Like [`observe`] for an instance and its interfaces already described (batch audits).
+pub async fn observe_described(
+    deps: &Deps,
+    facts: InstanceFacts,
+    interfaces: Vec<Interface>,
+) -> Result<Observed, AwsError> {
+    let selection = select(
+        &deps.config,
+        &facts.tags,
+        interfaces.iter().map(|i| (i.eni_id.as_str(), &i.tags)),
+    );
+    if !selection.selected {
+        return Ok(Observed::Unselected {
+            state: facts.state,
+            selection,
+        });
+    }
+    let snapshot = deps.ec2.snapshot(facts, interfaces).await?;
+    Ok(Observed::Router {
+        snapshot: Box::new(snapshot),
+        selection,
+    })
 }
 
 impl GuardOutcome {
@@ -66,10 +129,7 @@ impl GuardOutcome {
             dry_run,
             findings: vec![],
             actions: vec![],
-            alert: AlertOutcome {
-                reason: "nothing to report".into(),
-                ..Default::default()
-            },
+            alert: AlertOutcome::nothing("nothing to report"),
         }
     }
 }
@@ -120,7 +180,17 @@ pub async fn guard_instance(
         instance_id,
         event_id = ctx.event_id.as_deref().unwrap_or("")
     );
-    let _enter = span.enter();
+    guard_inner(deps, instance_id, event_state, ctx)
+        .instrument(span)
+        .await
+}
+
+async fn guard_inner(
+    deps: &Deps,
+    instance_id: &str,
+    event_state: Option<&str>,
+    ctx: &EventContext,
+) -> Result<GuardOutcome, HandlerError> {
     let dry_run = deps.config.dry_run;
     if let Some(s @ ("shutting-down" | "terminated" | "stopping")) = event_state {
         let o = GuardOutcome::skipped(
@@ -140,7 +210,7 @@ pub async fn guard_instance(
     }
     let retry =
         matches!(event_state, Some("pending" | "running")).then_some(deps.config.describe_retry);
-    let (snapshot, selection) = match deps.ec2.observe(&deps.config, instance_id, retry).await? {
+    let (snapshot, selection) = match observe(deps, instance_id, retry).await? {
         Observed::NotFound => {
             tracing::info!(instance_id, decision = "no-op", "instance not found");
             return Ok(GuardOutcome::skipped(
@@ -196,7 +266,7 @@ pub async fn guard_instance(
         dry_run,
         findings,
         actions,
-        alert: AlertOutcome::default(),
+        alert: AlertOutcome::nothing(""),
     };
     outcome.alert = alert(deps, ctx, &snapshot, &outcome).await?;
 
@@ -248,89 +318,9 @@ pub async fn check_and_fix(
         deps.config.min_root_volume_gb,
     );
     let mut findings = evaluate(snapshot, &policy);
-    let actions = apply(deps, &plan(&findings), dry_run).await;
+    let actions = apply(&deps.ec2, &plan(&findings), dry_run).await;
     mark_fixed(&mut findings, &actions);
     (findings, actions)
-}
-
-/// Applies the plan (or, in DRY_RUN, only reports it), then verifies every write by reading it
-/// back. A replayed event plans nothing, so it writes nothing.
-async fn apply(deps: &Deps, actions: &[Action], dry_run: bool) -> Vec<ActionResult> {
-    if dry_run {
-        return actions
-            .iter()
-            .map(|a| ActionResult {
-                action: a.clone(),
-                status: ActionStatus::Planned,
-                error: None,
-            })
-            .collect();
-    }
-    let mut results = Vec::with_capacity(actions.len());
-    for a in actions {
-        let res = match a {
-            Action::DisableSourceDestCheck { eni_id } => {
-                deps.ec2.disable_source_dest_check(eni_id).await
-            }
-            Action::EnableEna { instance_id } => deps.ec2.enable_ena(instance_id).await,
-        };
-        let (status, error) = match res {
-            Ok(()) => (ActionStatus::Applied, None),
-            Err(e) => {
-                tracing::warn!(resource = a.resource(), error = %e, "fix failed");
-                (ActionStatus::Failed, Some(e.to_string()))
-            }
-        };
-        results.push(ActionResult {
-            action: a.clone(),
-            status,
-            error,
-        });
-    }
-    verify(deps, &mut results).await;
-    results
-}
-
-/// Read-back: one DescribeNetworkInterfaces for all ENIs written, one attribute read for ENA.
-async fn verify(deps: &Deps, results: &mut [ActionResult]) {
-    let enis: Vec<String> = results
-        .iter()
-        .filter(|r| r.status == ActionStatus::Applied)
-        .filter_map(|r| match &r.action {
-            Action::DisableSourceDestCheck { eni_id } => Some(eni_id.clone()),
-            _ => None,
-        })
-        .collect();
-    let checks = if enis.is_empty() {
-        Ok(HashMap::new())
-    } else {
-        deps.ec2.source_dest_checks(&enis).await
-    };
-    for r in results
-        .iter_mut()
-        .filter(|r| r.status == ActionStatus::Applied)
-    {
-        let verdict: Result<(), String> = match &r.action {
-            Action::DisableSourceDestCheck { eni_id } => match &checks {
-                Ok(m) if m.get(eni_id) == Some(&Some(false)) => Ok(()),
-                Ok(m) => Err(format!(
-                    "read-back shows SourceDestCheck={:?}",
-                    m.get(eni_id).copied().flatten()
-                )),
-                Err(e) => Err(format!("read-back failed: {e}")),
-            },
-            Action::EnableEna { instance_id } => match deps.ec2.ena_attribute(instance_id).await {
-                Ok(Some(true)) => Ok(()),
-                Ok(v) => Err(format!("read-back shows EnaSupport={v:?}")),
-                Err(e) => Err(format!("read-back failed: {e}")),
-            },
-        };
-        if let Err(e) = verdict {
-            tracing::warn!(resource = r.action.resource(), error = %e, "fix not verified");
-            r.status = ActionStatus::Unverified;
-            r.error = Some(e);
-        }
-    }
 }
 
 /// Sends one alert for the findings that remain, unless the same set was sent for this instance
@@ -348,19 +338,9 @@ async fn alert(
         .collect();
     let failed_fixes = o.actions.iter().any(|a| !a.succeeded());
     if remaining.is_empty() {
-        return Ok(AlertOutcome {
-            reason: "no findings remain".into(),
-            ..Default::default()
-        });
+        return Ok(AlertOutcome::nothing("no findings remain"));
     }
     let alert = guard_alert(ctx, s, &o.findings, &o.actions, o.dry_run);
-    if deps.alerts.topic_arn().is_none() {
-        return Ok(AlertOutcome {
-            subject: Some(alert.subject),
-            reason: "ALERT_TOPIC_ARN is not set: alert rendered, not sent".into(),
-            ..Default::default()
-        });
-    }
     let mut keys: Vec<String> = remaining
         .iter()
         .map(|f| format!("{}|{}", f.code, f.resource))
@@ -370,46 +350,19 @@ async fn alert(
         keys.push("fix-failed".into());
     }
     let fingerprint = hex(&Sha256::digest(keys.join("\n").as_bytes())[..8]);
-    let pk = format!("alert#{}#{fingerprint}", s.instance_id);
     let now = Utc::now();
-    let attrs = HashMap::from([
-        ("kind".to_string(), AttributeValue::S("guard-alert".into())),
-        (
-            "instance_id".to_string(),
-            AttributeValue::S(s.instance_id.clone()),
-        ),
-    ]);
-    match deps
-        .state
-        .claim(&pk, now, now + deps.config.alert_dedup, attrs)
-        .await?
-    {
-        Claim::Held => {
-            return Ok(AlertOutcome {
-                subject: Some(alert.subject),
-                reason: "identical findings already alerted within the de-duplication window"
-                    .into(),
-                ..Default::default()
-            })
-        }
-        Claim::NoTable => tracing::warn!("STATE_TABLE is not set: alerts are not de-duplicated"),
-        Claim::Won => {}
-    }
-    match deps.alerts.publish(&alert).await {
-        Ok(message_id) => Ok(AlertOutcome {
-            sent: true,
-            message_id,
-            subject: Some(alert.subject),
-            reason: format!("{} finding(s) remain", remaining.len()),
-        }),
-        Err(e) => {
-            // Give the claim back so the retried event can alert.
-            if let Err(release) = deps.state.release(&pk).await {
-                tracing::warn!(error = %release, "could not release the alert claim");
-            }
-            Err(e.into())
-        }
-    }
+    let once = Once {
+        pk: format!("alert#{}#{fingerprint}", s.instance_id),
+        expires_at: now + deps.config.alert_dedup,
+        item: ClaimItem {
+            kind: "guard-alert".into(),
+            instance_id: Some(s.instance_id.clone()),
+            ..Default::default()
+        },
+        held_reason: "identical findings already alerted within the de-duplication window".into(),
+        sent_reason: format!("{} finding(s) remain", remaining.len()),
+    };
+    Ok(publish_once(&deps.alerts, &deps.state, &alert, once, now).await?)
 }
 
 fn hex(bytes: &[u8]) -> String {

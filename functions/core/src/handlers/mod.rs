@@ -51,6 +51,15 @@ impl HandlerError {
             _ => 1,
         }
     }
+
+    /// The Lambda `errorType`: a plain name an alarm or a person can match on.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Event(_) => "MalformedEvent",
+            HandlerError::Aws(_) => "AwsError",
+            HandlerError::FixesFailed { .. } => "FixesFailed",
+        }
+    }
 }
 
 /// Parses `value` as `T`, with an error that says which event was expected and what is wrong.

@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{console_link, short, string_attr, subject, Alert, EventContext};
 use crate::config::ONBOARDED_TAG_KEY;
+use crate::episode::Phase;
 use crate::snapshot::Interface;
-use crate::watchdog::Phase;
 
 /// The hardware bootstrapper's tech-support archive (vendor guide, "Mist-Managed Setup").
 pub const TECH_SUPPORT_ZIP: &str =
@@ -471,7 +471,7 @@ mod tests {
         let ifs = [eni("eni-wan", 0, Some("WAN"))];
         let e = view(&ifs, "r");
         let ph = Phase::Onboarded {
-            by: crate::watchdog::OnboardedBy::Tag,
+            by: crate::episode::OnboardedBy::Tag,
         };
         let a = recovered_alert(&ctx(), &e, &ph, e.started_at + Duration::minutes(23));
         assert_eq!(

@@ -1,5 +1,5 @@
 use crate::findings::{Finding, FindingCode};
-use crate::onboarding::{OnboardingStatus, ONBOARDING_PATH};
+use crate::onboarding_config::{OnboardingStatus, ONBOARDING_PATH};
 use crate::snapshot::RouterSnapshot;
 
 const HOW: &str = "Supply the guide's cloud-init user data (#cloud-config write_files to /etc/128T-hardware-bootstrapper/onboarding-config.json with name, ssr-version, registration-code, \"mode\": \"mist-managed\", \"cloud-provider\": \"aws\") while the instance is stopped, or SSH in as ec2-user and run /usr/libexec/hardwareBootstrapper128t config-generator (guide: Manual Onboarding).";
@@ -46,7 +46,7 @@ pub(super) fn check(s: &RouterSnapshot) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::onboarding::inspect;
+    use crate::onboarding_config::inspect;
     use crate::snapshot::fixture::good_router;
 
     #[test]

@@ -22,7 +22,7 @@ use aws_smithy_types::DateTime as SmithyDateTime;
 use base64::Engine;
 use ssr_core::deps::{Clients, Deps};
 use ssr_core::handlers::watchdog::Watchdog;
-use ssr_core::onboarding::guide_user_data;
+use ssr_core::onboarding_config::guide_user_data;
 use ssr_core::Config;
 
 pub const ID: &str = "i-0abc1234567890def";

@@ -5,7 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use super::*;
-use crate::aws::cloudformation::StackParameter;
+use crate::aws::cloudformation::{StackInfo, StackParameter};
+use crate::config::Config;
 use crate::handlers::test_support::{deps, Ec2Rules, Router, REG_CODE};
 use aws_sdk_cloudformation::error::ErrorMetadata as CfnErrorMetadata;
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
@@ -25,6 +26,7 @@ use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfac
 use aws_sdk_ec2::types::{NetworkInterface, NetworkInterfaceAttachment};
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use std::collections::HashMap;
 
 const FIX_STACK_COMPLETE: &str =
     include_str!("../../../../../tests/fixtures/cfn-stack-status-create-complete.json");
@@ -782,9 +784,12 @@ async fn when_instance_was_deleted_before_the_event_then_no_op() {
                 .build(),
         )
     });
+    // The interfaces are read together with the instance (one round trip): none.
+    let no_enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+        .then_output(|| DescribeNetworkInterfacesOutput::builder().build());
     let d = deps(
         &[],
-        mock_client!(aws_sdk_ec2, [&gone]),
+        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&gone, &no_enis]),
         mock_client!(aws_sdk_sns, []),
         mock_client!(aws_sdk_dynamodb, []),
         mock_client!(aws_sdk_cloudformation, []),
@@ -825,9 +830,21 @@ async fn when_attachment_resource_completes_then_its_instance_is_found_by_attach
     let gone = mock!(aws_sdk_ec2::Client::describe_instances)
         .match_requests(|r| r.instance_ids() == ["i-abcd2222"])
         .then_output(|| DescribeInstancesOutput::builder().build());
+    // The instance's interfaces are read together with the instance (one round trip).
+    let its_enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+        .match_requests(|r| {
+            r.filters()
+                .iter()
+                .any(|f| f.name() == Some("attachment.instance-id"))
+        })
+        .then_output(|| DescribeNetworkInterfacesOutput::builder().build());
     let d = deps(
         &[],
-        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&by_attachment, &gone]),
+        mock_client!(
+            aws_sdk_ec2,
+            RuleMode::MatchAny,
+            [&by_attachment, &gone, &its_enis]
+        ),
         mock_client!(aws_sdk_sns, []),
         mock_client!(aws_sdk_dynamodb, []),
         mock_client!(aws_sdk_cloudformation, []),

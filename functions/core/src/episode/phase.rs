@@ -1,6 +1,6 @@
-//! The onboarding watchdog's decisions, pure: where a router is in the guide's onboarding
-//! sequence (Mist inventory → connected → SSR version installed), and what a sweep does about
-//! one onboarding episode. The handler ([`crate::handlers::watchdog`]) gathers the facts.
+//! Where a router is in the guide's onboarding sequence (Mist inventory → connected → SSR
+//! version installed), and what a sweep does about one onboarding episode. Pure: the handler
+//! ([`crate::handlers::watchdog`]) gathers the facts.
 //!
 //! Matching rules (documented in docs/watchdog.md):
 //! - A router matches an inventory device by the MAC address of any of its interfaces (EC2's
@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::aws::mist::{normalize_mac, InventoryDevice};
+use crate::mist::client::{normalize_mac, InventoryDevice};
 
 /// What the sweep knows about Mist this time.
 #[derive(Clone, Debug)]

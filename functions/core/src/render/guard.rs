@@ -1,89 +1,12 @@
-//! Findings and episodes → alert text a person on call can act on: a subject under 100
-//! characters, a plain-text body (reads well as email), and SNS message attributes for
-//! subscription filter policies. Never given a secret, so it can never print one.
-
-pub mod watchdog;
+//! The guard's alert: the findings that remain after fixes, the fixes applied and failed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use serde::Serialize;
-
+use super::{array_attr, console_link, short, string_attr, subject, Alert, EventContext};
 use crate::findings::{Finding, Severity};
 use crate::plan::{ActionResult, ActionStatus};
 use crate::snapshot::RouterSnapshot;
-
-/// SNS subjects must be under 100 ASCII characters with no line breaks.
-pub const MAX_SUBJECT: usize = 99;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Alert {
-    pub subject: String,
-    pub body: String,
-    /// name → (SNS DataType, value), e.g. `finding_codes` → (`String.Array`, `["A","B"]`).
-    pub attributes: BTreeMap<String, (String, String)>,
-}
-
-/// Where an event came from and where it happened, for the alert's context lines.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct EventContext {
-    /// e.g. `EC2 state change: running`.
-    pub trigger: String,
-    pub region: Option<String>,
-    pub account: Option<String>,
-    pub event_id: Option<String>,
-}
-
-/// ASCII-only, single line, at most `MAX_SUBJECT` characters (cut with an ellipsis).
-pub fn subject(text: &str) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect();
-    if clean.len() <= MAX_SUBJECT {
-        clean
-    } else {
-        format!("{}...", &clean[..MAX_SUBJECT - 3])
-    }
-}
-
-/// A label of at most `max` characters (router names can be long).
-pub fn short(label: &str, max: usize) -> String {
-    if label.chars().count() <= max {
-        label.to_string()
-    } else {
-        format!(
-            "{}~",
-            label
-                .chars()
-                .take(max.saturating_sub(1))
-                .collect::<String>()
-        )
-    }
-}
-
-pub fn console_link(region: &str, instance_id: &str) -> String {
-    format!(
-        "https://{region}.console.aws.amazon.com/ec2/home?region={region}#InstanceDetails:instanceId={instance_id}"
-    )
-}
-
-pub fn string_attr(v: impl Into<String>) -> (String, String) {
-    ("String".to_string(), v.into())
-}
-
-pub fn array_attr(values: &[&str]) -> (String, String) {
-    (
-        "String.Array".to_string(),
-        serde_json::Value::from(values.to_vec()).to_string(),
-    )
-}
 
 /// The guard's alert for findings that remain after fixes.
 pub fn guard_alert(
@@ -275,7 +198,7 @@ mod tests {
     fn when_label_is_long_then_subject_stays_under_100_ascii_chars() {
         let mut s = good_router();
         s.tags.insert("Name".into(), "Zürich-".repeat(30));
-        s.onboarding = crate::onboarding::inspect(None);
+        s.onboarding = crate::onboarding_config::inspect(None);
         s.interfaces[1].tags.clear();
         let f = evaluate(&s, &Policy::for_state("running", false, 128));
         let a = guard_alert(&EventContext::default(), &s, &f, &[], false);

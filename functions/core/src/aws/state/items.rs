@@ -1,0 +1,264 @@
+//! The state table's items, typed. Each item kind has one domain type (what handlers and the
+//! report use) and, here only, its stored shape (serde_dynamo maps it to DynamoDB attributes).
+//!
+//! | `pk` | kind | written by |
+//! | --- | --- | --- |
+//! | `alert#<instance-id>#<fingerprint>` | `guard-alert` | guard: one alert per set of findings per window |
+//! | `stack-alert#<stack-id>#<status>` | `stack-alert` | stack-watch: one page per failed stack status |
+//! | `onboarding-start#<instance-id>` | `onboarding-start` | stack-watch: the watchdog's clock starts later |
+//! | `watch#<instance-id>#<start>` | `watch` | watchdog: what the episode's onboarding config says |
+//! | `overdue#<instance-id>#<start>` | `onboarding-overdue` | watchdog: the one overdue page |
+//! | `recovered#<instance-id>#<start>` | `onboarding-recovered` | watchdog: the one recovered notice |
+//! | `episode#<instance-id>#<start>` | `episode` / `episode-unmeasured` | watchdog: the finished episode |
+//! | `watchdog#overdue-now` | `overdue-now` | watchdog: routers overdue as of the latest sweep |
+//!
+//! Every item carries `expires_at` (epoch seconds, the table's TTL attribute) except
+//! `watchdog#overdue-now`, which is replaced by every sweep that changes it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const ONBOARDING_START_PREFIX: &str = "onboarding-start#";
+pub const WATCH_PREFIX: &str = "watch#";
+pub const OVERDUE_PREFIX: &str = "overdue#";
+pub const RECOVERED_PREFIX: &str = "recovered#";
+pub const EPISODE_PREFIX: &str = "episode#";
+/// The one item listing the routers overdue as of the latest sweep.
+pub const OVERDUE_NOW_PK: &str = "watchdog#overdue-now";
+/// `kind` of a finished episode whose duration was measured.
+pub const KIND_EPISODE: &str = "episode";
+/// `kind` of a finished episode the watchdog first saw already onboarded after the deadline
+/// (e.g. routers older than the watchdog): closed, but its duration is not known.
+pub const KIND_EPISODE_UNMEASURED: &str = "episode-unmeasured";
+
+/// What a claim records besides its key (who claimed what). The key and `expires_at` are set by
+/// [`super::StateStore::claim`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimItem {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The episode's start (epoch seconds), for watchdog claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+}
+
+/// Stored shape of a claim.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredClaim {
+    pub pk: String,
+    #[serde(flatten)]
+    pub item: ClaimItem,
+    pub expires_at: i64,
+    pub created_at: String,
+}
+
+/// Only the expiry of a claim (the pre-read projects `expires_at`).
+#[derive(Deserialize)]
+pub(crate) struct ClaimExpiry {
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// Item `onboarding-start#<instance-id>`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredOnboardingStart {
+    pub pk: String,
+    pub kind: String,
+    pub instance_id: String,
+    pub started_at: i64,
+    pub source: String,
+    pub expires_at: i64,
+}
+
+/// Item `watch#…`: what the episode's first sweep learnt from the onboarding config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchItem {
+    pub router_name: Option<String>,
+    pub ssr_version: Option<String>,
+    pub onboarding_note: Option<String>,
+    pub first_seen_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredWatch {
+    pub pk: String,
+    pub kind: String,
+    pub instance_id: String,
+    pub started_at: i64,
+    pub first_seen_at: i64,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssr_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboarding_note: Option<String>,
+}
+
+/// A finished onboarding episode (item `episode#<instance-id>#<start-epoch>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EpisodeRecord {
+    pub instance_id: String,
+    pub router_name: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub onboarded_at: DateTime<Utc>,
+    pub duration_seconds: i64,
+    pub alerted: bool,
+    /// `mist` or `tag`.
+    pub onboarded_by: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredEpisode {
+    pub pk: String,
+    pub kind: String,
+    pub instance_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_name: Option<String>,
+    pub started_at: i64,
+    pub onboarded_at: i64,
+    #[serde(default)]
+    pub alerted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboarded_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<i64>,
+    pub expires_at: i64,
+}
+
+/// A router overdue as of the latest sweep (inside item `watchdog#overdue-now`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverdueRouter {
+    pub instance_id: String,
+    pub router_name: String,
+    pub started_at: DateTime<Utc>,
+    pub phase: String,
+    pub alerted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OverdueNow {
+    pub as_of: DateTime<Utc>,
+    pub routers: Vec<OverdueRouter>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredOverdueNow {
+    pub pk: String,
+    pub kind: String,
+    pub as_of: i64,
+    pub count: i64,
+    /// JSON array of [`OverdueRouter`].
+    pub routers: String,
+}
+
+/// What the state table says about one open episode.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EpisodeState {
+    pub watch: Option<WatchItem>,
+    /// The overdue page was claimed (and has not expired).
+    pub alerted: bool,
+    /// The episode record exists: the episode is finished.
+    pub done: bool,
+}
+
+pub(crate) fn epoch(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub(crate) fn from_epoch(s: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(s, 0)
+}
+
+impl StoredWatch {
+    pub fn into_domain(self, fallback_seen: DateTime<Utc>) -> WatchItem {
+        WatchItem {
+            router_name: self.router_name.filter(|s| !s.is_empty()),
+            ssr_version: self.ssr_version.filter(|s| !s.is_empty()),
+            onboarding_note: self.onboarding_note.filter(|s| !s.is_empty()),
+            first_seen_at: from_epoch(self.first_seen_at).unwrap_or(fallback_seen),
+        }
+    }
+}
+
+impl StoredEpisode {
+    /// `None` for an unmeasured episode or a damaged item (the report lists measured ones).
+    pub fn into_domain(self) -> Option<EpisodeRecord> {
+        Some(EpisodeRecord {
+            instance_id: self.instance_id,
+            router_name: self.router_name.filter(|s| !s.is_empty()),
+            started_at: from_epoch(self.started_at)?,
+            onboarded_at: from_epoch(self.onboarded_at)?,
+            duration_seconds: self.duration_seconds?,
+            alerted: self.alerted,
+            onboarded_by: self.onboarded_by.filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+impl StoredOverdueNow {
+    pub fn into_domain(self) -> Option<OverdueNow> {
+        Some(OverdueNow {
+            as_of: from_epoch(self.as_of)?,
+            routers: serde_json::from_str(&self.routers).ok()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use std::collections::HashMap;
+
+    #[test]
+    fn when_a_claim_is_stored_then_its_attributes_are_flat_strings_and_epoch_numbers() {
+        let stored = StoredClaim {
+            pk: "overdue#i-1#100".into(),
+            item: ClaimItem {
+                kind: "onboarding-overdue".into(),
+                instance_id: Some("i-1".into()),
+                started_at: Some(100),
+                ..Default::default()
+            },
+            expires_at: 200,
+            created_at: "2026-01-01T00:00:00+00:00".into(),
+        };
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(stored).expect("serialise");
+        assert_eq!(item["pk"], AttributeValue::S("overdue#i-1#100".into()));
+        assert_eq!(item["kind"], AttributeValue::S("onboarding-overdue".into()));
+        assert_eq!(item["started_at"], AttributeValue::N("100".into()));
+        assert_eq!(item["expires_at"], AttributeValue::N("200".into()));
+        assert!(
+            !item.contains_key("stack_name"),
+            "absent fields are not written"
+        );
+    }
+
+    #[test]
+    fn when_an_episode_item_has_no_duration_then_it_is_not_a_measured_record() {
+        let item: HashMap<String, AttributeValue> = HashMap::from([
+            ("pk".into(), AttributeValue::S("episode#i-1#1".into())),
+            (
+                "kind".into(),
+                AttributeValue::S(KIND_EPISODE_UNMEASURED.into()),
+            ),
+            ("instance_id".into(), AttributeValue::S("i-1".into())),
+            ("started_at".into(), AttributeValue::N("1".into())),
+            ("onboarded_at".into(), AttributeValue::N("2".into())),
+            ("expires_at".into(), AttributeValue::N("3".into())),
+        ]);
+        let stored: StoredEpisode = serde_dynamo::from_item(item).expect("parse");
+        assert!(stored.into_domain().is_none());
+    }
+}

@@ -1,0 +1,455 @@
+//! The DynamoDB state table (`STATE_TABLE`: partition key `pk` String, TTL attribute
+//! `expires_at`). Claims are conditional writes, so "exactly once" holds across duplicate
+//! events and concurrent invocations. The function never creates the table.
+
+pub mod items;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use chrono::{DateTime, Duration, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::AwsError;
+use items::*;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn to_item<T: Serialize>(operation: &'static str, v: T) -> Result<Item, AwsError> {
+    serde_dynamo::to_item(v).map_err(|e| AwsError::new(operation, "Serialization", e.to_string()))
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Option<T> {
+    match serde_dynamo::from_item(item) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(error = %e, "state item not in the expected shape; ignored");
+            None
+        }
+    }
+}
+
+fn pk_of(item: &Item) -> Option<String> {
+    item.get("pk").and_then(|v| v.as_s().ok()).cloned()
+}
+
+/// BatchGetItem takes at most 100 keys.
+const BATCH_GET_MAX: usize = 100;
+
+#[derive(Clone, Debug)]
+pub struct StateStore {
+    client: aws_sdk_dynamodb::Client,
+    table: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller wrote the item: it owns the side effect.
+    Won,
+    /// An unexpired item exists: someone already did it.
+    Held,
+    /// No table configured: no de-duplication possible.
+    NoTable,
+}
+
+impl StateStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: Option<String>) -> Self {
+        StateStore { client, table }
+    }
+
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, table: Option<String>) -> Self {
+        StateStore::new(aws_sdk_dynamodb::Client::new(sdk), table)
+    }
+
+    pub fn table(&self) -> Option<&str> {
+        self.table.as_deref()
+    }
+
+    /// Writes the claim `pk` unless an unexpired item with that key exists (TTL deletion is
+    /// lazy, so the condition checks `expires_at` itself).
+    pub async fn claim(
+        &self,
+        pk: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        item: ClaimItem,
+    ) -> Result<Claim, AwsError> {
+        let Some(table) = &self.table else {
+            return Ok(Claim::NoTable);
+        };
+        // Read first, so a replayed event finds its claim and makes no write call. The
+        // conditional write below still decides races; a failed read only skips the shortcut.
+        match self
+            .client
+            .get_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .consistent_read(true)
+            .projection_expression("expires_at")
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let held_until = out
+                    .item
+                    .and_then(from_item::<ClaimExpiry>)
+                    .and_then(|c| c.expires_at);
+                if held_until.is_some_and(|t| t >= now.timestamp()) {
+                    return Ok(Claim::Held);
+                }
+            }
+            Err(e) => tracing::debug!(
+                error = %AwsError::from_sdk("GetItem", e),
+                "claim pre-read failed; the conditional write decides"
+            ),
+        }
+        let stored = to_item(
+            "PutItem",
+            StoredClaim {
+                pk: pk.to_string(),
+                item,
+                expires_at: epoch(expires_at),
+                created_at: now.to_rfc3339(),
+            },
+        )?;
+        let res = self
+            .put_request(table, stored)
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .send()
+            .await;
+        Ok(if conditional_put_result(res)? {
+            Claim::Won
+        } else {
+            Claim::Held
+        })
+    }
+
+    /// Gives a claim back (its side effect failed, so a retry may try again).
+    pub async fn release(&self, pk: &str) -> Result<(), AwsError> {
+        let Some(table) = &self.table else {
+            return Ok(());
+        };
+        self.client
+            .delete_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DeleteItem", e))?;
+        Ok(())
+    }
+
+    /// Records that onboarding of `instance_id` (re)started at `started_at`, keeping the latest
+    /// start when called more than once (replays are no-ops). `Ok(false)`: nothing written.
+    pub async fn record_onboarding_start(
+        &self,
+        instance_id: &str,
+        started_at: DateTime<Utc>,
+        source: &str,
+    ) -> Result<bool, AwsError> {
+        let Some(table) = &self.table else {
+            return Ok(false);
+        };
+        let item = to_item(
+            "PutItem",
+            StoredOnboardingStart {
+                pk: format!("{ONBOARDING_START_PREFIX}{instance_id}"),
+                kind: "onboarding-start".into(),
+                instance_id: instance_id.to_string(),
+                started_at: epoch(started_at),
+                source: source.to_string(),
+                expires_at: epoch(started_at + Duration::days(30)),
+            },
+        )?;
+        let res = self
+            .put_request(table, item)
+            .condition_expression("attribute_not_exists(pk) OR started_at < :s")
+            .expression_attribute_values(
+                ":s",
+                AttributeValue::N(started_at.timestamp().to_string()),
+            )
+            .send()
+            .await;
+        conditional_put_result(res)
+    }
+
+    /// Recorded onboarding starts for many instances (BatchGetItem, 100 keys per call).
+    pub async fn onboarding_starts(
+        &self,
+        instance_ids: &[String],
+    ) -> Result<HashMap<String, DateTime<Utc>>, AwsError> {
+        let keys = instance_ids
+            .iter()
+            .map(|id| format!("{ONBOARDING_START_PREFIX}{id}"))
+            .collect();
+        Ok(self
+            .batch_get(keys)
+            .await?
+            .into_iter()
+            .filter_map(from_item::<StoredOnboardingStart>)
+            .filter_map(|s| Some((s.instance_id, from_epoch(s.started_at)?)))
+            .collect())
+    }
+
+    /// The state of many episodes (keys `<instance-id>#<start-epoch>`) and the overdue list, in
+    /// batches of 100 keys.
+    pub async fn episode_states(
+        &self,
+        episode_keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(HashMap<String, EpisodeState>, Option<OverdueNow>), AwsError> {
+        let mut pks = vec![OVERDUE_NOW_PK.to_string()];
+        for k in episode_keys {
+            pks.push(format!("{WATCH_PREFIX}{k}"));
+            pks.push(format!("{OVERDUE_PREFIX}{k}"));
+            pks.push(format!("{EPISODE_PREFIX}{k}"));
+        }
+        let mut states: HashMap<String, EpisodeState> = HashMap::new();
+        let mut overdue_now = None;
+        for item in self.batch_get(pks).await? {
+            let Some(pk) = pk_of(&item) else { continue };
+            if pk == OVERDUE_NOW_PK {
+                overdue_now = from_item::<StoredOverdueNow>(item).and_then(|o| o.into_domain());
+            } else if let Some(k) = pk.strip_prefix(WATCH_PREFIX) {
+                let w = from_item::<StoredWatch>(item).map(|w| w.into_domain(now));
+                states.entry(k.to_string()).or_default().watch = w;
+            } else if let Some(k) = pk.strip_prefix(OVERDUE_PREFIX) {
+                let live = from_item::<ClaimExpiry>(item)
+                    .is_some_and(|c| c.expires_at.is_none_or(|e| e >= now.timestamp()));
+                states.entry(k.to_string()).or_default().alerted = live;
+            } else if let Some(k) = pk.strip_prefix(EPISODE_PREFIX) {
+                states.entry(k.to_string()).or_default().done = true;
+            }
+        }
+        Ok((states, overdue_now))
+    }
+
+    /// Writes `watch#<key>` once. `Ok(false)`: already there, or no table.
+    pub async fn put_watch(
+        &self,
+        key: &str,
+        instance_id: &str,
+        started_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        w: &WatchItem,
+    ) -> Result<bool, AwsError> {
+        self.put_if_absent(StoredWatch {
+            pk: format!("{WATCH_PREFIX}{key}"),
+            kind: "watch".into(),
+            instance_id: instance_id.to_string(),
+            started_at: epoch(started_at),
+            first_seen_at: epoch(w.first_seen_at),
+            expires_at: epoch(expires_at),
+            router_name: w.router_name.clone(),
+            ssr_version: w.ssr_version.clone(),
+            onboarding_note: w.onboarding_note.clone(),
+        })
+        .await
+    }
+
+    /// Writes `episode#<key>` once (`measured`: with its duration). `Ok(false)`: already there.
+    pub async fn put_episode(
+        &self,
+        key: &str,
+        record: &EpisodeRecord,
+        measured: bool,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, AwsError> {
+        self.put_if_absent(StoredEpisode {
+            pk: format!("{EPISODE_PREFIX}{key}"),
+            kind: if measured {
+                KIND_EPISODE
+            } else {
+                KIND_EPISODE_UNMEASURED
+            }
+            .into(),
+            instance_id: record.instance_id.clone(),
+            router_name: record.router_name.clone(),
+            started_at: epoch(record.started_at),
+            onboarded_at: epoch(record.onboarded_at),
+            alerted: record.alerted,
+            onboarded_by: record.onboarded_by.clone(),
+            duration_seconds: measured.then_some(record.duration_seconds),
+            expires_at: epoch(expires_at),
+        })
+        .await
+    }
+
+    /// Replaces the overdue list. `Ok(false)`: no table.
+    pub async fn put_overdue_now(&self, overdue: &OverdueNow) -> Result<bool, AwsError> {
+        let Some(table) = &self.table else {
+            return Ok(false);
+        };
+        let routers = serde_json::to_string(&overdue.routers)
+            .map_err(|e| AwsError::new("PutItem", "Serialization", e.to_string()))?;
+        let item = to_item(
+            "PutItem",
+            StoredOverdueNow {
+                pk: OVERDUE_NOW_PK.into(),
+                kind: "overdue-now".into(),
+                as_of: epoch(overdue.as_of),
+                count: overdue.routers.len() as i64,
+                routers,
+            },
+        )?;
+        self.put_request(table, item)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("PutItem", e))?;
+        Ok(true)
+    }
+
+    /// Every finished, measured onboarding episode, oldest first (Scan with a filter, all
+    /// pages: for operator reports, not for per-event paths).
+    pub async fn list_episodes(&self) -> Result<Vec<EpisodeRecord>, AwsError> {
+        let mut out: Vec<EpisodeRecord> = self
+            .scan_kind(KIND_EPISODE)
+            .await?
+            .into_iter()
+            .filter_map(from_item::<StoredEpisode>)
+            .filter_map(StoredEpisode::into_domain)
+            .collect();
+        out.sort_by_key(|e| (e.started_at, e.instance_id.clone()));
+        Ok(out)
+    }
+
+    /// The routers overdue as of the latest sweep (`None`: no sweep has written the list yet).
+    pub async fn overdue_now(&self) -> Result<Option<OverdueNow>, AwsError> {
+        if self.table.is_none() {
+            return Ok(None);
+        }
+        Ok(self
+            .batch_get(vec![OVERDUE_NOW_PK.to_string()])
+            .await?
+            .into_iter()
+            .next()
+            .and_then(from_item::<StoredOverdueNow>)
+            .and_then(StoredOverdueNow::into_domain))
+    }
+
+    /// A PutItem of `item` (which carries its `pk`).
+    fn put_request(
+        &self,
+        table: &str,
+        item: Item,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        self.client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+    }
+
+    /// Writes `item` only if no item with its key exists (records written once).
+    /// `Ok(false)`: the item was already there (or no table is configured), nothing written.
+    async fn put_if_absent<T: Serialize>(&self, item: T) -> Result<bool, AwsError> {
+        let Some(table) = &self.table else {
+            return Ok(false);
+        };
+        let res = self
+            .put_request(table, to_item("PutItem", item)?)
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        conditional_put_result(res)
+    }
+
+    /// Every item whose `kind` is `kind` (Scan with a filter, all pages).
+    async fn scan_kind(&self, kind: &str) -> Result<Vec<Item>, AwsError> {
+        let mut out = Vec::new();
+        let Some(table) = &self.table else {
+            return Ok(out);
+        };
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(table)
+            .filter_expression("#kind = :k")
+            .expression_attribute_names("#kind", "kind")
+            .expression_attribute_values(":k", AttributeValue::S(kind.to_string()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("Scan", e))?;
+            out.extend(page.items().iter().cloned());
+        }
+        Ok(out)
+    }
+
+    /// BatchGetItem over any number of keys, retrying unprocessed keys.
+    async fn batch_get(&self, pks: Vec<String>) -> Result<Vec<Item>, AwsError> {
+        let mut out = Vec::new();
+        let Some(table) = self.table.as_deref() else {
+            return Ok(out);
+        };
+        for chunk in pks.chunks(BATCH_GET_MAX) {
+            let keys: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|pk| HashMap::from([("pk".to_string(), AttributeValue::S(pk.clone()))]))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| AwsError::new("BatchGetItem", "InvalidRequest", e.to_string()))?,
+            );
+            let mut attempt = 0u32;
+            while let Some(req) = request.take() {
+                let res = self
+                    .client
+                    .batch_get_item()
+                    .request_items(table, req)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("BatchGetItem", e))?;
+                if let Some(items) = res.responses().and_then(|r| r.get(table)) {
+                    out.extend(items.iter().cloned());
+                }
+                request = res
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+                if request.is_some() {
+                    attempt += 1;
+                    if attempt > 5 {
+                        return Err(AwsError::new(
+                            "BatchGetItem",
+                            "UnprocessedKeys",
+                            "keys still unprocessed after 5 retries",
+                        ));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * 2u64.pow(attempt)))
+                        .await;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A conditional PutItem's result: `Ok(true)` written, `Ok(false)` held back by its condition
+/// (`ConditionalCheckFailedException` is an expected answer, not a failure).
+fn conditional_put_result<T, R>(
+    res: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+    >,
+) -> Result<bool, AwsError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let err = AwsError::from_sdk("PutItem", e);
+            if err.is("ConditionalCheckFailedException") {
+                Ok(false)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The CloudFormation events stack-watch takes, and the one list of what it acts on (the
+//! EventBridge rules in infra/template.yaml deliver exactly these).
+
+use serde::{Deserialize, Serialize};
+
+pub const CFN_SOURCE: &str = "aws.cloudformation";
+pub const RESOURCE_STATUS_DETAIL_TYPE: &str = "CloudFormation Resource Status Change";
+pub const STACK_STATUS_DETAIL_TYPE: &str = "CloudFormation Stack Status Change";
+
+/// Resource types whose completion runs the guard on their instance.
+pub const WATCHED_RESOURCE_TYPES: &[&str] = &[
+    "AWS::EC2::Instance",
+    "AWS::EC2::NetworkInterface",
+    "AWS::EC2::NetworkInterfaceAttachment",
+];
+/// Resource statuses acted on.
+pub const WATCHED_RESOURCE_STATUSES: &[&str] = &["CREATE_COMPLETE", "UPDATE_COMPLETE"];
+/// Stack statuses after which a router stack's instances are guarded.
+pub const STACK_COMPLETE_STATUSES: &[&str] = &["CREATE_COMPLETE", "UPDATE_COMPLETE"];
+/// Stack statuses that page on-call.
+pub const STACK_FAILURE_STATUSES: &[&str] = &[
+    "CREATE_FAILED",
+    "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_COMPLETE",
+    "ROLLBACK_FAILED",
+    "UPDATE_FAILED",
+    "UPDATE_ROLLBACK_IN_PROGRESS",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "UPDATE_ROLLBACK_FAILED",
+    "DELETE_FAILED",
+];
+
+pub fn is_failure(status: &str) -> bool {
+    STACK_FAILURE_STATUSES.contains(&status)
+}
+
+pub fn is_complete(status: &str) -> bool {
+    STACK_COMPLETE_STATUSES.contains(&status)
+}
+
+/// `detail.status-details` of both CloudFormation event types.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StatusDetails {
+    pub status: String,
+    #[serde(default)]
+    pub status_reason: Option<String>,
+}
+
+/// `detail` of "CloudFormation Resource Status Change".
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ResourceStatusChange {
+    pub stack_id: String,
+    pub logical_resource_id: String,
+    #[serde(default)]
+    pub physical_resource_id: Option<String>,
+    pub resource_type: String,
+    pub status_details: StatusDetails,
+}
+
+/// `detail` of "CloudFormation Stack Status Change".
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StackStatusChange {
+    pub stack_id: String,
+    pub status_details: StatusDetails,
+}

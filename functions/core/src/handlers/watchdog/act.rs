@@ -1,0 +1,145 @@
+//! The writes of a sweep, each idempotent: an episode's onboarding config read once, the overdue
+//! page and the recovered notice sent once (through [`crate::alerting`]), the finished episode
+//! recorded once.
+
+use chrono::{DateTime, Utc};
+
+use super::outcome::EpisodeAlert;
+use crate::alerting::{publish_once, Once};
+use crate::aws::state::items::{ClaimItem, WatchItem, OVERDUE_PREFIX, RECOVERED_PREFIX};
+use crate::aws::AwsError;
+use crate::deps::Deps;
+use crate::episode::{Episode, Phase};
+use crate::onboarding_config::{inspect_bytes, OnboardingStatus};
+use crate::render::watchdog::{overdue_alert, recovered_alert};
+use crate::render::{Alert, EventContext};
+
+pub const KIND_OVERDUE: &str = "onboarding-overdue";
+pub const KIND_RECOVERED: &str = "onboarding-recovered";
+
+pub enum Act {
+    Alert(EpisodeAlert),
+    Recorded,
+}
+
+/// Reads the onboarding config (user data) once for a new episode and writes `watch#…`.
+pub async fn init_watch(deps: &Deps, e: &Episode, now: DateTime<Utc>) -> WatchItem {
+    let (router_name, ssr_version, onboarding_note) = match deps.ec2.user_data(&e.instance_id).await
+    {
+        Ok(bytes) => match inspect_bytes(bytes.as_deref()) {
+            OnboardingStatus::Parsed { config, problems } => (
+                config.name,
+                config.ssr_version,
+                (!problems.is_empty()).then(|| problems.join("; ")),
+            ),
+            OnboardingStatus::Missing { reason }
+            | OnboardingStatus::Unreadable { reason }
+            | OnboardingStatus::NotChecked { reason } => (None, None, Some(reason)),
+        },
+        Err(err) => {
+            tracing::warn!(instance_id = e.instance_id, error = %err, "user data not readable");
+            (
+                None,
+                None,
+                Some(format!(
+                    "user data not readable ({}); the SSR version is not checked",
+                    err.code
+                )),
+            )
+        }
+    };
+    let w = WatchItem {
+        router_name,
+        ssr_version,
+        onboarding_note,
+        first_seen_at: now,
+    };
+    if let Err(err) = deps
+        .state
+        .put_watch(&e.key(), &e.instance_id, e.started_at, e.expires_at(), &w)
+        .await
+    {
+        // Used for this sweep anyway; the next sweep reads the config again.
+        tracing::warn!(instance_id = e.instance_id, error = %err, "could not store the episode's onboarding config");
+    }
+    w
+}
+
+/// Sends `alert` once for the episode (claim `<prefix><key>`).
+async fn send_once(
+    deps: &Deps,
+    prefix: &str,
+    e: &Episode,
+    now: DateTime<Utc>,
+    kind: &str,
+    phase: &Phase,
+    alert: Alert,
+) -> Result<EpisodeAlert, AwsError> {
+    let once = Once {
+        pk: format!("{prefix}{}", e.key()),
+        expires_at: e.expires_at(),
+        item: ClaimItem {
+            kind: kind.to_string(),
+            instance_id: Some(e.instance_id.clone()),
+            router_name: Some(e.label().to_string()),
+            started_at: Some(e.started_at.timestamp()),
+            phase: Some(phase.code().to_string()),
+            ..Default::default()
+        },
+        held_reason: "already sent for this episode".into(),
+        sent_reason: "sent".into(),
+    };
+    let delivery = publish_once(&deps.alerts, &deps.state, &alert, once, now).await?;
+    Ok(EpisodeAlert {
+        instance_id: e.instance_id.clone(),
+        kind: kind.to_string(),
+        delivery,
+    })
+}
+
+pub async fn overdue(
+    deps: &Deps,
+    ctx: &EventContext,
+    e: &Episode,
+    phase: &Phase,
+    now: DateTime<Utc>,
+) -> Result<Vec<Act>, AwsError> {
+    let alert = overdue_alert(ctx, &e.view(), phase, now, deps.config.onboarding_deadline);
+    let a = send_once(deps, OVERDUE_PREFIX, e, now, KIND_OVERDUE, phase, alert).await?;
+    Ok(vec![Act::Alert(a)])
+}
+
+/// Onboarded: the recovery notice first (if it was alerted), then the episode record, so a
+/// failed notice is retried by the next sweep.
+pub async fn finish(
+    deps: &Deps,
+    ctx: &EventContext,
+    e: &Episode,
+    phase: &Phase,
+    now: DateTime<Utc>,
+) -> Result<Vec<Act>, AwsError> {
+    let mut acts = Vec::new();
+    if e.alerted {
+        let alert = recovered_alert(ctx, &e.view(), phase, now);
+        let a = send_once(deps, RECOVERED_PREFIX, e, now, KIND_RECOVERED, phase, alert).await?;
+        acts.push(Act::Alert(a));
+    }
+    let (record, measured) = e.finished(phase, now, deps.config.onboarding_deadline);
+    let expires = now + chrono::Duration::days(crate::episode::RETENTION_DAYS);
+    if deps
+        .state
+        .put_episode(&e.key(), &record, measured, expires)
+        .await?
+    {
+        tracing::info!(
+            instance_id = e.instance_id,
+            duration_seconds = record.duration_seconds,
+            measured,
+            alerted = e.alerted,
+            decision = "finished",
+            "onboarding episode finished"
+        );
+        acts.push(Act::Recorded);
+    }
+    Ok(acts)
+}

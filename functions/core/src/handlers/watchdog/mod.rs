@@ -1,0 +1,426 @@
+//! `onboarding-watchdog`: every minute, an EventBridge scheduled event → one sweep over the
+//! running routers; a router still not onboarded `ONBOARDING_DEADLINE_MINUTES` after its
+//! onboarding started pages on-call exactly once, and once more ("recovered") when it onboards.
+//!
+//! Orchestration only: gather the facts (EC2, the state table, Mist), let
+//! [`crate::episode::plan_sweep`] decide, carry out the plan ([`act`]).
+//!
+//! Cost of a sweep over N running instances: DescribeInstances (pages of 1,000),
+//! DescribeNetworkInterfaces (200 instances per filter, pages of 1,000), BatchGetItem (100 keys
+//! per call), at most one paginated Mist inventory read, and, only for episodes seen for the
+//! first time, one DescribeInstanceAttribute (userData) and one PutItem each (at most
+//! [`INIT_BUDGET`] per sweep). Alerts and records are conditional writes, so duplicate or
+//! overlapping sweeps send nothing twice.
+
+mod act;
+pub mod outcome;
+
+use std::collections::HashMap;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use tracing::Instrument;
+
+pub use act::{KIND_OVERDUE, KIND_RECOVERED};
+pub use outcome::{EpisodeAlert, EpisodeOutcome, MistOutcome, SweepError, SweepOutcome};
+
+use super::{parse_event, EventError};
+use crate::aws::ec2::InstanceQuery;
+use crate::aws::secrets::Secrets;
+use crate::aws::state::items::{OverdueNow, WatchItem};
+use crate::config::{Config, ConfigError};
+use crate::deps::Deps;
+use crate::episode::{plan_sweep, Decision, Episode, InventoryIndex, MistView};
+use crate::mist::token::TokenSource;
+use crate::mist::{Inventory, MistClient, MistError};
+use crate::render::EventContext;
+use crate::select::select;
+
+pub const SCHEDULE_SOURCE: &str = "aws.events";
+pub const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
+
+/// New episodes whose onboarding config is read per sweep (one DescribeInstanceAttribute each);
+/// the rest wait for the next sweep. Keeps a mass launch inside EC2's describe rate limits.
+pub const INIT_BUDGET: usize = 100;
+/// Concurrent AWS calls for per-episode work.
+const CONCURRENCY: usize = 8;
+
+enum MistSetup {
+    NotConfigured(String),
+    Broken(String),
+    Ready {
+        client: MistClient,
+        token: TokenSource,
+    },
+}
+
+enum MistRead {
+    NotConfigured(String),
+    Failed { reason: String, requests: usize },
+    Ok(Inventory),
+}
+
+/// The watchdog's per-cold-start state: the Mist client (one connection pool, timeouts) and the
+/// cached token.
+pub struct Watchdog {
+    mist: MistSetup,
+}
+
+impl std::fmt::Debug for Watchdog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mist = match &self.mist {
+            MistSetup::NotConfigured(why) => format!("not configured ({why})"),
+            MistSetup::Broken(why) => format!("broken ({why})"),
+            MistSetup::Ready { client, .. } => format!("org {}", client.org_id()),
+        };
+        f.debug_struct("Watchdog").field("mist", &mist).finish()
+    }
+}
+
+impl Watchdog {
+    /// Builds the Mist client once (per cold start or CLI run). `secrets` is only used when the
+    /// token comes from Secrets Manager.
+    pub fn new(config: &Config, secrets: aws_sdk_secretsmanager::Client) -> Self {
+        let token = match (&config.mist.token_secret_arn, &config.mist.token) {
+            (Some(arn), _) => Some(TokenSource::secret(arn.clone(), Secrets::new(secrets))),
+            (None, Some(t)) => Some(TokenSource::Env(t.clone())),
+            (None, None) => None,
+        };
+        let mist = match (&config.mist.org_id, token) {
+            (None, _) => MistSetup::NotConfigured("MIST_ORG_ID is not set".into()),
+            (Some(_), None) => MistSetup::NotConfigured(
+                "neither MIST_TOKEN_SECRET_ARN nor MIST_API_TOKEN is set".into(),
+            ),
+            (Some(org), Some(token)) => match MistClient::new(&config.mist.api_url, org) {
+                Err(e) => MistSetup::Broken(e.to_string()),
+                Ok(client) => MistSetup::Ready { client, token },
+            },
+        };
+        Watchdog { mist }
+    }
+
+    /// The watchdog pages once per episode only with a state table to remember it by.
+    pub fn check_config(config: &Config) -> Result<(), ConfigError> {
+        config.require_state_table("the onboarding watchdog")
+    }
+
+    /// Lambda entry: an EventBridge "Scheduled Event"; "now" is the event's `time`.
+    pub async fn handle_event(
+        &self,
+        deps: &Deps,
+        event: serde_json::Value,
+    ) -> Result<SweepOutcome, SweepError> {
+        let ev: EventBridgeEvent<serde_json::Value> =
+            parse_event("an EventBridge \"Scheduled Event\"", event)?;
+        if ev.source != SCHEDULE_SOURCE || ev.detail_type != SCHEDULE_DETAIL_TYPE {
+            return Err(EventError::malformed(format!(
+                "expected source {SCHEDULE_SOURCE} and detail-type \"{SCHEDULE_DETAIL_TYPE}\", got {} / \"{}\"",
+                ev.source, ev.detail_type
+            ))
+            .into());
+        }
+        let now = ev.time.ok_or_else(|| {
+            EventError::malformed(
+                "the scheduled event has no `time`; the sweep takes \"now\" from it",
+            )
+        })?;
+        let ctx = EventContext {
+            trigger: format!("scheduled sweep at {}", now.format("%Y-%m-%dT%H:%M:%SZ")),
+            region: ev.region.clone().or_else(|| deps.region.clone()),
+            account: ev.account.clone(),
+            event_id: ev.id.clone(),
+        };
+        self.sweep(deps, now, &ctx).await
+    }
+
+    /// One sweep at `now`.
+    pub async fn sweep(
+        &self,
+        deps: &Deps,
+        now: DateTime<Utc>,
+        ctx: &EventContext,
+    ) -> Result<SweepOutcome, SweepError> {
+        let event_id = ctx.event_id.as_deref().unwrap_or("");
+        let span = tracing::info_span!("sweep", event_id, function = "onboarding-watchdog");
+        self.sweep_inner(deps, now, ctx).instrument(span).await
+    }
+
+    async fn sweep_inner(
+        &self,
+        deps: &Deps,
+        now: DateTime<Utc>,
+        ctx: &EventContext,
+    ) -> Result<SweepOutcome, SweepError> {
+        let config = &deps.config;
+        let mut outcome = SweepOutcome {
+            now: Some(now),
+            event_id: ctx.event_id.clone(),
+            ..Default::default()
+        };
+
+        // 1. Running routers (selection in core: DescribeInstances has no ENI-tag filter).
+        let (running, mut episodes) = running_routers(deps).await?;
+        outcome.running_instances = running;
+        outcome.routers = episodes.len();
+
+        // 2. Episode starts, then the episodes' state items, in batches.
+        let ids: Vec<String> = episodes.iter().map(|e| e.instance_id.clone()).collect();
+        let starts = deps.state.onboarding_starts(&ids).await?;
+        for e in &mut episodes {
+            if let Some(s) = starts.get(&e.instance_id).filter(|s| **s > e.launch_time) {
+                e.started_at = *s;
+            }
+        }
+        let keys: Vec<String> = episodes.iter().map(Episode::key).collect();
+        let (mut states, overdue_before) = deps.state.episode_states(&keys, now).await?;
+        let mut open = Vec::new();
+        for mut e in episodes {
+            let st = states.remove(&e.key()).unwrap_or_default();
+            if st.done {
+                continue;
+            }
+            e.watch = st.watch;
+            e.alerted = st.alerted;
+            open.push(e);
+        }
+        outcome.open_episodes = open.len();
+
+        // 3. New episodes: read the onboarding config once (oldest first, bounded per sweep).
+        let mut new: Vec<&Episode> = open.iter().filter(|e| e.watch.is_none()).collect();
+        new.sort_by(|a, b| (a.started_at, &a.instance_id).cmp(&(b.started_at, &b.instance_id)));
+        outcome.deferred_init = new.len().saturating_sub(INIT_BUDGET);
+        new.truncate(INIT_BUDGET);
+        let inits: HashMap<String, WatchItem> = stream::iter(new)
+            .map(|e| async move { (e.instance_id.clone(), act::init_watch(deps, e, now).await) })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        outcome.initialised = inits.len();
+        for e in &mut open {
+            if let Some(w) = inits.get(&e.instance_id) {
+                e.watch = Some(w.clone());
+            }
+        }
+
+        // 4. Mist: one inventory read for the whole sweep, only when an episode is open.
+        let inventory;
+        let mist_view = if open.is_empty() {
+            outcome.mist.status = "not-needed".into();
+            MistView::NotConfigured("no open episode".into())
+        } else {
+            match self.inventory().await {
+                MistRead::NotConfigured(why) => {
+                    outcome.mist.status = "not-configured".into();
+                    outcome.mist.detail = Some(why.clone());
+                    MistView::NotConfigured(why)
+                }
+                MistRead::Failed { reason, requests } => {
+                    tracing::warn!(decision = "mist-unavailable", reason = %reason, "Mist inventory not read");
+                    outcome.mist.status = "unavailable".into();
+                    outcome.mist.detail = Some(reason.clone());
+                    outcome.mist.requests = requests;
+                    MistView::Unavailable(reason)
+                }
+                MistRead::Ok(inv) => {
+                    outcome.mist.status = "ok".into();
+                    outcome.mist.requests = inv.requests;
+                    outcome.mist.devices = inv.devices.len();
+                    inventory = InventoryIndex::new(inv.devices);
+                    MistView::Inventory(&inventory)
+                }
+            }
+        };
+
+        // 5. Decide (pure), then act (conditional writes, bounded concurrency).
+        let mut plan = plan_sweep(&open, &mist_view, now, config.onboarding_deadline);
+        for p in &plan.episodes {
+            let e = &open[p.episode];
+            let (id, phase, elapsed) = (e.instance_id.as_str(), p.phase.code(), p.elapsed_minutes);
+            match p.decision {
+                Decision::Overdue | Decision::Finish => tracing::info!(
+                    instance_id = id, phase, elapsed_minutes = elapsed,
+                    decision = ?p.decision, "onboarding episode"
+                ),
+                _ => tracing::debug!(
+                    instance_id = id, phase, elapsed_minutes = elapsed,
+                    decision = ?p.decision, "onboarding episode"
+                ),
+            }
+            outcome.episodes.push(EpisodeOutcome {
+                instance_id: e.instance_id.clone(),
+                router_name: e.label().to_string(),
+                started_at: e.started_at,
+                elapsed_minutes: p.elapsed_minutes,
+                phase: phase.to_string(),
+                decision: p.decision,
+            });
+        }
+        let results: Vec<Result<Vec<act::Act>, crate::aws::AwsError>> =
+            stream::iter(plan.actions())
+                .map(|p| {
+                    let e = &open[p.episode];
+                    async move {
+                        match p.decision {
+                            Decision::Overdue => act::overdue(deps, ctx, e, &p.phase, now).await,
+                            _ => act::finish(deps, ctx, e, &p.phase, now).await,
+                        }
+                    }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+        for res in results {
+            match res {
+                Ok(acts) => {
+                    for a in acts {
+                        match a {
+                            act::Act::Alert(a) => {
+                                if a.kind == KIND_OVERDUE {
+                                    if let Some(o) = plan
+                                        .overdue
+                                        .iter_mut()
+                                        .find(|o| o.instance_id == a.instance_id)
+                                    {
+                                        o.alerted |= a.delivery.sent || a.delivery.already_sent;
+                                    }
+                                }
+                                outcome.alerts.push(a);
+                            }
+                            act::Act::Recorded => outcome.finished += 1,
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "onboarding watchdog write failed");
+                    outcome.errors.push(e.to_string());
+                }
+            }
+        }
+        outcome
+            .alerts
+            .sort_by(|a, b| (&a.instance_id, &a.kind).cmp(&(&b.instance_id, &b.kind)));
+        outcome
+            .episodes
+            .sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+
+        // 6. The "currently overdue" list for `ssr-onboard report`, written when it changes.
+        outcome.overdue_now = plan.overdue.len();
+        if overdue_before.as_ref().map(|o| &o.routers) != Some(&plan.overdue) {
+            let list = OverdueNow {
+                as_of: now,
+                routers: plan.overdue,
+            };
+            if let Err(e) = deps.state.put_overdue_now(&list).await {
+                tracing::error!(error = %e, "could not write the overdue list");
+                outcome.errors.push(e.to_string());
+            }
+        }
+
+        tracing::info!(
+            running = outcome.running_instances,
+            routers = outcome.routers,
+            open = outcome.open_episodes,
+            initialised = outcome.initialised,
+            deferred_init = outcome.deferred_init,
+            mist = outcome.mist.status.as_str(),
+            mist_requests = outcome.mist.requests,
+            alerts_sent = outcome.alerts.iter().filter(|a| a.delivery.sent).count(),
+            finished = outcome.finished,
+            overdue_now = outcome.overdue_now,
+            errors = outcome.errors.len(),
+            decision = "swept",
+            "onboarding sweep done"
+        );
+        if let Some(first) = outcome.errors.first().cloned() {
+            return Err(SweepError::Incomplete {
+                failed: outcome.errors.len(),
+                first,
+                outcome: Box::new(outcome),
+            });
+        }
+        Ok(outcome)
+    }
+
+    async fn inventory(&self) -> MistRead {
+        let (client, source) = match &self.mist {
+            MistSetup::NotConfigured(why) => return MistRead::NotConfigured(why.clone()),
+            MistSetup::Broken(why) => {
+                return MistRead::Failed {
+                    reason: why.clone(),
+                    requests: 0,
+                }
+            }
+            MistSetup::Ready { client, token } => (client, token),
+        };
+        let token = match source.token().await {
+            Ok(t) => t,
+            Err(reason) => {
+                return MistRead::Failed {
+                    reason,
+                    requests: 0,
+                }
+            }
+        };
+        match client.gateway_inventory(&token).await {
+            Ok(inv) => MistRead::Ok(inv),
+            Err(e) => {
+                let hint = match e {
+                    MistError::Unauthorized => source.rejected().await,
+                    _ => String::new(),
+                };
+                MistRead::Failed {
+                    reason: format!("{e}{hint}"),
+                    requests: 1,
+                }
+            }
+        }
+    }
+}
+
+/// The running instances, and those selected as routers as new episodes (launch time as start).
+async fn running_routers(deps: &Deps) -> Result<(usize, Vec<Episode>), SweepError> {
+    let instances = deps.ec2.instances(InstanceQuery::Running).await?;
+    let ids: Vec<String> = instances.iter().map(|i| i.instance_id.clone()).collect();
+    let mut interfaces = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        deps.ec2.interfaces_of(&ids).await?
+    };
+    let running = instances.len();
+    let mut out = Vec::new();
+    for i in instances {
+        // Whole seconds: an episode's key and items are in epoch seconds.
+        let Some(launch_time) = i
+            .launch_time
+            .and_then(|t| DateTime::from_timestamp(t.timestamp(), 0))
+        else {
+            tracing::warn!(
+                instance_id = i.instance_id,
+                "running instance without a launch time; skipped"
+            );
+            continue;
+        };
+        let ifaces = interfaces.remove(&i.instance_id).unwrap_or_default();
+        let selection = select(
+            &deps.config,
+            &i.tags,
+            ifaces.iter().map(|x| (x.eni_id.as_str(), &x.tags)),
+        );
+        if !selection.selected {
+            continue;
+        }
+        out.push(Episode {
+            instance_type: i.instance_type,
+            key_name: i.key_name,
+            launch_time,
+            started_at: launch_time,
+            tags: i.tags,
+            interfaces: ifaces,
+            instance_id: i.instance_id,
+            watch: None,
+            alerted: false,
+        });
+    }
+    Ok((running, out))
+}

@@ -1,0 +1,118 @@
+//! The Lambda boundary, shared by every function's `main`: JSON logs, configuration read once,
+//! the result serialised, and every error reported to Lambda with a plain, named `errorType`
+//! (`MalformedEvent`, `AwsError`, `FixesFailed`, `SweepIncomplete`, `Config`, `Serialization`).
+//!
+//! A configuration error does not crash the runtime at start (Lambda would only say
+//! `Runtime.ExitError`): every invocation answers it as `errorType: "Config"` with the message.
+
+use std::future::Future;
+
+use lambda_runtime::{run, service_fn};
+pub use lambda_runtime::{Diagnostic, Error, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::ConfigError;
+use crate::handlers::watchdog::SweepError;
+use crate::handlers::HandlerError;
+use crate::{telemetry, Config, Deps};
+
+/// An error as Lambda reports it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{error_type}: {message}")]
+pub struct FunctionError {
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+impl FunctionError {
+    pub fn new(error_type: &'static str, message: impl Into<String>) -> Self {
+        FunctionError {
+            error_type,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<FunctionError> for Diagnostic {
+    fn from(e: FunctionError) -> Self {
+        Diagnostic {
+            error_type: e.error_type.to_string(),
+            error_message: e.message,
+        }
+    }
+}
+
+impl From<HandlerError> for FunctionError {
+    fn from(e: HandlerError) -> Self {
+        FunctionError::new(e.error_type(), e.to_string())
+    }
+}
+
+impl From<SweepError> for FunctionError {
+    fn from(e: SweepError) -> Self {
+        FunctionError::new(e.error_type(), e.to_string())
+    }
+}
+
+impl From<ConfigError> for FunctionError {
+    fn from(e: ConfigError) -> Self {
+        FunctionError::new("Config", e.to_string())
+    }
+}
+
+/// Logging, configuration and the dependencies every function uses (clients from the standard
+/// AWS chain).
+pub async fn init() -> Result<Deps, FunctionError> {
+    telemetry::init_lambda();
+    let config = Config::from_env().map_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+        FunctionError::from(e)
+    })?;
+    Ok(Deps::from_env(config).await)
+}
+
+/// Serves invocations with `handler` over `state` (built once per cold start).
+pub async fn serve<'a, D, F, Fut, O, E>(
+    state: &'a Result<D, FunctionError>,
+    handler: F,
+) -> Result<(), Error>
+where
+    F: Fn(&'a D, LambdaEvent<Value>) -> Fut,
+    Fut: Future<Output = Result<O, E>> + 'a,
+    O: Serialize,
+    FunctionError: From<E>,
+{
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        // Boxed: the handler futures are deep, and the runtime nests them further.
+        let call = state.as_ref().map(|d| Box::pin(handler(d, event)));
+        async move {
+            let result = match call {
+                Ok(fut) => fut.await.map_err(FunctionError::from),
+                Err(e) => Err(e.clone()),
+            };
+            let out = result.map_err(|e| {
+                tracing::error!(error_type = e.error_type, error = %e.message, "invocation failed");
+                Diagnostic::from(e)
+            })?;
+            serde_json::to_value(out)
+                .map_err(|e| Diagnostic::from(FunctionError::new("Serialization", e.to_string())))
+        }
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::EventError;
+
+    #[test]
+    fn when_an_event_is_malformed_then_the_error_type_is_a_plain_name() {
+        let d = Diagnostic::from(FunctionError::from(HandlerError::from(
+            EventError::malformed("expected an EC2 event"),
+        )));
+        assert_eq!(d.error_type, "MalformedEvent");
+        assert!(d.error_message.contains("expected an EC2 event"));
+    }
+}
