@@ -321,10 +321,12 @@ async fn body(emulator: &Emulator, progress: &Progress) -> Result<DemoReport, De
         None => return Err(DemoError::Event("no second router launched".into())),
     };
 
+    // The first launch: the routers are launched a moment apart (possibly in different seconds),
+    // and the sweeps are timed from the first, so its measured onboarding time is exact.
     let launched_at = launched
         .iter()
         .filter_map(|(_, _, b)| b.launch_time)
-        .max()
+        .min()
         .unwrap_or_else(chrono::Utc::now);
     let watchdog = Watchdog::new(&deps.config, deps.secrets_client());
     progress.step(&format!(

@@ -294,7 +294,10 @@ async fn when_instance_not_found_after_retries_then_no_op_success() {
         )
         .repeatedly()
         .build();
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&not_found]);
+    // The interfaces are read together with the instance (one round trip): none yet.
+    let no_enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+        .then_output(|| DescribeNetworkInterfacesOutput::builder().build());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&not_found, &no_enis]);
     let d = deps(ec2, &[], config(&fast_retry()));
     let o = guard::handle_event(&d, event("pending"))
         .await

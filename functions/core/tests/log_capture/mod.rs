@@ -2,9 +2,8 @@
 // Shared by several test binaries; each uses a subset.
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
-
-use tracing::subscriber::DefaultGuard;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, Once};
 
 /// A `tracing` writer into a shared buffer.
 #[derive(Clone, Default)]
@@ -37,19 +36,50 @@ impl std::io::Write for LogBuffer {
     }
 }
 
-/// Installs a JSON subscriber (like the Lambdas' `telemetry::init_lambda`) for this thread until
-/// the guard drops. Rebuilds the callsite interest cache: a callsite first hit by another test
-/// thread with no subscriber would otherwise stay disabled for this one.
-pub fn capture() -> (LogBuffer, DefaultGuard) {
+thread_local! {
+    static CURRENT: RefCell<Option<LogBuffer>> = const { RefCell::new(None) };
+}
+
+/// Writes into the capturing buffer of the current thread, if any.
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CURRENT.with(|c| match c.borrow_mut().as_mut() {
+            Some(b) => b.write(buf),
+            None => Ok(buf.len()),
+        })
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Stops capturing on this thread when dropped.
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+/// Captures what this thread logs (JSON lines at every level, like the Lambdas'
+/// `telemetry::init_lambda` without its filter) until the guard drops. One global subscriber
+/// for the whole test binary writes into the current thread's buffer: per-thread subscribers
+/// miss events whose callsites another test thread registered first.
+pub fn capture() -> (LogBuffer, CaptureGuard) {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(|| ThreadWriter)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
     let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
-    (logs, guard)
+    CURRENT.with(|c| *c.borrow_mut() = Some(logs.clone()));
+    (logs, CaptureGuard(()))
 }
