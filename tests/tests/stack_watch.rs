@@ -152,7 +152,7 @@ async fn onboarding_start(
         .item
 }
 
-fn calls(reqs: &[ssr_core::emulator::RecordedRequest], service: &str) -> Vec<String> {
+fn calls(reqs: &[ssr_onboard_tests::RecordedRequest], service: &str) -> Vec<String> {
     reqs.iter()
         .filter(|r| r.service.as_deref() == Some(service))
         .filter_map(|r| r.action.clone())

@@ -19,8 +19,5 @@ pub mod snapshot;
 pub mod telemetry;
 pub mod watchdog;
 
-#[cfg(feature = "emulator")]
-pub mod emulator;
-
 pub use config::Config;
 pub use deps::Deps;
