@@ -26,7 +26,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const TABLE: &str = "ssr-onboard-state";
 const ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
 const TOKEN: &str = "mist-api-token-TEST-do-not-leak-5e1f";
-const SCHEDULED: &str = include_str!("../fixtures/scheduled-event.json");
 
 struct World {
     aws: TestAws,
@@ -145,7 +144,7 @@ async fn launch_time(aws: &TestAws, id: &str) -> DateTime<Utc> {
 
 /// The scheduled-event fixture at `at`, with a fresh id.
 fn sweep_event(at: DateTime<Utc>) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_str(SCHEDULED).expect("fixture");
+    let mut v = ssr_testkit::fixture("scheduled-event");
     v["time"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
     v["id"] = format!("sweep-{}", at.timestamp()).into();
     v
