@@ -17,16 +17,16 @@
 //! # }
 //! ```
 
-pub use ssr_core::emulator::sandbox::{
+pub use ssr_sandbox::moto::{Emulator, RecordedRequest};
+pub use ssr_sandbox::world::{
     ec2_state_change_event, CapturedAlert, GuideVpc, LaunchedRouter, RouterSpec, Sandbox,
     ACCOUNT_ID, FAKE_REG_CODE as REG_CODE, GUIDE_SSR_VERSION, ROUTER_AMI, ROUTER_INSTANCE_PROFILE,
     ROUTER_ROOT_DEVICE,
 };
-pub use ssr_core::emulator::{Emulator, RecordedRequest};
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, InstanceType, ResourceType};
-use ssr_core::emulator::sandbox::{self, name_tag};
+use ssr_sandbox::world::{self, name_tag};
 
 /// Region every test runs in.
 pub const REGION: &str = "us-east-1";
@@ -37,7 +37,7 @@ pub const SSR_ROLE_TAG: &str = ssr_core::config::ROLE_TAG_KEY;
 /// A moto server and SDK clients for it. Dropping it stops the server.
 ///
 /// The builders ([`TestAws::guide_vpc`], [`TestAws::launch_router`], ...) are
-/// `ssr_core::emulator::sandbox` (shared with the CLI demo), made to panic on failure here.
+/// `ssr_sandbox::world` (shared with the CLI demo), made to panic on failure here.
 pub struct TestAws {
     pub emulator: Emulator,
     pub sdk: SdkConfig,
@@ -63,7 +63,7 @@ impl AlertCapture {
     /// Receives and deletes every message waiting in the queue (short long-poll, returns once the
     /// queue is empty), oldest first as far as SQS tells.
     pub async fn drain(&self, aws: &TestAws) -> Vec<CapturedAlert> {
-        let capture = sandbox::AlertCapture {
+        let capture = world::AlertCapture {
             topic_arn: self.topic_arn.clone(),
             queue_url: self.queue_url.clone(),
         };

@@ -20,10 +20,6 @@ use ssr_onboard_tests::{
 };
 
 const TABLE: &str = "ssr-onboard-state";
-const STACK_STATUS_FIXTURE: &str =
-    include_str!("../fixtures/cfn-stack-status-create-complete.json");
-const RESOURCE_FIXTURE: &str =
-    include_str!("../fixtures/cfn-resource-status-instance-create-complete.json");
 
 fn deps(aws: &TestAws, alerts: &AlertCapture, extra: &[(&str, &str)]) -> Deps {
     let mut vars: HashMap<String, String> = HashMap::from([
@@ -115,7 +111,7 @@ async fn create_unrelated_stack(aws: &TestAws, name: &str) -> String {
 
 /// The documented "CloudFormation Stack Status Change" sample for `stack_id` in `status`.
 fn stack_event(stack_id: &str, status: &str, reason: &str, event_id: &str) -> serde_json::Value {
-    let mut e: serde_json::Value = serde_json::from_str(STACK_STATUS_FIXTURE).expect("fixture");
+    let mut e = ssr_testkit::fixture("cfn-stack-status-create-complete");
     e["id"] = event_id.into();
     e["time"] = chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%SZ")
@@ -152,7 +148,7 @@ async fn onboarding_start(
         .item
 }
 
-fn calls(reqs: &[ssr_core::emulator::RecordedRequest], service: &str) -> Vec<String> {
+fn calls(reqs: &[ssr_onboard_tests::RecordedRequest], service: &str) -> Vec<String> {
     reqs.iter()
         .filter(|r| r.service.as_deref() == Some(service))
         .filter_map(|r| r.action.clone())
@@ -360,7 +356,7 @@ async fn when_instance_resource_completes_then_the_guard_checks_it() {
         .and_then(|r| r.physical_resource_id)
         .expect("physical id");
     let d = deps(&aws, &capture, &[]);
-    let mut event: serde_json::Value = serde_json::from_str(RESOURCE_FIXTURE).expect("fixture");
+    let mut event = ssr_testkit::fixture("cfn-resource-status-instance-create-complete");
     event["detail"]["stack-id"] = stack_id.as_str().into();
     event["detail"]["physical-resource-id"] = instance_id.as_str().into();
 

@@ -4,7 +4,7 @@
 //! IAM denying the user-data read) are in functions/core/tests/watchdog_contract.rs.
 //!
 //! moto returns no `MacAddress` for interfaces, so these tests match Mist devices by name; MAC
-//! matching is covered by the unit tests of `ssr_core::watchdog`.
+//! matching is covered by the unit tests of `ssr_core::episode`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -24,7 +24,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const TABLE: &str = "ssr-onboard-state";
 const ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
 const TOKEN: &str = "mist-api-token-TEST-do-not-leak-5e1f";
-const SCHEDULED: &str = include_str!("../fixtures/scheduled-event.json");
 
 struct World {
     aws: TestAws,
@@ -143,7 +142,7 @@ async fn launch_time(aws: &TestAws, id: &str) -> DateTime<Utc> {
 
 /// The scheduled-event fixture at `at`, with a fresh id.
 fn sweep_event(at: DateTime<Utc>) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_str(SCHEDULED).expect("fixture");
+    let mut v = ssr_testkit::fixture("scheduled-event");
     v["time"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
     v["id"] = format!("sweep-{}", at.timestamp()).into();
     v

@@ -10,11 +10,6 @@ use clap::Args;
 use serde::Serialize;
 use ssr_core::aws::AwsError;
 use ssr_core::config::{ConfigError, ONBOARDED_TAG_KEY};
-use ssr_core::emulator::sandbox::{
-    ec2_state_change_event, scheduled_event, AlertCapture, CapturedAlert, LaunchedRouter,
-    RouterSpec, Sandbox, SandboxError, GUIDE_SSR_VERSION,
-};
-use ssr_core::emulator::{Emulator, EmulatorError, MOTO_VERSION};
 use ssr_core::findings::Severity;
 use ssr_core::handlers::custom_resource::ResponseSender;
 use ssr_core::handlers::guard::{self, GuardOutcome, Observed};
@@ -25,6 +20,11 @@ use ssr_core::onboarding_config::OnboardingStatus;
 use ssr_core::plan::ActionStatus;
 use ssr_core::snapshot::{EnaStatus, RouterSnapshot};
 use ssr_core::{Config, Deps};
+use ssr_sandbox::moto::{Emulator, EmulatorError, MOTO_VERSION};
+use ssr_sandbox::world::{
+    ec2_state_change_event, scheduled_event, AlertCapture, CapturedAlert, LaunchedRouter,
+    RouterSpec, Sandbox, SandboxError, GUIDE_SSR_VERSION,
+};
 
 use crate::output::{exit, print_json, Cell, Color, OutputFormat, Style, Table};
 use crate::report::{self, Report};

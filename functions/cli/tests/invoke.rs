@@ -7,10 +7,13 @@ use std::process::{Command, Output, Stdio};
 use ssr_onboard_tests::{RouterSpec, TestAws, REG_CODE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ssr-onboard");
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/fixtures/ec2-state-change-running.json"
-);
+
+/// The EC2 state-change fixture's path, for `--event <file>`.
+fn fixture_file() -> String {
+    ssr_testkit::fixtures::fixture_path("ec2-state-change-running")
+        .to_string_lossy()
+        .into_owned()
+}
 
 fn invoke(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(BIN);
@@ -97,7 +100,7 @@ fn when_event_file_missing_then_exit_2() {
 #[test]
 fn when_configuration_is_bad_then_exit_2_naming_the_variable() {
     let out = invoke(
-        &["invoke", "instance-guard", "--event", FIXTURE],
+        &["invoke", "instance-guard", "--event", &fixture_file()],
         &[("DRY_RUN", "perhaps")],
         None,
     );
@@ -118,7 +121,7 @@ fn when_aws_is_unreachable_then_exit_1() {
         .expect("port");
     let endpoint = format!("http://127.0.0.1:{port}");
     let out = invoke(
-        &["invoke", "instance-guard", "--event", FIXTURE],
+        &["invoke", "instance-guard", "--event", &fixture_file()],
         &[("AWS_ENDPOINT_URL", &endpoint)],
         None,
     );
@@ -135,10 +138,7 @@ async fn when_router_event_invoked_against_emulator_then_exit_0_and_json_result(
     let aws = TestAws::start().await;
     let vpc = aws.guide_vpc().await;
     let router = aws.launch_router(&vpc, &RouterSpec::guide("cli-1")).await;
-    let mut event: serde_json::Value = serde_json::from_str(include_str!(
-        "../../../tests/fixtures/ec2-state-change-running.json"
-    ))
-    .expect("fixture");
+    let mut event = ssr_testkit::fixture("ec2-state-change-running");
     event["detail"]["instance-id"] = router.instance_id.clone().into();
     let endpoint = aws.emulator.endpoint().to_string();
     let out = tokio::task::spawn_blocking(move || {

@@ -11,8 +11,6 @@ pub mod apply;
 pub mod aws;
 pub mod config;
 pub mod deps;
-#[cfg(feature = "emulator")]
-pub mod emulator;
 pub mod episode;
 pub mod findings;
 pub mod handlers;

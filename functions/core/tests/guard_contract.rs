@@ -5,55 +5,31 @@
 mod log_capture;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use aws_sdk_ec2::operation::describe_instance_attribute::DescribeInstanceAttributeOutput;
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
-use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
-use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
-use aws_sdk_ec2::operation::describe_volumes::DescribeVolumesOutput;
-use aws_sdk_ec2::operation::modify_instance_attribute::ModifyInstanceAttributeOutput;
-use aws_sdk_ec2::operation::modify_network_interface_attribute::ModifyNetworkInterfaceAttributeOutput;
-use aws_sdk_ec2::types::{
-    AttributeBooleanValue, AttributeValue as Ec2AttributeValue, EbsInstanceBlockDevice, Instance,
-    InstanceBlockDeviceMapping, InstanceNetworkInterfaceAttachment, InstanceState,
-    InstanceStateName, InstanceType, NetworkInterface, NetworkInterfaceAssociation,
-    NetworkInterfaceAttachment, Reservation, Route, RouteTable, RouteTableAssociation, Tag, Volume,
-};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Instance, InstanceStateName, Reservation};
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use base64::Engine;
 use ssr_core::deps::{Clients, Deps};
 use ssr_core::handlers::guard::{self, GuardOutcome};
 use ssr_core::handlers::HandlerError;
 use ssr_core::onboarding_config::guide_user_data;
 use ssr_core::plan::ActionStatus;
 use ssr_core::Config;
+use ssr_testkit::errors;
+use ssr_testkit::fixtures::ec2_state_change;
+use ssr_testkit::{MockRouter, MockUserData, RouterRules};
 
 const ID: &str = "i-0abc1234567890def";
 const REG_CODE: &str = "REG-CODE-do-not-leak-7f3a9c";
-const EVENT: &str = include_str!("../../../tests/fixtures/ec2-state-change-running.json");
-
-/// EC2's XML error document, as the Query protocol returns it.
-fn ec2_error(code: &str, message: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>11111111-2222-3333-4444-555555555555</RequestID></Response>"
-    )
-}
 
 fn event(state: &str) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_str(EVENT).expect("fixture is JSON");
-    v["detail"]["instance-id"] = ID.into();
-    v["detail"]["state"] = state.into();
-    v
+    ec2_state_change(ID, state)
 }
 
 fn config(pairs: &[(&str, &str)]) -> Config {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Config::from_vars(|k| map.get(k).cloned()).expect("valid config")
+    Config::from_vars(ssr_testkit::vars(pairs)).expect("valid config")
 }
 
 /// A router as real AWS describes it: two ENIs, tagged, 128 GB, c5.xlarge.
@@ -65,193 +41,29 @@ struct Router {
 }
 
 impl Router {
-    fn instance(&self) -> Instance {
-        Instance::builder()
-            .instance_id(ID)
-            .state(InstanceState::builder().name(self.state.clone()).build())
-            .instance_type(InstanceType::C5Xlarge)
-            .set_ena_support(self.ena)
-            .vpc_id("vpc-1")
-            .root_device_name("/dev/xvda")
-            .iam_instance_profile(
-                aws_sdk_ec2::types::IamInstanceProfile::builder()
-                    .arn("arn:aws:iam::123456789012:instance-profile/ssr")
-                    .build(),
-            )
-            .block_device_mappings(
-                InstanceBlockDeviceMapping::builder()
-                    .device_name("/dev/xvda")
-                    .ebs(EbsInstanceBlockDevice::builder().volume_id("vol-1").build())
-                    .build(),
-            )
-            .tags(Tag::builder().key("Name").value("SSR_1_Router").build())
-            .tags(Tag::builder().key("SSR-ROUTER").value("true").build())
-            .network_interfaces(
-                aws_sdk_ec2::types::InstanceNetworkInterface::builder()
-                    .network_interface_id("eni-wan")
-                    .attachment(
-                        InstanceNetworkInterfaceAttachment::builder()
-                            .device_index(0)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
+    /// The testkit's guide router in this state, onboarding with [`REG_CODE`];
+    /// ModifyNetworkInterfaceAttribute on `fail_eni` answers UnauthorizedOperation.
+    fn mock(&self, fail_eni: Option<&str>) -> MockRouter {
+        let mut r = MockRouter::guide(ID, "SSR_1_Router");
+        r.state = self.state.clone();
+        r.ena_support = self.ena;
+        r.root_device = Some("/dev/xvda".into());
+        r.interfaces[0].source_dest_check = Some(self.src_dst[0]);
+        r.interfaces[1].source_dest_check = Some(self.src_dst[1]);
+        r.user_data = MockUserData::Text(guide_user_data("SSR_1_Router", "6.3.0", REG_CODE));
+        r.modify_denied_eni = fail_eni.map(str::to_string);
+        r
     }
 
-    fn eni(id: &str, index: i32, role: &str, src_dst: bool) -> NetworkInterface {
-        let mut b = NetworkInterface::builder()
-            .network_interface_id(id)
-            .subnet_id(format!("subnet-{index}"))
-            .private_ip_address(format!("10.0.{}.10", index + 1))
-            .mac_address(format!("0a:00:00:00:00:0{index}"))
-            .source_dest_check(src_dst)
-            .attachment(
-                NetworkInterfaceAttachment::builder()
-                    .instance_id(ID)
-                    .device_index(index)
-                    .build(),
-            )
-            .tag_set(Tag::builder().key("SSR-ROLE").value(role).build());
-        if index == 0 {
-            b = b.association(
-                NetworkInterfaceAssociation::builder()
-                    .public_ip("203.0.113.10")
-                    .build(),
-            );
-        }
-        b.build()
+    fn instance(&self) -> Instance {
+        self.mock(None).instance()
     }
 }
 
 /// A small EC2 fake over mock rules: ModifyNetworkInterfaceAttribute changes what
 /// DescribeNetworkInterfaces returns, so read-backs see the write.
-struct FakeEc2 {
-    rules: Vec<Rule>,
-    modify_eni: Rule,
-    modify_instance: Rule,
-}
-
-fn fake_ec2(router: Router, fail_eni: Option<&'static str>) -> FakeEc2 {
-    let src_dst = Arc::new(Mutex::new(HashMap::from([
-        ("eni-wan".to_string(), router.src_dst[0]),
-        ("eni-lan".to_string(), router.src_dst[1]),
-    ])));
-    let r = router.clone();
-    let describe_instances =
-        mock!(aws_sdk_ec2::Client::describe_instances).then_compute_output(move |_| {
-            DescribeInstancesOutput::builder()
-                .reservations(Reservation::builder().instances(r.instance()).build())
-                .build()
-        });
-    let s = src_dst.clone();
-    let describe_enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
-        .then_compute_output(move |_| {
-            let m = s.lock().map(|m| m.clone()).unwrap_or_default();
-            DescribeNetworkInterfacesOutput::builder()
-                .network_interfaces(Router::eni("eni-wan", 0, "WAN", m["eni-wan"]))
-                .network_interfaces(Router::eni("eni-lan", 1, "LAN", m["eni-lan"]))
-                .build()
-        });
-    let s = src_dst.clone();
-    let modify_eni = mock!(aws_sdk_ec2::Client::modify_network_interface_attribute)
-        .then_compute_response(move |req| {
-            let id = req.network_interface_id().unwrap_or_default().to_string();
-            if Some(id.as_str()) == fail_eni {
-                return aws_smithy_mocks::MockResponse::Http(
-                    aws_smithy_runtime_api::http::Response::new(
-                        aws_smithy_runtime_api::http::StatusCode::try_from(403).expect("status"),
-                        aws_smithy_types::body::SdkBody::from(ec2_error(
-                            "UnauthorizedOperation",
-                            "You are not authorized to perform this operation.",
-                        )),
-                    ),
-                );
-            }
-            if let (Ok(mut m), Some(v)) =
-                (s.lock(), req.source_dest_check().and_then(|v| v.value()))
-            {
-                m.insert(id, v);
-            }
-            aws_smithy_mocks::MockResponse::Output(
-                ModifyNetworkInterfaceAttributeOutput::builder().build(),
-            )
-        });
-    let ena = Arc::new(Mutex::new(router.ena));
-    let e = ena.clone();
-    let ena_attr = mock!(aws_sdk_ec2::Client::describe_instance_attribute)
-        .match_requests(|r| {
-            r.attribute() == Some(&aws_sdk_ec2::types::InstanceAttributeName::EnaSupport)
-        })
-        .then_compute_output(move |_| {
-            let v = e.lock().ok().and_then(|g| *g).unwrap_or(false);
-            DescribeInstanceAttributeOutput::builder()
-                .instance_id(ID)
-                .ena_support(AttributeBooleanValue::builder().value(v).build())
-                .build()
-        });
-    let e = ena.clone();
-    let modify_instance = mock!(aws_sdk_ec2::Client::modify_instance_attribute)
-        .then_compute_output(move |req| {
-            if let (Ok(mut g), Some(v)) = (e.lock(), req.ena_support().and_then(|v| v.value())) {
-                *g = Some(v);
-            }
-            ModifyInstanceAttributeOutput::builder().build()
-        });
-    let user_data = mock!(aws_sdk_ec2::Client::describe_instance_attribute)
-        .match_requests(|r| {
-            r.attribute() == Some(&aws_sdk_ec2::types::InstanceAttributeName::UserData)
-        })
-        .then_output(|| {
-            let ud = base64::engine::general_purpose::STANDARD.encode(guide_user_data(
-                "SSR_1_Router",
-                "6.3.0",
-                REG_CODE,
-            ));
-            DescribeInstanceAttributeOutput::builder()
-                .instance_id(ID)
-                .user_data(Ec2AttributeValue::builder().value(ud).build())
-                .build()
-        });
-    let volumes = mock!(aws_sdk_ec2::Client::describe_volumes).then_output(|| {
-        DescribeVolumesOutput::builder()
-            .volumes(Volume::builder().volume_id("vol-1").size(128).build())
-            .build()
-    });
-    let routes = mock!(aws_sdk_ec2::Client::describe_route_tables).then_output(|| {
-        DescribeRouteTablesOutput::builder()
-            .route_tables(
-                RouteTable::builder()
-                    .route_table_id("rtb-1")
-                    .associations(
-                        RouteTableAssociation::builder()
-                            .subnet_id("subnet-0")
-                            .build(),
-                    )
-                    .routes(
-                        Route::builder()
-                            .destination_cidr_block("0.0.0.0/0")
-                            .gateway_id("igw-1")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    });
-    FakeEc2 {
-        rules: vec![
-            describe_instances,
-            describe_enis,
-            ena_attr,
-            user_data,
-            volumes,
-            routes,
-            modify_instance.clone(),
-            modify_eni.clone(),
-        ],
-        modify_eni,
-        modify_instance,
-    }
+fn fake_ec2(router: Router, fail_eni: Option<&'static str>) -> RouterRules {
+    router.mock(fail_eni).rules()
 }
 
 fn deps(ec2: aws_sdk_ec2::Client, sns_rules: &[&Rule], cfg: Config) -> Deps {
@@ -283,15 +95,10 @@ fn fast_retry() -> Vec<(&'static str, &'static str)> {
 
 #[tokio::test]
 async fn when_instance_not_found_after_retries_then_no_op_success() {
+    let nf = errors::instance_not_found(ID);
     let not_found = mock!(aws_sdk_ec2::Client::describe_instances)
         .sequence()
-        .http_status(
-            400,
-            Some(ec2_error(
-                "InvalidInstanceID.NotFound",
-                &format!("The instance ID '{ID}' does not exist"),
-            )),
-        )
+        .http_status(nf.status, Some(nf.ec2_body()))
         .repeatedly()
         .build();
     // The interfaces are read together with the instance (one round trip): none yet.
@@ -321,18 +128,18 @@ async fn when_instance_appears_on_second_describe_then_it_is_guarded() {
         },
         None,
     );
+    let nf = errors::instance_not_found(ID);
     let first_missing = mock!(aws_sdk_ec2::Client::describe_instances)
         .sequence()
-        .http_status(
-            400,
-            Some(ec2_error("InvalidInstanceID.NotFound", "does not exist")),
-        )
+        .http_status(nf.status, Some(nf.ec2_body()))
         .build();
     // MatchAny: the first non-exhausted matching rule answers, so the second describe reaches
     // the fake.
-    let mut rules: Vec<&Rule> = vec![&first_missing];
-    rules.extend(fake.rules.iter());
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let ec2 = mock_client!(
+        aws_sdk_ec2,
+        RuleMode::MatchAny,
+        fake.after(&[&first_missing])
+    );
     let d = deps(ec2, &[], config(&fast_retry()));
     let o = guard::handle_event(&d, event("pending"))
         .await
@@ -350,12 +157,10 @@ async fn when_ec2_throttles_then_sdk_retries_and_guard_succeeds() {
     };
     let fake = fake_ec2(router.clone(), None);
     // One operation, three HTTP attempts: two RequestLimitExceeded (503), then the answer.
+    let throttle = errors::request_limit_exceeded();
     let throttled = mock!(aws_sdk_ec2::Client::describe_instances)
         .sequence()
-        .http_status(
-            503,
-            Some(ec2_error("RequestLimitExceeded", "Request limit exceeded.")),
-        )
+        .http_status(throttle.status, Some(throttle.ec2_body()))
         .times(2)
         .output(move || {
             DescribeInstancesOutput::builder()
@@ -363,9 +168,7 @@ async fn when_ec2_throttles_then_sdk_retries_and_guard_succeeds() {
                 .build()
         })
         .build();
-    let mut rules: Vec<&Rule> = vec![&throttled];
-    rules.extend(fake.rules.iter());
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.after(&[&throttled]));
     let d = deps(ec2, &[], config(&[]));
     let o = guard::handle_event(&d, event("running"))
         .await
@@ -386,12 +189,12 @@ async fn when_both_enis_have_src_dst_check_then_one_call_per_eni_never_instance_
         },
         None,
     );
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[]));
     let o = guard::handle_event(&d, event("running"))
         .await
         .expect("fixed");
-    assert_eq!(fake.modify_eni.num_calls(), 2);
+    assert_eq!(fake.modify_interface.num_calls(), 2);
     assert_eq!(
         fake.modify_instance.num_calls(),
         0,
@@ -411,7 +214,7 @@ async fn when_eni_modify_fails_for_one_of_two_then_partial_failure_reported_and_
         },
         Some("eni-lan"),
     );
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let publish = mock!(aws_sdk_sns::Client::publish)
         .then_output(|| PublishOutput::builder().message_id("m-1").build());
     let d = deps(
@@ -460,7 +263,7 @@ async fn when_stopped_router_has_ena_off_and_fix_enabled_then_ena_set_and_verifi
         },
         None,
     );
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[("ENA_FIX_WHEN_STOPPED", "true")]));
     let o: GuardOutcome = guard::handle_event(&d, event("stopped"))
         .await
@@ -492,7 +295,7 @@ async fn when_running_router_has_ena_off_then_no_write_and_finding_has_exact_com
         },
         None,
     );
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[("ENA_FIX_WHEN_STOPPED", "true")]));
     let o = guard::handle_event(&d, event("running"))
         .await
@@ -534,9 +337,7 @@ async fn when_ena_write_is_not_visible_on_read_back_then_action_unverified_and_e
                 .ena_support(AttributeBooleanValue::builder().value(false).build())
                 .build()
         });
-    let mut rules: Vec<&Rule> = vec![&stale];
-    rules.extend(fake.rules.iter());
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.after(&[&stale]));
     let d = deps(ec2, &[], config(&[("ENA_FIX_WHEN_STOPPED", "true")]));
     let err = guard::handle_event(&d, event("stopped"))
         .await
@@ -558,13 +359,13 @@ async fn when_dry_run_then_plan_shown_and_no_ec2_write() {
         },
         None,
     );
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[("DRY_RUN", "true")]));
     let o = guard::handle_event(&d, event("running"))
         .await
         .expect("planned");
     assert!(o.dry_run);
-    assert_eq!(fake.modify_eni.num_calls(), 0);
+    assert_eq!(fake.modify_interface.num_calls(), 0);
     assert_eq!(o.actions.len(), 2);
     assert!(o.actions.iter().all(|a| a.status == ActionStatus::Planned));
 }
@@ -579,7 +380,7 @@ async fn when_router_checked_then_registration_code_is_nowhere_in_the_result() {
         },
         Some("eni-wan"),
     );
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[]));
     let err = guard::handle_event(&d, event("running"))
         .await
@@ -638,7 +439,7 @@ async fn when_router_checked_then_json_logs_have_decision_fields_and_no_registra
         },
         Some("eni-lan"),
     );
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[]));
     let _ = guard::handle_event(&d, event("running")).await;
 
@@ -670,22 +471,15 @@ async fn when_iam_denies_user_data_read_then_unchecked_finding_not_a_failed_even
         },
         None,
     );
+    let unauthorized = errors::unauthorized_operation();
     let denied = mock!(aws_sdk_ec2::Client::describe_instance_attribute)
         .match_requests(|r| {
             r.attribute() == Some(&aws_sdk_ec2::types::InstanceAttributeName::UserData)
         })
         .sequence()
-        .http_status(
-            403,
-            Some(ec2_error(
-                "UnauthorizedOperation",
-                "You are not authorized to perform this operation.",
-            )),
-        )
+        .http_status(unauthorized.status, Some(unauthorized.ec2_body()))
         .build();
-    let mut rules: Vec<&Rule> = vec![&denied];
-    rules.extend(fake.rules.iter());
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.after(&[&denied]));
     let d = deps(ec2, &[], config(&[]));
     let o = guard::handle_event(&d, event("running"))
         .await

@@ -7,8 +7,6 @@
 //! exits by itself when the process that started it dies, so a killed test binary leaves no
 //! server behind.
 
-pub mod sandbox;
-
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -21,9 +21,10 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use base64::Engine as _;
 use tokio::sync::OnceCell;
 
-use super::Emulator;
-use crate::aws::AwsError;
-use crate::config::{DEFAULT_ROUTER_TAG_KEY, ROLE_TAG_KEY};
+use ssr_core::aws::AwsError;
+use ssr_core::config::{DEFAULT_ROUTER_TAG_KEY, ROLE_TAG_KEY};
+
+use crate::moto::Emulator;
 
 /// A recognisable fake Mist registration code. It is a secret in production: the tests and the
 /// demo check that it never shows up in alerts, logs or outcomes.
@@ -145,7 +146,7 @@ impl RouterSpec {
 
     /// The guide's "Cloud-init Onboarding" user data.
     pub fn guide_user_data(name: &str, ssr_version: &str, registration_code: &str) -> String {
-        crate::onboarding_config::guide_user_data(name, ssr_version, registration_code)
+        ssr_core::onboarding_config::guide_user_data(name, ssr_version, registration_code)
     }
 }
 
@@ -767,7 +768,7 @@ pub fn name_tag(resource: ResourceType, name: &str) -> TagSpecification {
 
 /// The EC2 user guide's state-change sample, as committed in tests/fixtures.
 const EC2_STATE_CHANGE_FIXTURE: &str =
-    include_str!("../../../../tests/fixtures/ec2-state-change-running.json");
+    include_str!("../../../tests/fixtures/ec2-state-change-running.json");
 
 /// An EventBridge "EC2 Instance State-change Notification" shaped like
 /// `tests/fixtures/ec2-state-change-running.json` (the EC2 user guide's sample), for
@@ -795,7 +796,7 @@ pub fn ec2_state_change_event(instance_id: &str, state: &str) -> serde_json::Val
 }
 
 /// EventBridge's "Scheduled Event" sample, as committed in tests/fixtures.
-const SCHEDULED_FIXTURE: &str = include_str!("../../../../tests/fixtures/scheduled-event.json");
+const SCHEDULED_FIXTURE: &str = include_str!("../../../tests/fixtures/scheduled-event.json");
 
 /// The scheduled-event fixture (`tests/fixtures/scheduled-event.json`) firing at `at`, with a
 /// fresh id: what EventBridge sends the onboarding-watchdog every minute.
