@@ -4,8 +4,9 @@
     lambda_artifacts.py packages              -> cargo -p arguments, one package a line
     lambda_artifacts.py check LAMBDA_DIR ZIP_DIR TEMPLATE...
 
-A Lambda package is a workspace member with a direct `lambda_runtime` dependency and a bin
-target (the CLI and the test harness have none), so a new function crate such as mist-webhook is
+A Lambda package is a workspace member with a bin target that depends on `lambda_runtime`
+directly or on `ssr-onboard-core` with its `lambda` feature (the Lambda boundary every function's
+main uses; the CLI and the test harness have neither), so a new function crate such as mist-webhook is
 picked up without editing this file. `check` zips every LAMBDA_DIR/<binary>/bootstrap (what
 `cargo lambda build` writes) into ZIP_DIR/<binary>.zip (deflate level 9, the single entry
 `bootstrap`, mode 0755, fixed timestamp), prints the sizes, and fails when
@@ -43,9 +44,14 @@ def lambda_packages():
     for pkg in meta["packages"]:
         if pkg["id"] not in members:
             continue
-        deps = {d["name"] for d in pkg["dependencies"] if d.get("kind") in (None, "normal")}
+        normal = [d for d in pkg["dependencies"] if d.get("kind") in (None, "normal")]
+        is_lambda = any(
+            d["name"] == "lambda_runtime"
+            or (d["name"] == "ssr-onboard-core" and "lambda" in d.get("features", []))
+            for d in normal
+        )
         bins = [t["name"] for t in pkg["targets"] if "bin" in t["kind"]]
-        if "lambda_runtime" in deps and bins:
+        if is_lambda and bins:
             out.append((pkg["name"], bins))
     return sorted(out)
 
