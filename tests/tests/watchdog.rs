@@ -570,10 +570,8 @@ async fn when_1000_routers_then_each_sweep_is_o_pages_and_one_mist_read() {
             o.routers, o.open_episodes, o.initialised, o.deferred_init, o.finished
         );
         assert_eq!(o.routers, 1000);
-        assert!(
-            took < std::time::Duration::from_secs(50),
-            "sweep {sweeps} took {took:?}"
-        );
+        // Wall time is the emulator's and the machine's, not ours: printed above, not asserted
+        // (a timed test fails under load; the scaling property is the call count below).
         assert!(inits <= INIT_BUDGET, "{inits} user-data reads");
         // Pages: 1 DescribeInstances + 5 DescribeNetworkInterfaces (200 ids per filter) +
         // 10 BatchGetItem (starts) + 31 BatchGetItem (3 keys per router + 1) = 47, plus at most

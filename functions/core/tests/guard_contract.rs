@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use aws_sdk_ec2::operation::describe_instance_attribute::DescribeInstanceAttributeOutput;
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Instance, InstanceStateName, Reservation};
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};

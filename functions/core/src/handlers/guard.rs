@@ -68,10 +68,12 @@ pub async fn observe(
     let ids = [instance_id.to_string()];
     let mut attempt = 1;
     let (facts, mut interfaces) = loop {
-        let (instance, interfaces) = tokio::try_join!(
+        let (instance, interfaces) = tokio::join!(
             deps.ec2.describe_instance(instance_id),
             deps.ec2.interfaces_of(&ids)
-        )?;
+        );
+        // When both fail (AWS unreachable), the instance read's error is the one reported.
+        let (instance, interfaces) = (instance?, interfaces?);
         match instance {
             Some(i) => break (i, interfaces),
             None => match retry_not_found {
