@@ -133,7 +133,7 @@ pub async fn scan(deps: &Deps, mode: Mode) -> Result<AuditReport, AwsError> {
         };
         let checked = CHECKED_STATES.contains(&snapshot.state.as_str());
         let (findings, actions) = if checked {
-            check_and_fix(deps, &snapshot, dry_run).await
+            check_and_fix(deps, &snapshot, dry_run, None).await
         } else {
             (vec![], vec![])
         };

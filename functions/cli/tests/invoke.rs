@@ -126,8 +126,10 @@ fn when_aws_is_unreachable_then_exit_1() {
         None,
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    // DescribeInstances and DescribeNetworkInterfaces go out together: either fails first.
     assert!(
-        text(&out.stderr).contains("DescribeInstances"),
+        text(&out.stderr).contains("DescribeInstances")
+            || text(&out.stderr).contains("DescribeNetworkInterfaces"),
         "{}",
         text(&out.stderr)
     );
@@ -157,4 +159,79 @@ async fn when_router_event_invoked_against_emulator_then_exit_0_and_json_result(
     assert_eq!(result["selected"], true);
     assert_eq!(result["actions"].as_array().map(Vec::len), Some(2));
     assert!(!text(&out.stdout).contains(REG_CODE) && !text(&out.stderr).contains(REG_CODE));
+}
+
+/// Standard base64 (the test needs only encoding; no extra dependency).
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..=c.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+        for _ in c.len()..3 {
+            out.push('=');
+        }
+    }
+    out
+}
+
+/// What `secret` looks like inside any base64 stream, at each of its three alignments.
+fn b64_fragments(secret: &str) -> Vec<String> {
+    (0..3)
+        .filter_map(|skip| {
+            let rest = secret.as_bytes().get(skip..)?;
+            let whole = rest.len() / 3 * 3;
+            (whole >= 6).then(|| b64(&rest[..whole]))
+        })
+        .collect()
+}
+
+#[test]
+fn when_base64_is_encoded_then_it_matches_the_standard_alphabet() {
+    assert_eq!(b64(b"Man"), "TWFu");
+    assert_eq!(b64(b"Ma"), "TWE=");
+    assert_eq!(b64(b"M"), "TQ==");
+}
+
+#[tokio::test]
+async fn when_invoked_with_vv_then_trace_logs_hold_no_registration_code_plain_or_base64() {
+    let aws = TestAws::start().await;
+    let vpc = aws.guide_vpc().await;
+    let router = aws.launch_router(&vpc, &RouterSpec::guide("cli-vv")).await;
+    let mut event: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../tests/fixtures/ec2-state-change-running.json"
+    ))
+    .expect("fixture");
+    event["detail"]["instance-id"] = router.instance_id.clone().into();
+    let endpoint = aws.emulator.endpoint().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        invoke(
+            &["-vv", "invoke", "instance-guard", "--event", "-"],
+            &[
+                ("AWS_ENDPOINT_URL", &endpoint),
+                ("READBACK_BACKOFF_MS", "1"),
+            ],
+            Some(&event.to_string()),
+        )
+    })
+    .await
+    .expect("join");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(
+        stderr.contains("TRACE") || stderr.contains("DEBUG"),
+        "-vv logged:\n{stderr}"
+    );
+    for (what, haystack) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(!haystack.contains(REG_CODE), "registration code in {what}");
+        for fragment in b64_fragments(REG_CODE) {
+            assert!(
+                !haystack.contains(&fragment),
+                "registration code (base64 `{fragment}`) in {what}"
+            );
+        }
+    }
 }

@@ -1,14 +1,40 @@
 //! Actions → writes, each verified by reading it back. A replayed event plans nothing for a fixed
 //! router, so it writes nothing.
+//!
+//! EC2 is eventually consistent: right after a write, a describe call may still show the old
+//! value. The read-back is therefore polled with bounded backoff ([`Readback`]) before a fix is
+//! called unverified, and never past the invocation's deadline.
 
 use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
 
 use crate::aws::ec2::Ec2;
 use crate::findings::Action;
 use crate::plan::{ActionResult, ActionStatus};
 
+/// How long the read-back may keep looking: the waits between read-backs
+/// (`READBACK_BACKOFF_MS`) and the deadline no wait may pass.
+#[derive(Clone, Copy, Debug)]
+pub struct Readback<'a> {
+    pub backoff: &'a [Duration],
+    pub deadline: Option<SystemTime>,
+}
+
+impl Readback<'_> {
+    /// May we wait `delay` and read again?
+    fn may_wait(&self, delay: Duration) -> bool {
+        self.deadline
+            .is_none_or(|d| SystemTime::now().checked_add(delay).is_some_and(|t| t < d))
+    }
+}
+
 /// Applies `actions` (or, in `dry_run`, only reports them as planned), then verifies every write.
-pub async fn apply(ec2: &Ec2, actions: &[Action], dry_run: bool) -> Vec<ActionResult> {
+pub async fn apply(
+    ec2: &Ec2,
+    actions: &[Action],
+    dry_run: bool,
+    readback: &Readback<'_>,
+) -> Vec<ActionResult> {
     if dry_run {
         return actions
             .iter()
@@ -40,16 +66,60 @@ pub async fn apply(ec2: &Ec2, actions: &[Action], dry_run: bool) -> Vec<ActionRe
             error,
         });
     }
-    verify(ec2, &mut results).await;
+    verify(ec2, &mut results, readback).await;
     results
 }
 
-/// Read-back: one DescribeNetworkInterfaces for all ENIs written, one attribute read for ENA.
-async fn verify(ec2: &Ec2, results: &mut [ActionResult]) {
-    let enis: Vec<String> = results
+/// Read-back until every applied write shows, or the backoff (or the deadline) is used up; the
+/// writes still not shown are `Unverified` with the last read's verdict.
+async fn verify(ec2: &Ec2, results: &mut [ActionResult], readback: &Readback<'_>) {
+    let mut pending: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].status == ActionStatus::Applied)
+        .collect();
+    let mut last: HashMap<usize, String> = HashMap::new();
+    let mut waits = readback.backoff.iter();
+    while !pending.is_empty() {
+        let verdicts = read_back(ec2, results, &pending).await;
+        last.clear();
+        for (i, v) in pending.iter().zip(verdicts) {
+            if let Err(e) = v {
+                last.insert(*i, e);
+            }
+        }
+        pending.retain(|i| last.contains_key(i));
+        if pending.is_empty() {
+            break;
+        }
+        match waits.next() {
+            Some(delay) if readback.may_wait(*delay) => {
+                tracing::info!(
+                    not_yet = pending.len(),
+                    wait_ms = delay.as_millis() as u64,
+                    "read-back does not show the fix yet; reading again"
+                );
+                tokio::time::sleep(*delay).await;
+            }
+            _ => break,
+        }
+    }
+    for (i, e) in last {
+        let r = &mut results[i];
+        tracing::warn!(resource = r.action.resource(), error = %e, "fix not verified");
+        r.status = ActionStatus::Unverified;
+        r.error = Some(e);
+    }
+}
+
+/// One read-back of the given results: one DescribeNetworkInterfaces for all ENIs, one attribute
+/// read per ENA fix. A verdict per index, in order.
+async fn read_back(
+    ec2: &Ec2,
+    results: &[ActionResult],
+    pending: &[usize],
+) -> Vec<Result<(), String>> {
+    let enis: Vec<String> = pending
         .iter()
-        .filter(|r| r.status == ActionStatus::Applied)
-        .filter_map(|r| match &r.action {
+        .filter_map(|&i| match &results[i].action {
             Action::DisableSourceDestCheck { eni_id } => Some(eni_id.clone()),
             _ => None,
         })
@@ -59,11 +129,9 @@ async fn verify(ec2: &Ec2, results: &mut [ActionResult]) {
     } else {
         ec2.source_dest_checks(&enis).await
     };
-    for r in results
-        .iter_mut()
-        .filter(|r| r.status == ActionStatus::Applied)
-    {
-        let verdict: Result<(), String> = match &r.action {
+    let mut out = Vec::with_capacity(pending.len());
+    for &i in pending {
+        out.push(match &results[i].action {
             Action::DisableSourceDestCheck { eni_id } => match &checks {
                 Ok(m) if m.get(eni_id) == Some(&Some(false)) => Ok(()),
                 Ok(m) => Err(format!(
@@ -77,11 +145,27 @@ async fn verify(ec2: &Ec2, results: &mut [ActionResult]) {
                 Ok(v) => Err(format!("read-back shows EnaSupport={v:?}")),
                 Err(e) => Err(format!("read-back failed: {e}")),
             },
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_the_deadline_is_nearer_than_the_wait_then_no_wait() {
+        let soon = Readback {
+            backoff: &[],
+            deadline: Some(SystemTime::now() + Duration::from_millis(100)),
         };
-        if let Err(e) = verdict {
-            tracing::warn!(resource = r.action.resource(), error = %e, "fix not verified");
-            r.status = ActionStatus::Unverified;
-            r.error = Some(e);
-        }
+        assert!(!soon.may_wait(Duration::from_secs(1)));
+        assert!(soon.may_wait(Duration::from_millis(1)));
+        let none = Readback {
+            backoff: &[],
+            deadline: None,
+        };
+        assert!(none.may_wait(Duration::from_secs(4)));
     }
 }

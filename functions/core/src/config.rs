@@ -43,6 +43,11 @@ pub struct Config {
     /// `DESCRIBE_RETRY_ATTEMPTS` / `DESCRIBE_RETRY_BASE_MS`: retries while a new instance is not
     /// yet visible to EC2 describe calls (eventual consistency right after `pending`).
     pub describe_retry: RetryPolicy,
+    /// `READBACK_BACKOFF_MS`: waits (comma-separated milliseconds) between read-backs of a fix
+    /// that EC2 does not show yet (eventual consistency), before the fix is called unverified.
+    pub readback_backoff: Vec<Duration>,
+    /// `PUBLIC_IP_GRACE_MINUTES`: after launch, a missing WAN public IP is not reported yet.
+    pub public_ip_grace: chrono::Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -171,6 +176,13 @@ impl Config {
                     0..=10_000,
                 )? as u64),
             },
+            readback_backoff: parse_backoff(non_empty("READBACK_BACKOFF_MS"))?,
+            public_ip_grace: chrono::Duration::minutes(parse_num(
+                "PUBLIC_IP_GRACE_MINUTES",
+                non_empty("PUBLIC_IP_GRACE_MINUTES"),
+                10,
+                0..=1440,
+            )?),
         })
     }
 
@@ -178,6 +190,30 @@ impl Config {
     pub fn stack_matches(&self, stack_name: &str) -> Option<&glob::Pattern> {
         self.router_stacks.iter().find(|p| p.matches(stack_name))
     }
+}
+
+/// The read-back waits: "500,1000,2000,4000" by default; each 0..=60000 ms, at most 10.
+fn parse_backoff(value: Option<String>) -> Result<Vec<Duration>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        var: "READBACK_BACKOFF_MS",
+        reason,
+    };
+    let list = value.unwrap_or_else(|| "500,1000,2000,4000".into());
+    let waits = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.parse::<u64>() {
+            Ok(ms) if ms <= 60_000 => Ok(Duration::from_millis(ms)),
+            _ => Err(invalid(format!(
+                "`{s}` is not a number of milliseconds between 0 and 60000"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if waits.len() > 10 {
+        return Err(invalid("at most 10 waits".into()));
+    }
+    Ok(waits)
 }
 
 fn parse_bool(var: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
@@ -236,6 +272,19 @@ mod tests {
         assert_eq!(c.min_root_volume_gb, 128);
         assert_eq!(c.alert_dedup, chrono::Duration::hours(24));
         assert_eq!(c.mist.api_url, "https://api.mist.com");
+        assert_eq!(
+            c.readback_backoff,
+            [500, 1000, 2000, 4000].map(Duration::from_millis)
+        );
+        assert_eq!(c.public_ip_grace, chrono::Duration::minutes(10));
+    }
+
+    #[test]
+    fn when_readback_backoff_is_not_numbers_then_config_error_names_it() {
+        let e = cfg(&[("READBACK_BACKOFF_MS", "1,fast")]).unwrap_err();
+        assert!(e.to_string().starts_with("READBACK_BACKOFF_MS:"), "{e}");
+        let c = cfg(&[("READBACK_BACKOFF_MS", "1, 2")]).unwrap();
+        assert_eq!(c.readback_backoff, [1, 2].map(Duration::from_millis));
     }
 
     #[test]

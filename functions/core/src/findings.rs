@@ -42,10 +42,11 @@ pub enum FindingCode {
     OnboardingConfigUnchecked,
     WanNoInternetRoute,
     WanNoPublicIp,
+    NotChecked,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 17] = [
+    pub const ALL: [FindingCode; 18] = [
         FindingCode::SrcDstCheckEnabled,
         FindingCode::EnaDisabled,
         FindingCode::EnaUnknown,
@@ -63,6 +64,7 @@ impl FindingCode {
         FindingCode::OnboardingConfigUnchecked,
         FindingCode::WanNoInternetRoute,
         FindingCode::WanNoPublicIp,
+        FindingCode::NotChecked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +86,7 @@ impl FindingCode {
             FindingCode::OnboardingConfigUnchecked => "ONBOARDING_CONFIG_UNCHECKED",
             FindingCode::WanNoInternetRoute => "WAN_NO_INTERNET_ROUTE",
             FindingCode::WanNoPublicIp => "WAN_NO_PUBLIC_IP",
+            FindingCode::NotChecked => "NOT_CHECKED",
         }
     }
 
@@ -95,7 +98,8 @@ impl FindingCode {
             | WanNotDevice0
             | InstanceTypeTooSmall
             | RootVolumeTooSmall
-            | OnboardingConfigUnchecked => Severity::Warning,
+            | OnboardingConfigUnchecked
+            | NotChecked => Severity::Warning,
             _ => Severity::Error,
         }
     }

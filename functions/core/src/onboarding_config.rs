@@ -4,9 +4,18 @@
 
 use base64::Engine;
 use serde::Serialize;
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::{Yaml, YamlLoader};
 
 pub const ONBOARDING_PATH: &str = "/etc/128T-hardware-bootstrapper/onboarding-config.json";
+
+/// EC2's limit on user data (decoded): anything longer is refused without parsing.
+pub const MAX_USER_DATA_BYTES: usize = 16384;
+/// YAML nodes the cloud-config may expand to, aliases counted at their full size: the guide's
+/// user data has a few dozen; an alias bomb ("billion laughs") has billions.
+const MAX_EXPANDED_NODES: u64 = 10_000;
+/// Nesting depth of sequences and mappings.
+const MAX_DEPTH: usize = 64;
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct OnboardingConfig {
@@ -46,6 +55,7 @@ impl OnboardingStatus {
 pub fn inspect_bytes(user_data: Option<&[u8]>) -> OnboardingStatus {
     match user_data {
         None => inspect(None),
+        Some(bytes) if bytes.len() > MAX_USER_DATA_BYTES => too_long(bytes.len()),
         Some([0x1f, 0x8b, ..]) => OnboardingStatus::Unreadable {
             reason: "user data is gzip-compressed; this check reads plain #cloud-config only"
                 .into(),
@@ -66,6 +76,9 @@ pub fn inspect(user_data: Option<&str>) -> OnboardingStatus {
             reason: "the instance has no user data".into(),
         };
     };
+    if text.len() > MAX_USER_DATA_BYTES {
+        return too_long(text.len());
+    }
     let first = text.lines().next().unwrap_or_default().trim();
     if first != "#cloud-config" {
         let kind =
@@ -81,6 +94,9 @@ pub fn inspect(user_data: Option<&str>) -> OnboardingStatus {
                 "user data is {kind}; the guide's onboarding uses a #cloud-config write_files entry"
             ),
         };
+    }
+    if let Err(reason) = check_expansion(text) {
+        return OnboardingStatus::Unreadable { reason };
     }
     let docs = match YamlLoader::load_from_str(text) {
         Ok(d) => d,
@@ -107,6 +123,74 @@ pub fn inspect(user_data: Option<&str>) -> OnboardingStatus {
         Err(reason) => return OnboardingStatus::Unreadable { reason },
     };
     parse_onboarding_json(&content)
+}
+
+fn too_long(len: usize) -> OnboardingStatus {
+    OnboardingStatus::Unreadable {
+        reason: format!(
+            "user data is {len} bytes, over EC2's limit of {MAX_USER_DATA_BYTES} bytes; not parsed"
+        ),
+    }
+}
+
+/// Walks the YAML events once (no tree is built) and refuses a document whose aliases would
+/// expand it past [`MAX_EXPANDED_NODES`] or that nests deeper than [`MAX_DEPTH`]: the loader
+/// copies every alias's node, so an alias bomb would otherwise take minutes and gigabytes.
+/// Syntax errors are left to the loader, which reports them with their position.
+fn check_expansion(text: &str) -> Result<(), String> {
+    let refuse = |why: &str| {
+        Err(format!(
+            "cloud-config {why}; refused without expanding it (YAML alias bomb?)"
+        ))
+    };
+    let mut parser = Parser::new_from_str(text);
+    // Size (in expanded nodes) of each anchored node, by anchor id.
+    let mut anchored: std::collections::HashMap<usize, u64> = std::collections::HashMap::new();
+    // Open sequences/mappings: (anchor id, expanded nodes so far).
+    let mut open: Vec<(usize, u64)> = Vec::new();
+    let mut total: u64 = 0;
+    loop {
+        let Ok((event, _)) = parser.next_token() else {
+            return Ok(());
+        };
+        let node = match event {
+            Event::StreamEnd => return Ok(()),
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if open.len() >= MAX_DEPTH {
+                    return refuse(&format!("nests deeper than {MAX_DEPTH} levels"));
+                }
+                open.push((anchor, 1));
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => match open.pop() {
+                Some((anchor, size)) => {
+                    if anchor > 0 {
+                        anchored.insert(anchor, size);
+                    }
+                    size
+                }
+                None => continue,
+            },
+            Event::Scalar(_, _, anchor, _) => {
+                if anchor > 0 {
+                    anchored.insert(anchor, 1);
+                }
+                1
+            }
+            Event::Alias(anchor) => anchored.get(&anchor).copied().unwrap_or(1),
+            _ => continue,
+        };
+        let sum = match open.last_mut() {
+            Some((_, size)) => size,
+            None => &mut total,
+        };
+        *sum = sum.saturating_add(node);
+        if *sum > MAX_EXPANDED_NODES {
+            return refuse(&format!(
+                "expands to more than {MAX_EXPANDED_NODES} YAML nodes"
+            ));
+        }
+    }
 }
 
 fn find_write_file<'a>(doc: &'a Yaml, path: &str) -> Option<&'a Yaml> {
@@ -215,6 +299,60 @@ mod tests {
     use super::*;
 
     const CODE: &str = "REGCODE-s3cr3t-0000";
+
+    fn unreadable_reason(s: &OnboardingStatus) -> &str {
+        match s {
+            OnboardingStatus::Unreadable { reason } => reason,
+            other => panic!("expected unreadable, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn when_cloud_config_is_a_yaml_alias_bomb_then_refused_in_well_under_a_second() {
+        let mut text = String::from("#cloud-config\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for w in names.windows(2) {
+            let (prev, name) = (w[0], w[1]);
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        text.push_str(&format!(
+            "write_files:\n  - path: {ONBOARDING_PATH}\n    content: '{{}}'\n"
+        ));
+        let started = std::time::Instant::now();
+        let s = inspect(Some(&text));
+        assert!(started.elapsed() < std::time::Duration::from_millis(500));
+        assert!(unreadable_reason(&s).contains("alias bomb"), "{s:?}");
+    }
+
+    #[test]
+    fn when_cloud_config_nests_too_deep_then_refused() {
+        let text = format!("#cloud-config\nx: {}{}\n", "[".repeat(200), "]".repeat(200));
+        assert!(unreadable_reason(&inspect(Some(&text))).contains("deeper"));
+    }
+
+    #[test]
+    fn when_aliases_are_few_and_small_then_the_config_still_parses() {
+        let text = format!(
+            "#cloud-config\ndefaults: &d {{ owner: root }}\nwrite_files:\n  - path: {ONBOARDING_PATH}\n    meta: *d\n    content: |\n      {{\"name\": \"r1\", \"ssr-version\": \"6.3.0\", \"registration-code\": \"{CODE}\", \"mode\": \"mist-managed\", \"cloud-provider\": \"aws\"}}\n"
+        );
+        assert!(problems(&inspect(Some(&text))).is_empty());
+    }
+
+    #[test]
+    fn when_user_data_is_over_16_kb_then_refused_without_parsing() {
+        let mut text = guide_user_data("r1", "6.3.0", CODE);
+        text.push('#');
+        text.push_str(&" ".repeat(MAX_USER_DATA_BYTES));
+        let s = inspect_bytes(Some(text.as_bytes()));
+        assert!(unreadable_reason(&s).contains("16384 bytes"), "{s:?}");
+        let at_limit = format!(
+            "{:<width$}",
+            guide_user_data("r1", "6.3.0", CODE),
+            width = MAX_USER_DATA_BYTES
+        );
+        assert!(problems(&inspect_bytes(Some(at_limit.as_bytes()))).is_empty());
+    }
 
     fn problems(s: &OnboardingStatus) -> Vec<String> {
         match s {

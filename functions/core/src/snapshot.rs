@@ -28,6 +28,16 @@ pub struct InstanceFacts {
     pub root_volume_id: Option<String>,
 }
 
+/// Is `id` an EC2 instance id as AWS issues them: `i-` and 8 (older) or 17 lower-case hex digits?
+pub fn is_instance_id(id: &str) -> bool {
+    id.strip_prefix("i-").is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// The WAN interface of a router: the first tagged WAN, else device index 0 (the guide's ge-0-0
 /// Public).
 pub fn wan_interface_of(interfaces: &[Interface]) -> Option<&Interface> {
@@ -56,6 +66,19 @@ pub struct RouterSnapshot {
     pub wan_route: Option<RouteFacts>,
     /// The cloud-init onboarding configuration found in the user data (secret fields removed).
     pub onboarding: OnboardingStatus,
+    /// Reads IAM denied: each is a fact the rules could not check (a `NOT_CHECKED` finding).
+    pub not_checked: Vec<NotChecked>,
+}
+
+/// One read the caller's IAM policy denied (`UnauthorizedOperation`): the EC2 action, the
+/// resource it was about, and what therefore was not checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NotChecked {
+    /// The EC2 API action without the `ec2:` prefix, e.g. `DescribeVolumes`.
+    pub action: String,
+    pub resource: String,
+    /// What was not checked, e.g. "the root volume size".
+    pub what: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -65,6 +88,8 @@ pub enum EnaStatus {
     Disabled,
     /// Neither DescribeInstances nor DescribeInstanceAttribute said (some emulators).
     Unknown,
+    /// IAM denied DescribeInstanceAttribute enaSupport (reported in `not_checked`).
+    NotChecked,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -147,6 +172,33 @@ impl RouterSnapshot {
 }
 
 #[cfg(test)]
+mod tests {
+    use super::is_instance_id;
+
+    #[test]
+    fn when_an_id_is_not_i_and_8_or_17_lower_case_hex_then_it_is_not_an_instance_id() {
+        for ok in ["i-abcd1111", "i-0123456789abcdef0"] {
+            assert!(is_instance_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "i-",
+            "i-abc",
+            "i-ABCD1111",
+            "i-0123456789ABCDEF0",
+            "i-abcd11112",
+            "i-0123456789abcdef",
+            "i-0123456789abcdefg",
+            "i-abcd1111 ",
+            "vol-abcd1111",
+            "i-abcd111\u{663}",
+        ] {
+            assert!(!is_instance_id(bad), "{bad:?}");
+        }
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod fixture {
     //! A snapshot of a router launched exactly like the guide; tests mutate one fact at a time.
     use super::*;
@@ -209,6 +261,7 @@ pub(crate) mod fixture {
                 },
                 problems: vec![],
             },
+            not_checked: vec![],
         }
     }
 }

@@ -489,3 +489,231 @@ async fn when_iam_denies_user_data_read_then_unchecked_finding_not_a_failed_even
     assert_eq!(codes, vec!["ONBOARDING_CONFIG_UNCHECKED"]);
     assert!(o.findings[0].remediation.contains("create-tags"));
 }
+
+/// EC2's answer to a read the caller's policy does not allow, as real AWS words it.
+fn denied_body(action: &str) -> String {
+    ec2_error(
+        "UnauthorizedOperation",
+        &format!("You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/ssr-onboard-guard/instance-guard is not authorized to perform: ec2:{action} on resource: arn:aws:ec2:us-east-1:123456789012:instance/{ID} because no identity-based policy allows the ec2:{action} action"),
+    )
+}
+
+#[tokio::test]
+async fn when_iam_denies_ena_volume_and_route_reads_then_not_checked_findings_not_a_failed_event() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            // Absent in DescribeInstances: the ENA attribute is read, and denied.
+            ena: None,
+            src_dst: [false, false],
+        },
+        None,
+    );
+    let ena_denied = mock!(aws_sdk_ec2::Client::describe_instance_attribute)
+        .match_requests(|r| {
+            r.attribute() == Some(&aws_sdk_ec2::types::InstanceAttributeName::EnaSupport)
+        })
+        .sequence()
+        .http_status(403, Some(denied_body("DescribeInstanceAttribute")))
+        .build();
+    let volumes_denied = mock!(aws_sdk_ec2::Client::describe_volumes)
+        .sequence()
+        .http_status(403, Some(denied_body("DescribeVolumes")))
+        .build();
+    let routes_denied = mock!(aws_sdk_ec2::Client::describe_route_tables)
+        .sequence()
+        .http_status(403, Some(denied_body("DescribeRouteTables")))
+        .build();
+    let mut rules: Vec<&Rule> = vec![&ena_denied, &volumes_denied, &routes_denied];
+    rules.extend(fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let d = deps(ec2, &[], config(&[]));
+    let o = guard::handle_event(&d, event("running"))
+        .await
+        .expect("degraded to findings, not a failed event");
+    let not_checked: Vec<(&str, &str)> = o
+        .findings
+        .iter()
+        .map(|f| (f.code.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(
+        not_checked,
+        vec![
+            (
+                "NOT_CHECKED",
+                "IAM denied ec2:DescribeInstanceAttribute: ENA (enhanced networking, attribute enaSupport) was not checked"
+            ),
+            (
+                "NOT_CHECKED",
+                "IAM denied ec2:DescribeVolumes: the root volume size was not checked"
+            ),
+            (
+                "NOT_CHECKED",
+                "IAM denied ec2:DescribeRouteTables: the WAN subnet's default route to an internet gateway was not checked"
+            ),
+        ]
+    );
+    let resources: Vec<&str> = o.findings.iter().map(|f| f.resource.as_str()).collect();
+    assert_eq!(resources, vec![ID, "vol-1", "subnet-0"]);
+    assert!(o
+        .findings
+        .iter()
+        .all(|f| f.remediation.contains("Grant ec2:") && f.severity.as_str() == "warning"));
+    assert_eq!(
+        (
+            ena_denied.num_calls(),
+            volumes_denied.num_calls(),
+            routes_denied.num_calls()
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn when_first_read_back_shows_the_old_value_then_polled_again_and_applied() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(true),
+            src_dst: [true, false],
+        },
+        None,
+    );
+    // The read-back (by ENI id, after the write): EC2 first still shows the old value, then the
+    // new one (eventual consistency).
+    let read_backs = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+        .match_requests(|r| !r.network_interface_ids().is_empty())
+        .sequence()
+        .output(|| {
+            DescribeNetworkInterfacesOutput::builder()
+                .network_interfaces(Router::eni("eni-wan", 0, "WAN", true))
+                .build()
+        })
+        .output(|| {
+            DescribeNetworkInterfacesOutput::builder()
+                .network_interfaces(Router::eni("eni-wan", 0, "WAN", false))
+                .build()
+        })
+        .build();
+    let mut rules: Vec<&Rule> = vec![&read_backs];
+    rules.extend(fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let d = deps(ec2, &[], config(&[("READBACK_BACKOFF_MS", "1,1,1,1")]));
+    let o = guard::handle_event(&d, event("running"))
+        .await
+        .expect("verified on the second read-back");
+    assert_eq!(o.actions.len(), 1);
+    assert_eq!(
+        o.actions[0].status,
+        ActionStatus::Applied,
+        "{:?}",
+        o.actions
+    );
+    assert_eq!(read_backs.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn when_the_deadline_leaves_no_time_to_wait_then_one_read_back_and_unverified() {
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(true),
+            src_dst: [true, false],
+        },
+        None,
+    );
+    let stale = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+        .match_requests(|r| !r.network_interface_ids().is_empty())
+        .then_output(|| {
+            DescribeNetworkInterfacesOutput::builder()
+                .network_interfaces(Router::eni("eni-wan", 0, "WAN", true))
+                .build()
+        });
+    let mut rules: Vec<&Rule> = vec![&stale];
+    rules.extend(fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
+    let d = deps(ec2, &[], config(&[("READBACK_BACKOFF_MS", "60000")]));
+    let started = std::time::Instant::now();
+    let err = guard::handle_event_until(
+        &d,
+        event("running"),
+        Some(std::time::SystemTime::now() + std::time::Duration::from_secs(5)),
+    )
+    .await
+    .expect_err("an unverified fix fails the event");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let HandlerError::FixesFailed { outcome, .. } = err else {
+        panic!("wrong error")
+    };
+    assert_eq!(outcome.actions[0].status, ActionStatus::Unverified);
+    assert_eq!(stale.num_calls(), 1, "no wait past the deadline");
+}
+
+#[tokio::test]
+async fn when_instance_id_is_not_i_and_8_or_17_lower_case_hex_then_malformed_before_any_aws_call() {
+    let any_ec2 = mock!(aws_sdk_ec2::Client::describe_instances)
+        .then_output(|| DescribeInstancesOutput::builder().build());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&any_ec2]);
+    let d = deps(ec2, &[], config(&[]));
+    for bad in [
+        "i-0ABC1234567890DEF",
+        "i-0abc1234567890de",
+        "i-abc",
+        " i-0abc1234567890def",
+        "i-0abc1234567890def; DROP",
+        "sg-0abc1234567890def",
+    ] {
+        let mut ev = event("running");
+        ev["detail"]["instance-id"] = bad.into();
+        let err = guard::handle_event(&d, ev).await.expect_err(bad);
+        assert!(matches!(err, HandlerError::Event(_)), "{bad}: {err:?}");
+        assert_eq!(err.exit_code(), 2, "{bad}");
+    }
+    assert_eq!(any_ec2.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn when_the_guard_runs_at_trace_level_then_the_registration_code_is_not_logged_plain_or_base64(
+) {
+    let (logs, _guard) = log_capture::capture_at_lambda_trace();
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: None,
+            src_dst: [true, false],
+        },
+        None,
+    );
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let d = deps(ec2, &[], config(&[("READBACK_BACKOFF_MS", "1")]));
+    let o = guard::handle_event(&d, event("running")).await;
+    let result = match &o {
+        Ok(o) => serde_json::to_string(o).unwrap_or_default(),
+        Err(e) => e.to_string(),
+    };
+    let text = logs.text();
+    assert!(
+        text.contains("\"level\":\"TRACE\"")
+            || text.contains("\"level\":\"DEBUG\"")
+            || text.contains("router checked"),
+        "the run logged:\n{text}"
+    );
+    let user_data = base64::engine::general_purpose::STANDARD.encode(guide_user_data(
+        "SSR_1_Router",
+        "6.3.0",
+        REG_CODE,
+    ));
+    for (what, haystack) in [("logs", &text), ("result", &result)] {
+        assert!(!haystack.contains(REG_CODE), "registration code in {what}");
+        assert!(
+            !haystack.contains(&user_data),
+            "user data (base64) in {what}"
+        );
+        for fragment in log_capture::base64_fragments(REG_CODE) {
+            assert!(
+                !haystack.contains(&fragment),
+                "registration code (base64 `{fragment}`) in {what}"
+            );
+        }
+    }
+}

@@ -7,7 +7,8 @@ use ssr_core::lambda;
 async fn main() -> Result<(), lambda::Error> {
     let deps = lambda::init().await;
     lambda::serve(&deps, |deps, event| {
-        guard::handle_event(deps, event.payload)
+        let deadline = event.context.deadline();
+        guard::handle_event_until(deps, event.payload, Some(deadline))
     })
     .await
 }

@@ -21,6 +21,7 @@ fn ena_text(e: EnaStatus) -> &'static str {
         EnaStatus::Enabled => "enabled",
         EnaStatus::Disabled => "disabled",
         EnaStatus::Unknown => "unknown (emulator)*",
+        EnaStatus::NotChecked => "not checked (IAM denied)",
     }
 }
 

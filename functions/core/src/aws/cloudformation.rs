@@ -41,6 +41,9 @@ pub struct StackInfo {
     pub stack_name: String,
     pub status: String,
     pub status_reason: Option<String>,
+    /// The identity of the stack's current (or last) operation: DescribeStacks' LastUpdatedTime,
+    /// else its CreationTime. Every status of one operation shares it.
+    pub operation_started: Option<DateTime<Utc>>,
     pub parameters: Vec<StackParameter>,
     pub tags: BTreeMap<String, String>,
 }
@@ -187,6 +190,10 @@ impl CloudFormation {
                 .stack_status_reason()
                 .filter(|r| !r.is_empty())
                 .map(String::from),
+            operation_started: s
+                .last_updated_time()
+                .or(s.creation_time())
+                .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
             parameters: parameters_of(s),
             tags: s
                 .tags()

@@ -13,7 +13,7 @@ use base64::Engine;
 use super::AwsError;
 use crate::onboarding_config::{self, OnboardingStatus};
 use crate::snapshot::{
-    EnaStatus, InstanceFacts, Interface, RootVolume, RouteFacts, RouterSnapshot,
+    EnaStatus, InstanceFacts, Interface, NotChecked, RootVolume, RouteFacts, RouterSnapshot,
 };
 
 /// The tag CloudFormation puts on every instance it creates.
@@ -92,6 +92,14 @@ fn facts_of(i: &Instance) -> Option<InstanceFacts> {
         root_device_name,
         root_volume_id,
     })
+}
+
+fn not_checked(action: &str, resource: &str, what: &str) -> NotChecked {
+    NotChecked {
+        action: action.to_string(),
+        resource: resource.to_string(),
+        what: what.to_string(),
+    }
 }
 
 fn attachment_of(n: &NetworkInterface) -> InterfaceAttachment {
@@ -440,28 +448,45 @@ impl Ec2 {
         let id = facts.instance_id.as_str();
         let wan_subnet =
             crate::snapshot::wan_interface_of(&interfaces).and_then(|w| w.subnet_id.clone());
+        let denied = |e: &AwsError| e.is("UnauthorizedOperation");
         let ena = async {
             Ok::<_, AwsError>(match facts.ena_support {
-                Some(true) => EnaStatus::Enabled,
+                Some(true) => (EnaStatus::Enabled, None),
                 // Absent in DescribeInstances: ask the attribute, which is authoritative.
-                _ => match self.ena_attribute(id).await? {
-                    Some(true) => EnaStatus::Enabled,
-                    Some(false) => EnaStatus::Disabled,
-                    None if facts.ena_support == Some(false) => EnaStatus::Disabled,
-                    None => EnaStatus::Unknown,
+                _ => match self.ena_attribute(id).await {
+                    Ok(Some(true)) => (EnaStatus::Enabled, None),
+                    Ok(Some(false)) => (EnaStatus::Disabled, None),
+                    Ok(None) if facts.ena_support == Some(false) => (EnaStatus::Disabled, None),
+                    Ok(None) => (EnaStatus::Unknown, None),
+                    Err(e) if denied(&e) => (
+                        EnaStatus::NotChecked,
+                        Some(not_checked(
+                            "DescribeInstanceAttribute",
+                            id,
+                            "ENA (enhanced networking, attribute enaSupport)",
+                        )),
+                    ),
+                    Err(e) => return Err(e),
                 },
             })
         };
         let volume = async {
             match &facts.root_volume_id {
-                Some(v) => self.volume_size_gb(v).await,
-                None => Ok(None),
+                Some(v) => match self.volume_size_gb(v).await {
+                    Ok(size) => Ok((size, None)),
+                    Err(e) if denied(&e) => Ok((
+                        None,
+                        Some(not_checked("DescribeVolumes", v, "the root volume size")),
+                    )),
+                    Err(e) => Err(e),
+                },
+                None => Ok((None, None)),
             }
         };
         let onboarding = async {
             match self.user_data(id).await {
                 Ok(user_data) => Ok(onboarding_config::inspect_bytes(user_data.as_deref())),
-                Err(e) if e.is("UnauthorizedOperation") => Ok(OnboardingStatus::NotChecked {
+                Err(e) if denied(&e) => Ok(OnboardingStatus::NotChecked {
                     reason: "IAM denied ec2:DescribeInstanceAttribute (the deployed policy allows it only on instances with the router tag or a ROUTER_STACKS stack name)".into(),
                 }),
                 Err(e) => Err(e),
@@ -469,15 +494,30 @@ impl Ec2 {
         };
         let route = async {
             match &wan_subnet {
-                Some(subnet) => self
-                    .route_facts(facts.vpc_id.as_deref(), subnet)
-                    .await
-                    .map(Some),
-                None => Ok(None),
+                Some(subnet) => match self.route_facts(facts.vpc_id.as_deref(), subnet).await {
+                    Ok(r) => Ok((Some(r), None)),
+                    Err(e) if denied(&e) => Ok((
+                        None,
+                        Some(not_checked(
+                            "DescribeRouteTables",
+                            subnet,
+                            "the WAN subnet's default route to an internet gateway",
+                        )),
+                    )),
+                    Err(e) => Err(e),
+                },
+                None => Ok((None, None)),
             }
         };
-        let (ena, size_gb, onboarding, wan_route) =
+        let ((ena, ena_nc), (size_gb, volume_nc), onboarding, (wan_route, route_nc)) =
             tokio::try_join!(ena, volume, onboarding, route)?;
+        let not_checked: Vec<NotChecked> = [ena_nc, volume_nc, route_nc]
+            .into_iter()
+            .flatten()
+            .collect();
+        for n in &not_checked {
+            tracing::warn!(instance_id = id, action = %n.action, resource = %n.resource, "IAM denied a read; reported as NOT_CHECKED");
+        }
         let root_volume = facts
             .root_device_name
             .clone()
@@ -500,6 +540,7 @@ impl Ec2 {
             interfaces,
             wan_route,
             onboarding,
+            not_checked,
         })
     }
 

@@ -15,7 +15,31 @@ pub struct AwsError {
     pub operation: &'static str,
     pub code: String,
     pub message: String,
+    /// A timeout or a connection failure (no AWS answer at all): worth another try.
+    #[doc(hidden)]
+    pub no_answer: bool,
 }
+
+/// Error codes AWS uses for throttling and for its own (5xx) failures.
+const TRANSIENT_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "SlowDown",
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "InternalServiceError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "Unavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
 
 impl AwsError {
     pub fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
@@ -23,6 +47,10 @@ impl AwsError {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
+        let no_answer = matches!(
+            err,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+        );
         let code = err.code().unwrap_or("Unknown").to_string();
         let message = match err.message() {
             Some(m) => m.to_string(),
@@ -32,6 +60,7 @@ impl AwsError {
             operation,
             code,
             message,
+            no_answer,
         }
     }
 
@@ -40,7 +69,13 @@ impl AwsError {
             operation,
             code: code.to_string(),
             message: message.into(),
+            no_answer: false,
         }
+    }
+
+    /// Throttling, an AWS-side (5xx) failure, a timeout or no connection: retrying may succeed.
+    pub fn is_transient(&self) -> bool {
+        self.no_answer || TRANSIENT_CODES.contains(&self.code.as_str())
     }
 
     pub fn is(&self, code: &str) -> bool {

@@ -44,6 +44,13 @@ use crate::deps::Deps;
 use crate::findings::Severity;
 use crate::render::EventContext;
 
+/// First wait before re-running a check that hit a transient AWS error (doubling after).
+const TRANSIENT_RETRY_BASE: Duration = Duration::from_millis(200);
+
+/// The stack statuses in which an Update request is CloudFormation rolling back: it answers
+/// SUCCESS without re-checking (FAILED here would leave the stack UPDATE_ROLLBACK_FAILED).
+const ROLLBACK_STATUSES: &[&str] = &["UPDATE_ROLLBACK_IN_PROGRESS"];
+
 /// Time kept before the Lambda deadline for answering CloudFormation.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 /// CloudFormation rejects response bodies larger than this.
@@ -58,9 +65,11 @@ pub struct GuardProperties {
     pub fail_on_findings: bool,
 }
 
-fn valid_instance_id(id: &str) -> bool {
-    id.strip_prefix("i-").is_some_and(|hex| {
-        (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit())
+/// `https://host/…` or `http://host/…` (the pre-signed S3 URL CloudFormation sends; http for
+/// local tests).
+fn is_absolute_http_url(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|u| {
+        matches!(u.scheme(), "https" | "http") && u.host_str().is_some_and(|h| !h.is_empty())
     })
 }
 
@@ -70,10 +79,10 @@ pub fn parse_properties(props: &Value) -> Result<GuardProperties, String> {
         None | Some(Value::Null) => {
             return Err("property InstanceId is required (the router's instance id, e.g. !Ref Router)".into())
         }
-        Some(Value::String(s)) if valid_instance_id(s.trim()) => s.trim().to_string(),
+        Some(Value::String(s)) if crate::snapshot::is_instance_id(s.trim()) => s.trim().to_string(),
         Some(Value::String(s)) => {
             return Err(format!(
-                "property InstanceId `{}` is not an EC2 instance id (i- followed by 8 or 17 hex digits)",
+                "property InstanceId `{}` is not an EC2 instance id (i- followed by 8 or 17 lower-case hex digits)",
                 s.chars().take(40).collect::<String>()
             ))
         }
@@ -293,7 +302,26 @@ async fn run_guard(deps: &Deps, instance_id: &str, ctx: EventContext, budget: Du
     }
     let deps = deps.clone();
     let id = instance_id.to_string();
-    let task = tokio::spawn(async move { guard_instance(&deps, &id, None, &ctx).await });
+    let until = Instant::now() + budget;
+    let task = tokio::spawn(async move {
+        // Throttling and AWS-side (5xx) failures are retried while the budget lasts, before the
+        // request answers FAILED.
+        let mut attempt: u32 = 0;
+        loop {
+            match guard_instance(&deps, &id, None, &ctx).await {
+                Err(HandlerError::Aws(e)) if e.is_transient() => {
+                    let wait = TRANSIENT_RETRY_BASE.saturating_mul(2u32.saturating_pow(attempt));
+                    if Instant::now() + wait >= until {
+                        return Err(HandlerError::Aws(e));
+                    }
+                    tracing::warn!(attempt, error = %e, "transient AWS error; checking again");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    });
     let abort = task.abort_handle();
     match tokio::time::timeout(budget, task).await {
         Err(_) => {
@@ -408,6 +436,17 @@ pub async fn handle_request(
     let put_until = started + remaining.saturating_sub(Duration::from_millis(500));
     let budget = remaining.saturating_sub(DEADLINE_MARGIN);
 
+    // A ResponseURL that is not an absolute http(s) URL can never be answered: a typed malformed
+    // request at once, not PUT retries until the deadline. (The URL is pre-signed: never logged.)
+    if let Some(url) = event.get("ResponseURL").and_then(Value::as_str) {
+        if !is_absolute_http_url(url) {
+            return Err(EventError::malformed(
+                "custom resource ResponseURL is not an absolute http(s) URL: CloudFormation cannot be answered",
+            )
+            .into());
+        }
+    }
+
     let request: CloudFormationCustomResourceRequest = match serde_json::from_value(event.clone()) {
         Ok(r) => r,
         Err(e) => {
@@ -486,6 +525,34 @@ pub async fn handle_request(
                 logical_resource_id: u.logical_resource_id,
             };
             let kept = u.physical_resource_id;
+            match stack_status(deps, &echo.stack_id, budget).await {
+                Ok(Some(status)) if ROLLBACK_STATUSES.contains(&status.as_str()) => {
+                    tracing::info!(
+                        request_type = "Update",
+                        stack_status = %status,
+                        decision = "success",
+                        "stack is rolling back: not re-checked"
+                    );
+                    let answer = Answer {
+                        success: true,
+                        reason: format!(
+                            "stack is {status}: the router is not re-checked during a rollback"
+                        ),
+                        physical_resource_id: kept,
+                        data: BTreeMap::new(),
+                    };
+                    return respond(sender, echo, answer, None, put_until).await;
+                }
+                Ok(_) => {}
+                Err(e) if e.is_transient() => {
+                    let msg = format!("could not read the stack's status before the deadline: {e}");
+                    return respond(sender, echo, failed(msg, kept), None, put_until).await;
+                }
+                // Not allowed or not answerable: the Update is checked as if not rolling back.
+                Err(e) => {
+                    tracing::warn!(error = %e, "stack status unknown; checking the router");
+                }
+            }
             match parse_properties(&u.resource_properties) {
                 Err(msg) => (echo, failed(msg, kept), None),
                 Ok(props) => {
@@ -525,6 +592,32 @@ pub async fn handle_request(
     respond(sender, echo, answer, guard, put_until).await
 }
 
+/// The stack's status (one DescribeStacks for the request's StackId), transient errors retried
+/// within `budget`. `None` when the stack is not found.
+async fn stack_status(
+    deps: &Deps,
+    stack_id: &str,
+    budget: Duration,
+) -> Result<Option<String>, AwsError> {
+    let until = Instant::now() + budget;
+    let mut attempt: u32 = 0;
+    loop {
+        match deps.cloudformation().describe_stack(stack_id).await {
+            Ok(s) => return Ok(s.map(|s| s.status)),
+            Err(e) if e.is_transient() => {
+                let wait = TRANSIENT_RETRY_BASE.saturating_mul(2u32.saturating_pow(attempt));
+                if Instant::now() + wait >= until {
+                    return Err(e);
+                }
+                tracing::warn!(attempt, error = %e, "DescribeStacks: transient error; retrying");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 async fn check(
     deps: &Deps,
     echo: &Echo,
@@ -542,6 +635,7 @@ async fn check(
         region: deps.region.clone(),
         account: echo.stack_id.split(':').nth(4).map(String::from),
         event_id: Some(echo.request_id.clone()),
+        deadline: Some(std::time::SystemTime::now() + budget),
     };
     let id = &props.instance_id;
     match run_guard(deps, id, ctx, budget).await {

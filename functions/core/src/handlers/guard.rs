@@ -11,7 +11,7 @@ use tracing::Instrument;
 use super::{parse_event, EventError, HandlerError};
 pub use crate::alerting::AlertOutcome;
 use crate::alerting::{publish_once, Once};
-use crate::apply::apply;
+use crate::apply::{apply, Readback};
 use crate::aws::state::items::ClaimItem;
 use crate::aws::AwsError;
 use crate::config::RetryPolicy;
@@ -22,10 +22,12 @@ use crate::render::guard::guard_alert;
 use crate::render::EventContext;
 use crate::rules::{evaluate, Policy};
 use crate::select::{select, Selection};
-use crate::snapshot::{InstanceFacts, Interface, RouterSnapshot};
+use crate::snapshot::{is_instance_id, InstanceFacts, Interface, RouterSnapshot};
 
 pub const EC2_SOURCE: &str = "aws.ec2";
 pub const EC2_DETAIL_TYPE: &str = "EC2 Instance State-change Notification";
+/// The EC2 states the guard checks (and the instance-guard EventBridge rule delivers).
+pub const GUARDED_STATES: &[&str] = &["pending", "running", "stopped"];
 
 /// The JSON summary every guard run returns (and the CLI prints).
 #[derive(Clone, Debug, Serialize)]
@@ -136,10 +138,19 @@ impl GuardOutcome {
     }
 }
 
-/// Lambda entry: an EventBridge "EC2 Instance State-change Notification".
+/// An EventBridge "EC2 Instance State-change Notification", without a deadline (the CLI).
 pub async fn handle_event(
     deps: &Deps,
     event: serde_json::Value,
+) -> Result<GuardOutcome, HandlerError> {
+    handle_event_until(deps, event, None).await
+}
+
+/// Lambda entry: like [`handle_event`], with the invocation's deadline (waits never pass it).
+pub async fn handle_event_until(
+    deps: &Deps,
+    event: serde_json::Value,
+    deadline: Option<std::time::SystemTime>,
 ) -> Result<GuardOutcome, HandlerError> {
     let ev: EventBridgeEvent<InstanceStateChange> = parse_event(
         "an EventBridge \"EC2 Instance State-change Notification\"",
@@ -152,10 +163,11 @@ pub async fn handle_event(
         ))
         .into());
     }
-    let id = ev.detail.instance_id.trim();
-    if !id.starts_with("i-") {
+    let id = ev.detail.instance_id.as_str();
+    if !is_instance_id(id) {
         return Err(EventError::malformed(format!(
-            "detail.instance-id `{id}` is not an instance id"
+            "detail.instance-id {:?} is not an EC2 instance id (i- and 8 or 17 lower-case hex digits)",
+            id.chars().take(40).collect::<String>()
         ))
         .into());
     }
@@ -164,6 +176,7 @@ pub async fn handle_event(
         region: ev.region.clone().or_else(|| deps.region.clone()),
         account: ev.account.clone(),
         event_id: ev.id.clone(),
+        deadline,
     };
     guard_instance(deps, id, Some(&ev.detail.state), &ctx).await
 }
@@ -239,7 +252,7 @@ async fn guard_inner(
         } => (snapshot, selection),
     };
     let state = snapshot.state.clone();
-    if !matches!(state.as_str(), "pending" | "running" | "stopped") {
+    if !GUARDED_STATES.contains(&state.as_str()) {
         let mut o = GuardOutcome::skipped(
             instance_id,
             ctx,
@@ -257,7 +270,7 @@ async fn guard_inner(
         return Ok(o);
     }
 
-    let (findings, actions) = check_and_fix(deps, &snapshot, dry_run).await;
+    let (findings, actions) = check_and_fix(deps, &snapshot, dry_run, ctx.deadline).await;
 
     let mut outcome = GuardOutcome {
         instance_id: instance_id.to_string(),
@@ -308,19 +321,26 @@ async fn guard_inner(
 }
 
 /// Rules, plan and (unless `dry_run`) the verified fixes for one router snapshot: the part of the
-/// guard the audit command shares.
+/// guard the audit command shares. The read-back polls (`READBACK_BACKOFF_MS`) but never past
+/// `deadline`.
 pub async fn check_and_fix(
     deps: &Deps,
     snapshot: &RouterSnapshot,
     dry_run: bool,
+    deadline: Option<std::time::SystemTime>,
 ) -> (Vec<Finding>, Vec<ActionResult>) {
     let policy = Policy::for_state(
         &snapshot.state,
         deps.config.ena_fix_when_stopped,
         deps.config.min_root_volume_gb,
-    );
+    )
+    .with_public_ip_grace(Utc::now(), deps.config.public_ip_grace);
     let mut findings = evaluate(snapshot, &policy);
-    let actions = apply(&deps.ec2, &plan(&findings), dry_run).await;
+    let readback = Readback {
+        backoff: &deps.config.readback_backoff,
+        deadline,
+    };
+    let actions = apply(&deps.ec2, &plan(&findings), dry_run, &readback).await;
     mark_fixed(&mut findings, &actions);
     (findings, actions)
 }

@@ -34,7 +34,8 @@ pub struct Router {
     pub lan_source_dest_check: bool,
     /// The LAN interface carries `SSR-ROLE=LAN` (false = findings the guard cannot fix).
     pub lan_role_tag: bool,
-    /// DescribeVolumes answers UnauthorizedOperation (an AWS error mid-way).
+    /// DescribeVolumes answers AuthFailure (an AWS error mid-way that is not an IAM denial,
+    /// which would only degrade to a NOT_CHECKED finding).
     pub volumes_denied: bool,
     /// No rule for DescribeRouteTables: the mock client panics when it is called.
     pub no_route_rule: bool,
@@ -194,8 +195,8 @@ impl Ec2Rules {
             mock!(aws_sdk_ec2::Client::describe_volumes).then_error(|| {
                 DescribeVolumesError::generic(
                     ErrorMetadata::builder()
-                        .code("UnauthorizedOperation")
-                        .message("You are not authorized to perform this operation.")
+                        .code("AuthFailure")
+                        .message("AWS was not able to validate the provided access credentials")
                         .build(),
                 )
             })

@@ -29,6 +29,9 @@ pub struct EventContext {
     pub region: Option<String>,
     pub account: Option<String>,
     pub event_id: Option<String>,
+    /// When the invocation must be done (the Lambda deadline, when the trigger knows it): waits
+    /// such as the fixes' read-back polling never go past it.
+    pub deadline: Option<std::time::SystemTime>,
 }
 
 /// ASCII-only, single line, at most `MAX_SUBJECT` characters (cut with an ellipsis).

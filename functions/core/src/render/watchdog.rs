@@ -331,6 +331,7 @@ mod tests {
             region: Some("us-east-1".into()),
             account: Some("123456789012".into()),
             event_id: None,
+            deadline: None,
         }
     }
 

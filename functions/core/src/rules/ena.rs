@@ -8,7 +8,8 @@ pub(super) fn check(s: &RouterSnapshot, policy: &Policy) -> Vec<Finding> {
     let id = &s.instance_id;
     let command = format!("aws ec2 modify-instance-attribute --instance-id {id} --ena-support");
     match s.ena {
-        EnaStatus::Enabled => vec![],
+        // IAM denied the read: the NOT_CHECKED rule reports it.
+        EnaStatus::Enabled | EnaStatus::NotChecked => vec![],
         EnaStatus::Unknown => vec![Finding::new(
             FindingCode::EnaUnknown,
             id,

@@ -4,10 +4,13 @@
 mod ena;
 mod interfaces;
 mod network;
+mod not_checked;
 mod onboarding;
 mod profile;
 mod sizing;
 mod srcdst;
+
+use chrono::{DateTime, Utc};
 
 use crate::findings::Finding;
 use crate::snapshot::RouterSnapshot;
@@ -23,6 +26,10 @@ pub struct Policy {
     pub stopped: bool,
     /// The minimum root volume size (GB).
     pub min_root_volume_gb: i32,
+    /// "Now", passed in so the rules stay pure; `None` disables time-based holds.
+    pub now: Option<DateTime<Utc>>,
+    /// `PUBLIC_IP_GRACE_MINUTES`: how long after launch a missing WAN public IP is held back.
+    pub public_ip_grace: chrono::Duration,
 }
 
 impl Policy {
@@ -33,6 +40,23 @@ impl Policy {
             fix_ena: stopped && ena_fix_when_stopped,
             stopped,
             min_root_volume_gb,
+            now: None,
+            public_ip_grace: chrono::Duration::zero(),
+        }
+    }
+
+    /// Holds `WAN_NO_PUBLIC_IP` back for `grace` after the instance's launch, judged at `now`.
+    pub fn with_public_ip_grace(mut self, now: DateTime<Utc>, grace: chrono::Duration) -> Self {
+        self.now = Some(now);
+        self.public_ip_grace = grace;
+        self
+    }
+
+    /// Was the instance launched less than `public_ip_grace` before `now`?
+    pub fn within_public_ip_grace(&self, launch_time: Option<DateTime<Utc>>) -> bool {
+        match (self.now, launch_time) {
+            (Some(now), Some(launched)) => now < launched + self.public_ip_grace,
+            _ => false,
         }
     }
 }
@@ -47,6 +71,7 @@ pub fn evaluate(s: &RouterSnapshot, policy: &Policy) -> Vec<Finding> {
     out.extend(sizing::check(s, policy));
     out.extend(onboarding::check(s));
     out.extend(network::check(s, policy));
+    out.extend(not_checked::check(s));
     out
 }
 

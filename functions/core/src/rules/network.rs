@@ -37,8 +37,10 @@ pub(super) fn check(s: &RouterSnapshot, policy: &Policy) -> Vec<Finding> {
             ));
         }
     }
-    // A stopped instance loses an auto-assigned public IP; only an Elastic IP stays.
-    if wan.public_ip.is_none() && !policy.stopped {
+    // A stopped instance loses an auto-assigned public IP; only an Elastic IP stays. Right after
+    // launch the address may not be associated yet: held back for the grace period (the stack's
+    // completion event and the watchdog look again later).
+    if wan.public_ip.is_none() && !policy.stopped && !policy.within_public_ip_grace(s.launch_time) {
         out.push(Finding::new(
             FindingCode::WanNoPublicIp,
             &wan.eni_id,
@@ -98,5 +100,29 @@ mod tests {
             }
             assert_eq!(codes(&check(&s, p)), want, "{name}");
         }
+    }
+
+    #[test]
+    fn when_no_public_ip_within_grace_after_launch_then_held_back_and_reported_after() {
+        let launched = chrono::DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let mut s = good_router();
+        s.launch_time = Some(launched);
+        s.interfaces[0].public_ip = None;
+        let grace = chrono::Duration::minutes(10);
+        let at = |m: i64| {
+            Policy::for_state("running", false, 128)
+                .with_public_ip_grace(launched + chrono::Duration::minutes(m), grace)
+        };
+        assert!(codes(&check(&s, &at(2))).is_empty(), "2 min after launch");
+        assert!(codes(&check(&s, &at(9))).is_empty(), "9 min after launch");
+        assert_eq!(codes(&check(&s, &at(10))), ["WAN_NO_PUBLIC_IP"]);
+        s.launch_time = None;
+        assert_eq!(
+            codes(&check(&s, &at(2))),
+            ["WAN_NO_PUBLIC_IP"],
+            "unknown launch time: no grace"
+        );
     }
 }

@@ -15,12 +15,19 @@ pub fn instance_type_below_guide(instance_type: &str) -> Option<String> {
             "{instance_type} has fewer than the 4 vCPUs of c5.xlarge"
         ));
     }
-    if family.starts_with('t') {
+    if is_burstable_family(family) {
         return Some(format!(
             "{instance_type} is a burstable type; its CPU credits run out under forwarding load"
         ));
     }
     None
+}
+
+/// `t` followed by a generation digit (`t2`, `t3`, `t3a`, `t4g`): burstable. `trn1`/`trn2`
+/// (Trainium) start with `t` but are not.
+fn is_burstable_family(family: &str) -> bool {
+    let mut chars = family.chars();
+    chars.next() == Some('t') && chars.next().is_some_and(|c| c.is_ascii_digit())
 }
 
 /// Instance size and the 128 GB root volume (guide: "ensure the size is 128 GB").
@@ -76,6 +83,12 @@ mod tests {
             ("t3.micro", true),
             ("t3.xlarge", true),
             ("c6i.medium", true),
+            ("t2.xlarge", true),
+            ("t3a.2xlarge", true),
+            ("t4g.xlarge", true),
+            ("trn1.2xlarge", false),
+            ("trn1n.32xlarge", false),
+            ("trn2.48xlarge", false),
         ] {
             assert_eq!(instance_type_below_guide(t).is_some(), small, "{t}");
         }

@@ -83,3 +83,36 @@ pub fn capture() -> (LogBuffer, CaptureGuard) {
     CURRENT.with(|c| *c.borrow_mut() = Some(logs.clone()));
     (logs, CaptureGuard(()))
 }
+
+/// Like [`capture`], filtered as the Lambdas filter at the most verbose level they allow:
+/// `AWS_LAMBDA_LOG_LEVEL=trace` through `telemetry::filter_spec` (the SDK, HTTP and runtime
+/// crates stay capped).
+pub fn capture_at_lambda_trace() -> (LogBuffer, DefaultGuard) {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let filter = tracing_subscriber::EnvFilter::try_new(ssr_core::telemetry::filter_spec("trace"))
+        .expect("the telemetry filter parses");
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_env_filter(filter)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+    (logs, guard)
+}
+
+/// The base64 fragments `secret` turns into inside any base64 stream, at each of the three byte
+/// alignments it can start at (the partial groups at either end left out).
+pub fn base64_fragments(secret: &str) -> Vec<String> {
+    use base64::Engine;
+    let bytes = secret.as_bytes();
+    (0..3)
+        .filter_map(|skip| {
+            let rest = bytes.get(skip..)?;
+            let whole = rest.len() / 3 * 3;
+            (whole >= 6).then(|| base64::engine::general_purpose::STANDARD.encode(&rest[..whole]))
+        })
+        .collect()
+}

@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::handlers::test_support::{deps, Ec2Rules, Router, INSTANCE_ID, REG_CODE};
-use aws_smithy_mocks::{mock_client, RuleMode};
+use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+use aws_sdk_cloudformation::types::{Stack, StackStatus};
+use aws_smithy_mocks::{mock_client, Rule, RuleMode};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -54,6 +56,12 @@ fn in_minutes(m: u64) -> SystemTime {
 }
 
 fn ec2_deps(router: &Router) -> (Deps, Ec2Rules) {
+    ec2_deps_with_stack(router, &stack_in(StackStatus::UpdateInProgress))
+}
+
+/// The guard's EC2 rules and CloudFormation's answer to DescribeStacks (Update requests read
+/// the stack's status first).
+fn ec2_deps_with_stack(router: &Router, describe_stacks: &Rule) -> (Deps, Ec2Rules) {
     let rules = Ec2Rules::new(router);
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules.all());
     let d = deps(
@@ -61,10 +69,35 @@ fn ec2_deps(router: &Router) -> (Deps, Ec2Rules) {
         ec2,
         mock_client!(aws_sdk_sns, []),
         mock_client!(aws_sdk_dynamodb, []),
-        mock_client!(aws_sdk_cloudformation, []),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [describe_stacks]
+        ),
     );
     (d, rules)
 }
+
+/// DescribeStacks answering the request's stack in `status`.
+fn stack_in(status: StackStatus) -> Rule {
+    aws_smithy_mocks::mock!(aws_sdk_cloudformation::Client::describe_stacks).then_output(
+        move || {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_id(CR_STACK_ID)
+                        .stack_name("ssr-router-1")
+                        .stack_status(status.clone())
+                        .creation_time(aws_smithy_types::DateTime::from_secs(1_636_666_200))
+                        .build(),
+                )
+                .build()
+        },
+    )
+}
+
+const CR_STACK_ID: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/ssr-router-1/5e2b7a40-a6c1-11ef-9d3c-0affd3a1b2c5";
 
 fn no_aws_deps() -> Deps {
     deps(
@@ -263,7 +296,7 @@ async fn when_aws_fails_mid_way_then_failed_with_the_aws_error() {
     let (body, _) = only_put(&s).await;
     assert_eq!(body["Status"], "FAILED");
     let reason = body["Reason"].as_str().unwrap();
-    assert!(reason.contains("UnauthorizedOperation"), "{reason}");
+    assert!(reason.contains("AuthFailure"), "{reason}");
     assert_eq!(
         body["PhysicalResourceId"],
         format!("ssr-guard-{INSTANCE_ID}")
@@ -444,4 +477,125 @@ fn when_properties_come_as_strings_or_booleans_then_both_are_accepted() {
     assert!(p(serde_json::json!({"InstanceId": "sg-123"})).is_err());
     assert!(p(serde_json::json!({"InstanceId": 5})).is_err());
     assert!(p(serde_json::json!({"InstanceId": "i-abcd1111", "FailOnFindings": 1})).is_err());
+}
+
+#[tokio::test]
+async fn when_response_url_is_not_an_absolute_http_url_then_malformed_at_once_without_a_put() {
+    let s = server().await;
+    for bad in [
+        "not a url",
+        "/cfn-response/RouterGuard",
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        "https://",
+    ] {
+        let mut v = request(CREATE, &s, &[]);
+        v["ResponseURL"] = Value::String(bad.into());
+        let started = Instant::now();
+        let err = handle_request(&no_aws_deps(), &sender(), v, in_minutes(5))
+            .await
+            .expect_err(bad);
+        assert!(started.elapsed() < Duration::from_secs(1), "{bad}");
+        assert!(
+            matches!(err, HandlerError::Event(EventError::Malformed(_))),
+            "{bad}: {err:?}"
+        );
+    }
+    assert!(s.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn when_instance_id_is_upper_case_or_16_hex_digits_then_failed_without_aws_calls() {
+    let s = server().await;
+    for bad in ["i-0123456789ABCDEF0", "i-0123456789abcdef"] {
+        handle_request(
+            &no_aws_deps(),
+            &sender(),
+            request(CREATE, &s, &[("InstanceId", Value::String(bad.into()))]),
+            in_minutes(5),
+        )
+        .await
+        .unwrap();
+    }
+    let reqs = s.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 2);
+    for r in reqs {
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["Status"], "FAILED");
+        assert!(body["Reason"].as_str().unwrap().contains("lower-case hex"));
+    }
+}
+
+#[tokio::test]
+async fn when_update_arrives_while_the_stack_rolls_back_then_success_without_a_check() {
+    let s = server().await;
+    let describe = stack_in(StackStatus::UpdateRollbackInProgress);
+    let d = deps(
+        &[],
+        // No EC2 rule: any EC2 call would panic.
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(aws_sdk_cloudformation, [&describe]),
+    );
+    let out = handle_request(&d, &sender(), request(UPDATE, &s, &[]), in_minutes(5))
+        .await
+        .unwrap();
+    let (body, _) = only_put(&s).await;
+    assert_eq!(body["Status"], "SUCCESS");
+    assert!(body["Reason"]
+        .as_str()
+        .unwrap()
+        .contains("UPDATE_ROLLBACK_IN_PROGRESS"));
+    assert_eq!(
+        body["PhysicalResourceId"], "ssr-router-guard-RouterGuard-5e2b7a40",
+        "the request's physical id is kept"
+    );
+    assert!(out.guard.is_none());
+    assert_eq!(
+        describe.num_calls(),
+        1,
+        "one DescribeStacks for the StackId"
+    );
+}
+
+/// CloudFormation's (Query protocol) error document.
+fn cfn_error(code: &str, message: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>11111111-2222-3333-4444-555555555555</RequestId></ErrorResponse>"
+    )
+}
+
+#[tokio::test]
+async fn when_describe_stacks_throttles_past_the_sdk_retries_then_retried_and_the_update_checked() {
+    let s = server().await;
+    // The SDK makes 3 attempts per call; 4 throttled answers need one retry of ours.
+    let describe = aws_smithy_mocks::mock!(aws_sdk_cloudformation::Client::describe_stacks)
+        .sequence()
+        .http_status(400, Some(cfn_error("Throttling", "Rate exceeded")))
+        .times(4)
+        .output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_id(CR_STACK_ID)
+                        .stack_name("ssr-router-1")
+                        .stack_status(StackStatus::UpdateInProgress)
+                        .build(),
+                )
+                .build()
+        })
+        .build();
+    let (d, rules) = ec2_deps_with_stack(&Router::default(), &describe);
+    handle_request(&d, &sender(), request(UPDATE, &s, &[]), in_minutes(5))
+        .await
+        .unwrap();
+    let (body, _) = only_put(&s).await;
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    assert_eq!(describe.num_calls(), 5);
+    assert_eq!(
+        rules.describe_instances.num_calls(),
+        1,
+        "the router was checked"
+    );
 }

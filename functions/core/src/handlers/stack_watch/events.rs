@@ -30,6 +30,28 @@ pub const STACK_FAILURE_STATUSES: &[&str] = &[
     "DELETE_FAILED",
 ];
 
+/// Failure statuses that end an operation worse than its first failure (the rollback or the
+/// delete itself failed): they page again even when the operation already paged.
+pub const STACK_WORSE_FAILURE_STATUSES: &[&str] =
+    &["ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED"];
+
+/// The claim that makes one stack operation page once: the stack id and the operation's
+/// identity (its start time); a worse ending gets a claim of its own.
+pub fn failure_claim_key(
+    stack_id: &str,
+    operation_started: Option<chrono::DateTime<chrono::Utc>>,
+    status: &str,
+) -> String {
+    let op = operation_started
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| "unknown-operation".into());
+    if STACK_WORSE_FAILURE_STATUSES.contains(&status) {
+        format!("stack-alert#{stack_id}#{op}#{status}")
+    } else {
+        format!("stack-alert#{stack_id}#{op}")
+    }
+}
+
 pub fn is_failure(status: &str) -> bool {
     STACK_FAILURE_STATUSES.contains(&status)
 }

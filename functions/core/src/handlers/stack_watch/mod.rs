@@ -182,14 +182,14 @@ pub async fn handle_event(
                 "an EventBridge \"CloudFormation Resource Status Change\"",
                 event,
             )?;
-            resource::handle_resource_event(deps, ev).await
+            resource::handle_resource_event(deps, ev, deadline).await
         }
         EventKind::StackStatusChange => {
             let ev: EventBridgeEvent<StackStatusChange> = parse_event(
                 "an EventBridge \"CloudFormation Stack Status Change\"",
                 event,
             )?;
-            stack::handle_stack_event(deps, ev).await
+            stack::handle_stack_event(deps, ev, deadline).await
         }
     }
 }
@@ -200,12 +200,14 @@ pub(crate) fn context(
     id: Option<String>,
     deps: &Deps,
     trigger: String,
+    deadline: SystemTime,
 ) -> EventContext {
     EventContext {
         trigger,
         region: ev_region.or_else(|| deps.region.clone()),
         account,
         event_id: id,
+        deadline: Some(deadline),
     }
 }
 

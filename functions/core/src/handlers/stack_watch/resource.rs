@@ -14,6 +14,7 @@ use crate::handlers::{EventError, HandlerError};
 pub(super) async fn handle_resource_event(
     deps: &Deps,
     ev: EventBridgeEvent<ResourceStatusChange>,
+    deadline: std::time::SystemTime,
 ) -> Result<StackWatchOutcome, HandlerError> {
     let d = &ev.detail;
     let status = d.status_details.status.as_str();
@@ -33,7 +34,7 @@ pub(super) async fn handle_resource_event(
         stack = stack_name.as_deref().unwrap_or(""),
         resource = %d.logical_resource_id
     );
-    resource_inner(deps, &ev, o, stack_name)
+    resource_inner(deps, &ev, o, stack_name, deadline)
         .instrument(span)
         .await
 }
@@ -43,6 +44,7 @@ async fn resource_inner(
     ev: &EventBridgeEvent<ResourceStatusChange>,
     mut o: StackWatchOutcome,
     stack_name: Option<String>,
+    deadline: std::time::SystemTime,
 ) -> Result<StackWatchOutcome, HandlerError> {
     let d = &ev.detail;
     let status = d.status_details.status.as_str();
@@ -135,6 +137,7 @@ async fn resource_inner(
             d.logical_resource_id,
             stack_name.as_deref().unwrap_or("?")
         ),
+        deadline,
     );
     let guard = guard_instance(deps, &instance_id, None, &ctx).await?;
     o.decision = format!("guarded instance {instance_id}");

@@ -2,11 +2,13 @@
 //! stack is guarded and the watchdog's onboarding clock starts; on failure one page with the
 //! root cause.
 
+use std::time::SystemTime;
+
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
-use super::events::{is_complete, is_failure, StackStatusChange};
+use super::events::{failure_claim_key, is_complete, is_failure, StackStatusChange};
 use super::recognise::{recognise_by_name, recognise_described, Recognition};
 use super::{context, EventKind, InstanceResult, StackWatchOutcome};
 use crate::alerting::{publish_once, AlertOutcome, Once};
@@ -24,6 +26,7 @@ pub const ONBOARDING_SOURCE: &str = "stack-watch";
 pub(super) async fn handle_stack_event(
     deps: &Deps,
     ev: EventBridgeEvent<StackStatusChange>,
+    deadline: SystemTime,
 ) -> Result<StackWatchOutcome, HandlerError> {
     let d = &ev.detail;
     let stack_id = d.stack_id.trim();
@@ -44,7 +47,9 @@ pub(super) async fn handle_stack_event(
         stack = %name,
         status
     );
-    stack_inner(deps, &ev, o, name).instrument(span).await
+    stack_inner(deps, &ev, o, name, deadline)
+        .instrument(span)
+        .await
 }
 
 async fn stack_inner(
@@ -52,6 +57,7 @@ async fn stack_inner(
     ev: &EventBridgeEvent<StackStatusChange>,
     mut o: StackWatchOutcome,
     name: String,
+    deadline: SystemTime,
 ) -> Result<StackWatchOutcome, HandlerError> {
     let stack_id = ev.detail.stack_id.trim();
     let status = ev.detail.status_details.status.as_str();
@@ -71,6 +77,12 @@ async fn stack_inner(
     let described = match by_name {
         Some(_) => None,
         None => match deps.cloudformation().describe_stack(stack_id).await? {
+            // DescribeStacks by ARN still answers for a deleted stack, with DELETE_COMPLETE.
+            Some(s) if s.status == "DELETE_COMPLETE" => {
+                o.decision = "the stack was deleted (DELETE_COMPLETE): nothing to do".into();
+                tracing::info!(decision = "no-op", "stack deleted");
+                return Ok(o);
+            }
             Some(s) => Some(s),
             None => {
                 o.decision = "the stack no longer exists: nothing to do".into();
@@ -96,9 +108,9 @@ async fn stack_inner(
     }
     let event_time = ev.time.unwrap_or_else(Utc::now);
     if complete {
-        guard_stack(deps, ev, stack_id, &name, event_time, &mut o).await?;
+        guard_stack(deps, ev, stack_id, &name, event_time, &mut o, deadline).await?;
     } else if let Some(stack) = described {
-        alert_failure(deps, ev, &stack, status, &mut o).await?;
+        alert_failure(deps, ev, &stack, status, &mut o, deadline).await?;
     }
     Ok(o)
 }
@@ -138,6 +150,7 @@ async fn guard_stack(
     name: &str,
     event_time: DateTime<Utc>,
     o: &mut StackWatchOutcome,
+    deadline: SystemTime,
 ) -> Result<(), HandlerError> {
     let status = ev.detail.status_details.status.as_str();
     let (ids, found_by) = stack_instances(deps, stack_id).await?;
@@ -152,6 +165,7 @@ async fn guard_stack(
         ev.id.clone(),
         deps,
         format!("CloudFormation stack {name} {status}"),
+        deadline,
     );
     let mut first_error: Option<HandlerError> = None;
     for id in &ids {
@@ -231,6 +245,7 @@ async fn alert_failure(
     stack: &StackInfo,
     status: &str,
     o: &mut StackWatchOutcome,
+    deadline: SystemTime,
 ) -> Result<(), HandlerError> {
     let events = deps
         .cloudformation()
@@ -243,6 +258,7 @@ async fn alert_failure(
         ev.id.clone(),
         deps,
         format!("CloudFormation stack {} {status}", stack.stack_name),
+        deadline,
     );
     let reason = ev
         .detail
@@ -262,7 +278,7 @@ async fn alert_failure(
     );
     let now = Utc::now();
     let once = Once {
-        pk: format!("stack-alert#{}#{status}", stack.stack_id),
+        pk: failure_claim_key(&stack.stack_id, stack.operation_started, status),
         expires_at: now + deps.config.alert_dedup,
         item: ClaimItem {
             kind: "stack-alert".into(),
@@ -270,7 +286,9 @@ async fn alert_failure(
             status: Some(status.to_string()),
             ..Default::default()
         },
-        held_reason: format!("{status} of this stack was already alerted (state table claim held)"),
+        held_reason: format!(
+            "this stack operation's failure was already alerted ({status} pages again only if the rollback or delete itself fails; state table claim held)"
+        ),
         sent_reason: match &root_cause {
             Some(r) => format!("stack {status}; first failed resource {r}"),
             None => format!("stack {status}; no failed resource event found"),

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::events::failure_claim_key;
 use super::*;
 use crate::aws::cloudformation::{StackInfo, StackParameter};
 use crate::config::Config;
@@ -154,6 +155,7 @@ fn info(name: &str, tags: &[(&str, &str)], params: &[&str]) -> StackInfo {
         stack_name: name.into(),
         status: "CREATE_COMPLETE".into(),
         status_reason: None,
+        operation_started: None,
         parameters: params
             .iter()
             .map(|k| StackParameter {
@@ -908,4 +910,146 @@ fn when_outcome_serialises_then_kind_is_kebab_case() {
     let o = StackWatchOutcome::new(EventKind::StackStatusChange, None);
     let v = serde_json::to_value(&o).unwrap();
     assert_eq!(v["kind"], "stack-status-change");
+}
+
+// ---------------------------------------------------------------- one page per stack operation
+
+/// A state table that remembers claims: PutItem records the pk, GetItem finds it.
+fn state_table() -> (Rule, Rule) {
+    let claims: Arc<Mutex<std::collections::HashSet<String>>> = Arc::default();
+    let c = claims.clone();
+    let put = mock!(aws_sdk_dynamodb::Client::put_item).then_compute_output(move |req| {
+        if let Some(AttributeValue::S(pk)) = req.item().and_then(|i| i.get("pk")) {
+            c.lock().unwrap().insert(pk.clone());
+        }
+        PutItemOutput::builder().build()
+    });
+    let get = mock!(aws_sdk_dynamodb::Client::get_item).then_compute_output(move |req| {
+        let held = match req.key().and_then(|k| k.get("pk")) {
+            Some(AttributeValue::S(pk)) => claims.lock().unwrap().contains(pk),
+            _ => false,
+        };
+        let b = GetItemOutput::builder();
+        if held {
+            b.item("expires_at", AttributeValue::N(i64::MAX.to_string()))
+                .build()
+        } else {
+            b.build()
+        }
+    });
+    (put, get)
+}
+
+fn with_status(fixture: &str, status: &str) -> serde_json::Value {
+    let mut v = json(fixture);
+    v["detail"]["status-details"]["status"] = status.into();
+    v
+}
+
+#[tokio::test]
+async fn when_rollback_in_progress_then_complete_then_one_page_and_a_failed_rollback_pages_again() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let pub_rule = publish(captured.clone());
+    let describe = describe_stacks(stack(&[], &[("SSR-ROUTER", "true")]));
+    let events = failed_create_events();
+    let (put, get) = state_table();
+    let d = deps(
+        ALERT_VARS,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&pub_rule]),
+        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put]),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        ),
+    );
+    for status in [
+        "ROLLBACK_IN_PROGRESS",
+        "ROLLBACK_COMPLETE",
+        "ROLLBACK_COMPLETE",
+    ] {
+        handle_event(
+            &d,
+            &sender(),
+            with_status(FIX_STACK_ROLLBACK, status),
+            deadline(),
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(pub_rule.num_calls(), 1, "one page for the failed create");
+    handle_event(
+        &d,
+        &sender(),
+        with_status(FIX_STACK_ROLLBACK, "ROLLBACK_FAILED"),
+        deadline(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        pub_rule.num_calls(),
+        2,
+        "the rollback itself failed: a follow-up"
+    );
+    handle_event(
+        &d,
+        &sender(),
+        with_status(FIX_STACK_ROLLBACK, "ROLLBACK_FAILED"),
+        deadline(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pub_rule.num_calls(), 2, "the follow-up pages once too");
+}
+
+#[test]
+fn when_a_later_update_of_the_stack_fails_then_it_pages_as_its_own_operation() {
+    let k1 = failure_claim_key(
+        STACK_ID,
+        chrono::DateTime::from_timestamp(1_636_666_200, 0),
+        "ROLLBACK_COMPLETE",
+    );
+    let k2 = failure_claim_key(
+        STACK_ID,
+        chrono::DateTime::from_timestamp(1_636_666_200, 0),
+        "ROLLBACK_IN_PROGRESS",
+    );
+    let k3 = failure_claim_key(
+        STACK_ID,
+        chrono::DateTime::from_timestamp(1_636_999_999, 0),
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+    );
+    let k4 = failure_claim_key(
+        STACK_ID,
+        chrono::DateTime::from_timestamp(1_636_999_999, 0),
+        "UPDATE_ROLLBACK_FAILED",
+    );
+    assert_eq!(k1, k2);
+    assert_ne!(k1, k3);
+    assert_ne!(k3, k4);
+    assert!(
+        k1.starts_with(&format!("stack-alert#{STACK_ID}#2021-11-11T")),
+        "{k1}"
+    );
+}
+
+#[tokio::test]
+async fn when_described_stack_is_delete_complete_then_no_op_without_events_or_page() {
+    let mut s = stack(&[], &[("SSR-ROUTER", "true")]);
+    s.stack_status = Some(StackStatus::DeleteComplete);
+    let describe = describe_stacks(s);
+    let d = deps(
+        ALERT_VARS,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, []),
+        mock_client!(aws_sdk_dynamodb, []),
+        mock_client!(aws_sdk_cloudformation, [&describe]),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_ROLLBACK), deadline())
+        .await
+        .unwrap();
+    assert!(o.decision.contains("deleted"), "{}", o.decision);
+    assert!(o.alert.is_none());
+    assert_eq!(describe.num_calls(), 1);
 }

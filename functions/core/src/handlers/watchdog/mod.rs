@@ -130,6 +130,7 @@ impl Watchdog {
             region: ev.region.clone().or_else(|| deps.region.clone()),
             account: ev.account.clone(),
             event_id: ev.id.clone(),
+            deadline: None,
         };
         self.sweep(deps, now, &ctx).await
     }
