@@ -12,6 +12,7 @@ use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfac
 use aws_sdk_ec2::types::{AttributeBooleanValue, Instance, InstanceStateName, Reservation};
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use base64::Engine as _;
 use ssr_core::deps::{Clients, Deps};
 use ssr_core::handlers::guard::{self, GuardOutcome};
 use ssr_core::handlers::HandlerError;
@@ -490,12 +491,26 @@ async fn when_iam_denies_user_data_read_then_unchecked_finding_not_a_failed_even
     assert!(o.findings[0].remediation.contains("create-tags"));
 }
 
+/// The guide router's WAN interface with source/destination check `on`, as EC2 describes it.
+fn wan_eni(on: bool) -> aws_sdk_ec2::types::NetworkInterface {
+    let mut r = Router {
+        state: InstanceStateName::Running,
+        ena: Some(true),
+        src_dst: [on, false],
+    }
+    .mock(None);
+    r.interfaces.truncate(1);
+    r.describe_interfaces().remove(0)
+}
+
 /// EC2's answer to a read the caller's policy does not allow, as real AWS words it.
 fn denied_body(action: &str) -> String {
-    ec2_error(
+    ssr_testkit::AwsErrorShape::new(
+        403,
         "UnauthorizedOperation",
         &format!("You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/ssr-onboard-guard/instance-guard is not authorized to perform: ec2:{action} on resource: arn:aws:ec2:us-east-1:123456789012:instance/{ID} because no identity-based policy allows the ec2:{action} action"),
     )
+    .ec2_body()
 }
 
 #[tokio::test]
@@ -525,7 +540,7 @@ async fn when_iam_denies_ena_volume_and_route_reads_then_not_checked_findings_no
         .http_status(403, Some(denied_body("DescribeRouteTables")))
         .build();
     let mut rules: Vec<&Rule> = vec![&ena_denied, &volumes_denied, &routes_denied];
-    rules.extend(fake.rules.iter());
+    rules.extend(fake.all());
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
     let d = deps(ec2, &[], config(&[]));
     let o = guard::handle_event(&d, event("running"))
@@ -586,17 +601,17 @@ async fn when_first_read_back_shows_the_old_value_then_polled_again_and_applied(
         .sequence()
         .output(|| {
             DescribeNetworkInterfacesOutput::builder()
-                .network_interfaces(Router::eni("eni-wan", 0, "WAN", true))
+                .network_interfaces(wan_eni(true))
                 .build()
         })
         .output(|| {
             DescribeNetworkInterfacesOutput::builder()
-                .network_interfaces(Router::eni("eni-wan", 0, "WAN", false))
+                .network_interfaces(wan_eni(false))
                 .build()
         })
         .build();
     let mut rules: Vec<&Rule> = vec![&read_backs];
-    rules.extend(fake.rules.iter());
+    rules.extend(fake.all());
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
     let d = deps(ec2, &[], config(&[("READBACK_BACKOFF_MS", "1,1,1,1")]));
     let o = guard::handle_event(&d, event("running"))
@@ -626,11 +641,11 @@ async fn when_the_deadline_leaves_no_time_to_wait_then_one_read_back_and_unverif
         .match_requests(|r| !r.network_interface_ids().is_empty())
         .then_output(|| {
             DescribeNetworkInterfacesOutput::builder()
-                .network_interfaces(Router::eni("eni-wan", 0, "WAN", true))
+                .network_interfaces(wan_eni(true))
                 .build()
         });
     let mut rules: Vec<&Rule> = vec![&stale];
-    rules.extend(fake.rules.iter());
+    rules.extend(fake.all());
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
     let d = deps(ec2, &[], config(&[("READBACK_BACKOFF_MS", "60000")]));
     let started = std::time::Instant::now();
@@ -684,7 +699,7 @@ async fn when_the_guard_runs_at_trace_level_then_the_registration_code_is_not_lo
         },
         None,
     );
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.rules.iter());
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[("READBACK_BACKOFF_MS", "1")]));
     let o = guard::handle_event(&d, event("running")).await;
     let result = match &o {

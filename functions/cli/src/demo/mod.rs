@@ -10,7 +10,6 @@ use clap::Args;
 use serde::Serialize;
 use ssr_core::aws::AwsError;
 use ssr_core::config::{ConfigError, ONBOARDED_TAG_KEY};
-use ssr_core::findings::Severity;
 use ssr_core::handlers::custom_resource::ResponseSender;
 use ssr_core::handlers::guard::{self, GuardOutcome, Observed};
 use ssr_core::handlers::stack_watch::{self, StackWatchOutcome};
@@ -497,4 +496,3 @@ pub async fn run(args: DemoArgs) -> u8 {
     eprintln!("emulated AWS stopped");
     code
 }
-

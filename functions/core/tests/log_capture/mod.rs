@@ -5,6 +5,8 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, Once};
 
+use tracing::subscriber::DefaultGuard;
+
 /// A `tracing` writer into a shared buffer.
 #[derive(Clone, Default)]
 pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
