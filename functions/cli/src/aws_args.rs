@@ -10,10 +10,9 @@ pub struct AwsArgs {
     /// AWS region (default: AWS_REGION, then the profile's region).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// Named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE). Profiles
-    /// that use SSO (`sso_session`) or `credential_process` are not supported by this build;
-    /// export temporary credentials (e.g. `aws configure export-credentials --format env`)
-    /// instead.
+    /// Named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE). SSO
+    /// profiles (`sso_session`, after `aws sso login`), `credential_process` and `role_arn`
+    /// profiles work as in the AWS CLI.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 }
@@ -56,6 +55,10 @@ pub fn hint(e: &AwsError) -> &'static str {
         || code.contains("AuthFailure")
     {
         "the credentials are invalid or expired: refresh them (aws sts get-caller-identity shows which are used)"
+    } else if message.contains("sso") {
+        "the SSO session is missing or expired: run `aws sso login` (with --profile NAME) and retry"
+    } else if message.contains("credential_process") || message.contains("process provider") {
+        "the profile's credential_process failed: run its command by hand to see why"
     } else if message.contains("credentials") || message.contains("no credential") {
         "no AWS credentials found: set AWS_PROFILE / --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     } else if message.contains("region") {
@@ -90,6 +93,16 @@ mod tests {
             "You are not authorized",
         );
         assert!(hint(&e).contains("permission"));
+    }
+
+    #[test]
+    fn when_the_sso_token_is_missing_then_hint_says_aws_sso_login() {
+        let e = AwsError::new(
+            "DescribeInstances",
+            "Unknown",
+            "dispatch failure: failed to load credentials: failed to read cached SSO token file",
+        );
+        assert!(hint(&e).contains("aws sso login"), "{}", hint(&e));
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct Config {
     pub dry_run: bool,
     /// `ALERT_TOPIC_ARN`: SNS topic for alerts; unset means alerts are rendered but not sent.
     pub alert_topic_arn: Option<String>,
+    /// `CHAT_TOPIC_ARN`: a second SNS topic, wired to AWS Chatbot (Amazon Q Developer in chat
+    /// applications); every alert sent is also published there as a custom notification.
+    pub chat_topic_arn: Option<String>,
     /// `STATE_TABLE`: DynamoDB table (pk String, TTL `expires_at`) for de-duplication and episodes.
     pub state_table: Option<String>,
     /// `ALERT_DEDUP_HOURS`: an identical finding set is not re-sent within this window.
@@ -137,6 +140,7 @@ impl Config {
             )?,
             dry_run: parse_bool("DRY_RUN", non_empty("DRY_RUN"))?,
             alert_topic_arn: non_empty("ALERT_TOPIC_ARN"),
+            chat_topic_arn: non_empty("CHAT_TOPIC_ARN"),
             state_table: non_empty("STATE_TABLE"),
             alert_dedup: chrono::Duration::hours(parse_num(
                 "ALERT_DEDUP_HOURS",

@@ -73,7 +73,8 @@ impl Deps {
     pub fn new(config: Config, clients: Clients, region: Option<String>) -> Self {
         Deps {
             ec2: Ec2::new(clients.ec2),
-            alerts: Alerts::new(clients.sns, config.alert_topic_arn.clone()),
+            alerts: Alerts::new(clients.sns, config.alert_topic_arn.clone())
+                .with_chat(config.chat_topic_arn.clone()),
             state: StateStore::new(clients.dynamodb, config.state_table.clone()),
             cloudformation: Lazy::ready(CloudFormation::new(clients.cloudformation)),
             secrets: Lazy::ready(clients.secrets),
@@ -89,7 +90,8 @@ impl Deps {
             alerts: Alerts::new(
                 aws_sdk_sns::Client::new(sdk),
                 config.alert_topic_arn.clone(),
-            ),
+            )
+            .with_chat(config.chat_topic_arn.clone()),
             state: StateStore::new(
                 aws_sdk_dynamodb::Client::new(sdk),
                 config.state_table.clone(),

@@ -4,8 +4,12 @@
 //!
 //! A configuration error does not crash the runtime at start (Lambda would only say
 //! `Runtime.ExitError`): every invocation answers it as `errorType: "Config"` with the message.
+//!
+//! Every invocation, errors included, prints its metrics as EMF lines on stdout
+//! ([`crate::metrics`]): the outcome's (or the failure's) and `DurationMs`.
 
 use std::future::Future;
+use std::time::Instant;
 
 use lambda_runtime::{run, service_fn};
 pub use lambda_runtime::{Diagnostic, Error, LambdaEvent};
@@ -15,6 +19,8 @@ use serde_json::Value;
 use crate::config::ConfigError;
 use crate::handlers::watchdog::SweepError;
 use crate::handlers::HandlerError;
+pub use crate::metrics::Function;
+use crate::metrics::{self, Measured};
 use crate::{telemetry, Config, Deps};
 
 /// An error as Lambda reports it.
@@ -72,24 +78,34 @@ pub async fn init() -> Result<Deps, FunctionError> {
     Ok(Deps::from_env(config).await)
 }
 
-/// Serves invocations with `handler` over `state` (built once per cold start).
+/// Serves invocations of `function` with `handler` over `state` (built once per cold start).
 pub async fn serve<'a, D, F, Fut, O, E>(
+    function: Function,
     state: &'a Result<D, FunctionError>,
     handler: F,
 ) -> Result<(), Error>
 where
     F: Fn(&'a D, LambdaEvent<Value>) -> Fut,
     Fut: Future<Output = Result<O, E>> + 'a,
-    O: Serialize,
+    O: Serialize + Measured,
+    E: Measured,
     FunctionError: From<E>,
 {
     run(service_fn(move |event: LambdaEvent<Value>| {
+        let started = Instant::now();
         // Boxed: the handler futures are deep, and the runtime nests them further.
         let call = state.as_ref().map(|d| Box::pin(handler(d, event)));
         async move {
             let result = match call {
-                Ok(fut) => fut.await.map_err(FunctionError::from),
-                Err(e) => Err(e.clone()),
+                Ok(fut) => {
+                    let result = fut.await;
+                    emit_metrics(function, Some(&result), started);
+                    result.map_err(FunctionError::from)
+                }
+                Err(e) => {
+                    emit_metrics::<O, E>(function, None, started);
+                    Err(e.clone())
+                }
             };
             let out = result.map_err(|e| {
                 tracing::error!(error_type = e.error_type, error = %e.message, "invocation failed");
@@ -100,6 +116,16 @@ where
         }
     }))
     .await
+}
+
+/// Prints the invocation's EMF lines (`None`: the function could not start, e.g. `Config`).
+fn emit_metrics<O: Measured, E: Measured>(
+    function: Function,
+    result: Option<&Result<O, E>>,
+    started: Instant,
+) {
+    let m = metrics::invocation(result, started.elapsed());
+    metrics::emit(function, &m, chrono::Utc::now());
 }
 
 #[cfg(test)]

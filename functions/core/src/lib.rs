@@ -16,6 +16,7 @@ pub mod findings;
 pub mod handlers;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod metrics;
 pub mod mist;
 pub mod onboarding_config;
 pub mod plan;

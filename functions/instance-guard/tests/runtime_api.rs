@@ -132,3 +132,30 @@ async fn when_an_event_is_malformed_then_lambda_gets_a_named_error_type_and_ever
         assert_eq!(l["error_type"], "MalformedEvent");
     }
 }
+
+#[tokio::test]
+async fn when_an_invocation_fails_then_its_duration_is_still_an_emf_metric_on_stdout() {
+    let (_, _, stdout) = invoke(json!({"hello": "not an EC2 event"})).await;
+    let emf: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l.get("_aws").is_some())
+        .collect();
+    assert_eq!(emf.len(), 1, "one EMF document: {stdout}");
+    let doc = &emf[0];
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "SsrOnboard",
+        "{doc}"
+    );
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["Function"]])
+    );
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+        json!([{"Name": "DurationMs", "Unit": "Milliseconds"}])
+    );
+    assert_eq!(doc["Function"], "instance-guard");
+    assert!(doc["DurationMs"].is_number(), "{doc}");
+    assert!(doc["_aws"]["Timestamp"].is_i64(), "{doc}");
+}

@@ -5,6 +5,9 @@
 use ssr_core::handlers::watchdog::Watchdog;
 use ssr_core::lambda;
 
+/// The `Function` dimension of this function's metrics.
+const FUNCTION: lambda::Function = lambda::Function::OnboardingWatchdog;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     let state = lambda::init().await.and_then(|deps| {
@@ -12,7 +15,7 @@ async fn main() -> Result<(), lambda::Error> {
         let watchdog = Watchdog::new(&deps.config, deps.secrets_client());
         Ok((deps, watchdog))
     });
-    lambda::serve(&state, |(deps, watchdog), event| {
+    lambda::serve(FUNCTION, &state, |(deps, watchdog), event| {
         watchdog.handle_event(deps, event.payload)
     })
     .await

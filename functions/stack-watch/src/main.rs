@@ -7,6 +7,9 @@ use ssr_core::handlers::custom_resource::ResponseSender;
 use ssr_core::handlers::stack_watch;
 use ssr_core::lambda::{self, FunctionError};
 
+/// The `Function` dimension of this function's metrics.
+const FUNCTION: lambda::Function = lambda::Function::StackWatch;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     let state = lambda::init().await.and_then(|deps| {
@@ -14,7 +17,7 @@ async fn main() -> Result<(), lambda::Error> {
             ResponseSender::new().map_err(|e| FunctionError::new("Config", e.to_string()))?;
         Ok((deps, sender))
     });
-    lambda::serve(&state, |(deps, sender), event| {
+    lambda::serve(FUNCTION, &state, |(deps, sender), event| {
         let deadline = event.context.deadline();
         stack_watch::handle_event(deps, sender, event.payload, deadline)
     })

@@ -8,6 +8,11 @@
 //!   beats no page) and the outcome says `deduplicated: false`. Functions whose alerts repeat
 //!   every run without a table (the watchdog) refuse to start without one instead
 //!   ([`crate::config::Config::require_state_table`]).
+//!
+//! With `CHAT_TOPIC_ARN`, an alert that was sent is also published to the chat topic as an AWS
+//! Chatbot custom notification ([`crate::render::chat`]). The chat copy is a courtesy: its
+//! failure is logged and reported in [`AlertOutcome::chat`], and never un-sends, re-sends or
+//! fails the alert (its claim stays, so no retry pages twice).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -33,6 +38,20 @@ pub struct AlertOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     pub reason: String,
+    /// The chat copy of a sent alert (only with `CHAT_TOPIC_ARN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatDelivery>,
+}
+
+/// What happened to the chat copy of an alert.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ChatDelivery {
+    pub sent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Why it was not sent (the alert itself was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl AlertOutcome {
@@ -98,6 +117,7 @@ pub async fn publish_once(
             out.sent = true;
             out.message_id = message_id;
             out.reason = once.sent_reason;
+            out.chat = publish_chat(alerts, alert).await;
             Ok(out)
         }
         Err(e) => {
@@ -110,3 +130,29 @@ pub async fn publish_once(
         }
     }
 }
+
+/// The chat copy of a sent alert; `None` without a chat topic. Never an error: the alert is sent.
+async fn publish_chat(alerts: &Alerts, alert: &Alert) -> Option<ChatDelivery> {
+    alerts.chat_topic_arn()?;
+    Some(match alerts.publish_chat(alert).await {
+        Ok(message_id) => {
+            tracing::info!(decision = "chat-sent", subject = %alert.subject, "chat notification sent");
+            ChatDelivery {
+                sent: true,
+                message_id,
+                error: None,
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, subject = %alert.subject, "chat notification not sent; the alert was");
+            ChatDelivery {
+                sent: false,
+                message_id: None,
+                error: Some(e.to_string()),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

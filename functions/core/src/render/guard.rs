@@ -83,6 +83,7 @@ pub fn guard_alert(
         if n == 1 { "" } else { "s" },
         if n == 1 { "s" } else { "" }
     );
+    let mut next_steps = Vec::new();
     for (k, f) in remaining.iter().enumerate() {
         let _ = writeln!(b);
         let _ = writeln!(
@@ -95,20 +96,30 @@ pub fn guard_alert(
         );
         let _ = writeln!(b, "   {}", f.message);
         let planned = dry_run && f.fix.is_some();
+        let what = if planned {
+            f.fix.as_ref().map(|a| a.describe()).unwrap_or_default()
+        } else {
+            f.remediation.clone()
+        };
         let _ = writeln!(
             b,
-            "   {}: {}",
+            "   {}: {what}",
             if planned {
                 "Planned automatic fix (DRY_RUN, not applied)"
             } else {
                 "What to do"
             },
-            if planned {
-                f.fix.as_ref().map(|a| a.describe()).unwrap_or_default()
-            } else {
-                f.remediation.clone()
-            }
         );
+        next_steps.push(format!(
+            "{} on {}: {}{what}",
+            f.code,
+            f.resource,
+            if planned {
+                "planned fix (DRY_RUN): "
+            } else {
+                ""
+            }
+        ));
     }
     let applied: Vec<&ActionResult> = actions
         .iter()
@@ -150,6 +161,7 @@ pub fn guard_alert(
     if let Some(region) = &ctx.region {
         let _ = writeln!(b);
         let _ = writeln!(b, "Console: {}", console_link(region, &s.instance_id));
+        next_steps.push(format!("Console: {}", console_link(region, &s.instance_id)));
     }
     let _ = writeln!(b);
     let _ = writeln!(
@@ -168,6 +180,9 @@ pub fn guard_alert(
         subject,
         body: b,
         attributes,
+        thread_id: format!("ssr-onboard/instance/{}", s.instance_id),
+        related_resources: vec![s.instance_id.clone()],
+        next_steps,
     }
 }
 

@@ -1,7 +1,9 @@
 //! Findings and episodes → alert text a person on call can act on: a subject under 100
 //! characters, a plain-text body (reads well as email), and SNS message attributes for
-//! subscription filter policies. Never given a secret, so it can never print one.
+//! subscription filter policies; for chat ([`chat`]) a thread, the resources and the next steps.
+//! Never given a secret, so it can never print one.
 
+pub mod chat;
 pub mod guard;
 pub mod stack;
 pub mod watchdog;
@@ -18,7 +20,24 @@ pub struct Alert {
     pub subject: String,
     pub body: String,
     /// name → (SNS DataType, value), e.g. `finding_codes` → (`String.Array`, `["A","B"]`).
+    /// `kind` is the alert kind (`guard-findings`, `stack-failed`, `onboarding-overdue`, …).
     pub attributes: BTreeMap<String, (String, String)>,
+    /// The chat thread the alert belongs in: one per instance (guard findings), stack
+    /// (failures) or onboarding episode (the overdue page and its recovery notice share it).
+    pub thread_id: String,
+    /// The resources it is about (instance id, stack id).
+    pub related_resources: Vec<String>,
+    /// What a person does next, one short step each (chat shows them as a list).
+    pub next_steps: Vec<String>,
+}
+
+impl Alert {
+    /// The alert kind (the `kind` attribute), e.g. `onboarding-overdue`.
+    pub fn kind(&self) -> &str {
+        self.attributes
+            .get("kind")
+            .map_or("ssr-onboard", |(_, v)| v.as_str())
+    }
 }
 
 /// Where an event came from and where it happened, for the alert's context lines.

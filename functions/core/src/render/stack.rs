@@ -117,13 +117,29 @@ pub fn stack_alert(
          parameters (instance type available in the zone, AMI subscription, subnet and \
          security group limits), then delete the stack if it rolled back and create it again."
     );
+    let mut next_steps = vec![
+        match first {
+            Some(e) => format!(
+                "Read why {} ({}) failed: {}",
+                e.logical_resource_id,
+                e.resource_type,
+                e.reason.as_deref().unwrap_or("(no reason given)")
+            ),
+            None => "Read the stack's status reason and events".to_string(),
+        },
+        "Fix the template or the parameters (instance type available in the zone, AMI \
+         subscription, subnet and security group limits)"
+            .to_string(),
+        "Delete the stack if it rolled back, then create it again".to_string(),
+    ];
     if let Some(region) = &ctx.region {
-        let _ = writeln!(b);
-        let _ = writeln!(
-            b,
-            "Console: https://{region}.console.aws.amazon.com/cloudformation/home?region={region}#/stacks/events?stackId={}",
+        let link = format!(
+            "https://{region}.console.aws.amazon.com/cloudformation/home?region={region}#/stacks/events?stackId={}",
             url_encode(&stack.stack_id)
         );
+        let _ = writeln!(b);
+        let _ = writeln!(b, "Console: {link}");
+        next_steps.push(format!("Console: {link}"));
     }
     let attributes = std::collections::BTreeMap::from([
         ("kind".to_string(), string_attr("stack-failed")),
@@ -135,5 +151,8 @@ pub fn stack_alert(
         subject,
         body: b,
         attributes,
+        thread_id: format!("ssr-onboard/stack/{}", stack.stack_id),
+        related_resources: vec![stack.stack_id.clone()],
+        next_steps,
     }
 }

@@ -175,10 +175,15 @@ pub fn overdue_alert(
         .map(|k| format!("{k}.pem"))
         .unwrap_or_else(|| "<your-key>.pem".into());
     let _ = writeln!(b, "What to do (vendor guide, \"Mist-Managed Setup\")");
+    let mut next_steps = Vec::new();
     match ssh_target(e.interfaces) {
         Some((ip, public)) => {
             let _ = writeln!(b, "  1. SSH into the router:");
             let _ = writeln!(b, "       ssh -i {key} {user}@{ip}");
+            next_steps.push(format!(
+                "SSH into the router: `ssh -i {key} {user}@{ip}` (or {other}@{ip}){}",
+                if public { "" } else { ", from inside the VPC" }
+            ));
             if !public {
                 let _ = writeln!(
                     b,
@@ -200,8 +205,17 @@ pub fn overdue_alert(
                 b,
                 "  1. SSH into the router as {user} (or {other}) with {key}: the instance has no IP address EC2 reports."
             );
+            next_steps.push(format!(
+                "SSH into the router as {user} (or {other}) with {key}"
+            ));
         }
     }
+    next_steps.push("Ask Mist's view in the PCLI: `su admin`, then `show mist`".to_string());
+    next_steps.push(format!(
+        "Read the onboarding journals: `sudo journalctl -u {} --no-pager | tail -n 200` (also {})",
+        JOURNAL_UNITS[0],
+        JOURNAL_UNITS[1..].join(", ")
+    ));
     let _ = writeln!(b, "  2. Open the PCLI and ask Mist's view of the router:");
     let _ = writeln!(b, "       su admin");
     let _ = writeln!(b, "       show mist");
@@ -224,18 +238,20 @@ pub fn overdue_alert(
         b,
         "  5. Onboarded by hand, or no Mist API token configured? Close this episode with the tag {ONBOARDED_TAG_KEY}=true:"
     );
-    let _ = writeln!(
-        b,
-        "       aws ec2 create-tags --resources {} --tags Key={ONBOARDED_TAG_KEY},Value=true{}",
+    let close = format!(
+        "aws ec2 create-tags --resources {} --tags Key={ONBOARDED_TAG_KEY},Value=true{}",
         e.instance_id,
         ctx.region
             .as_deref()
             .map(|r| format!(" --region {r}"))
             .unwrap_or_default()
     );
+    let _ = writeln!(b, "       {close}");
+    next_steps.push(format!("Onboarded by hand? Close the episode: `{close}`"));
     if let Some(region) = &ctx.region {
         let _ = writeln!(b);
         let _ = writeln!(b, "Console: {}", console_link(region, e.instance_id));
+        next_steps.push(format!("Console: {}", console_link(region, e.instance_id)));
     }
     let _ = writeln!(b);
     let _ = writeln!(
@@ -246,6 +262,9 @@ pub fn overdue_alert(
         subject,
         body: b,
         attributes: attributes("onboarding-overdue", "error", e.instance_id, phase),
+        thread_id: episode_thread(e),
+        related_resources: vec![e.instance_id.to_string()],
+        next_steps,
     }
 }
 
@@ -286,7 +305,19 @@ pub fn recovered_alert(
         subject,
         body: b,
         attributes: attributes("onboarding-recovered", "info", e.instance_id, phase),
+        thread_id: episode_thread(e),
+        related_resources: vec![e.instance_id.to_string()],
+        next_steps: vec!["No action needed.".to_string()],
     }
+}
+
+/// One chat thread per onboarding episode: the overdue page and its recovery notice share it.
+pub fn episode_thread(e: &EpisodeView<'_>) -> String {
+    format!(
+        "ssr-onboard/onboarding/{}/{}",
+        e.instance_id,
+        e.started_at.timestamp()
+    )
 }
 
 fn attributes(

@@ -491,6 +491,86 @@ async fn when_noecho_value_comes_back_unmasked_then_the_key_still_hides_it() {
     assert!(sent[0].0.contains("CREATE_FAILED"));
 }
 
+const CHAT_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ssr-chat";
+
+#[tokio::test]
+async fn when_a_chat_topic_is_set_then_the_stack_alert_and_its_chat_notification_are_published_without_a_secret(
+) {
+    let captured: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let c = captured.clone();
+    let pub_rule = mock!(aws_sdk_sns::Client::publish)
+        .match_requests(move |r| {
+            c.lock().unwrap().push((
+                r.topic_arn().unwrap_or_default().to_string(),
+                r.message().unwrap_or_default().to_string(),
+            ));
+            true
+        })
+        .then_output(|| PublishOutput::builder().message_id("m-1").build());
+    // moto's behaviour: NoEcho values in clear.
+    let describe = describe_stacks(stack(
+        &[
+            ("RegistrationCode", REG_CODE),
+            ("SSRVersion", "6.3.0-107.r1"),
+        ],
+        &[],
+    ));
+    let events = failed_create_events();
+    let claim = claim_won();
+    let vars = [
+        ("ALERT_TOPIC_ARN", TOPIC),
+        ("CHAT_TOPIC_ARN", CHAT_TOPIC),
+        ("STATE_TABLE", "ssr-state"),
+    ];
+    let d = deps(
+        &vars,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&pub_rule]),
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&no_claim_yet(), &claim]
+        ),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        ),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_FAILED), deadline())
+        .await
+        .unwrap();
+    let sent = captured.lock().unwrap().clone();
+    let topics: Vec<&str> = sent.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        topics,
+        [TOPIC, CHAT_TOPIC],
+        "the alert first, then its chat copy"
+    );
+    let chat: serde_json::Value = serde_json::from_str(&sent[1].1).unwrap();
+    assert_eq!(chat["version"], "1.0");
+    assert_eq!(chat["source"], "custom");
+    assert_eq!(chat["content"]["textType"], "client-markdown");
+    assert_eq!(chat["metadata"]["eventType"], "stack-failed");
+    let stack_id = o.stack_id.clone().unwrap();
+    assert_eq!(
+        chat["metadata"]["threadId"],
+        format!("ssr-onboard/stack/{stack_id}")
+    );
+    assert_eq!(
+        chat["metadata"]["relatedResources"],
+        serde_json::json!([stack_id])
+    );
+    assert!(chat["content"]["nextSteps"]
+        .as_array()
+        .is_some_and(|s| s.len() >= 3));
+    let alert = o.alert.clone().unwrap();
+    assert!(alert.sent);
+    assert!(alert.chat.as_ref().is_some_and(|c| c.sent), "{alert:?}");
+    let all = format!("{sent:?} {}", serde_json::to_string(&o).unwrap());
+    assert!(!all.contains(REG_CODE));
+}
+
 /// A failure event whose alert claim is already held: `pre_read` is the claim's GetItem answer.
 /// Returns the conditional-write rule and the publish rule.
 async fn failure_event_with_claim_held(pre_read: Rule) -> (Rule, Rule) {

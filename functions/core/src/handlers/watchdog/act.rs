@@ -19,7 +19,10 @@ pub const KIND_RECOVERED: &str = "onboarding-recovered";
 
 pub enum Act {
     Alert(EpisodeAlert),
-    Recorded,
+    /// The episode's record was written; its onboarding duration in seconds when measured.
+    Recorded {
+        seconds: Option<i64>,
+    },
 }
 
 /// Reads the onboarding config (user data) once for a new episode and writes `watch#…`.
@@ -139,7 +142,9 @@ pub async fn finish(
             decision = "finished",
             "onboarding episode finished"
         );
-        acts.push(Act::Recorded);
+        acts.push(Act::Recorded {
+            seconds: measured.then_some(record.duration_seconds),
+        });
     }
     Ok(acts)
 }

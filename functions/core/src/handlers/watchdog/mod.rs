@@ -288,7 +288,10 @@ impl Watchdog {
                                 }
                                 outcome.alerts.push(a);
                             }
-                            act::Act::Recorded => outcome.finished += 1,
+                            act::Act::Recorded { seconds } => {
+                                outcome.finished += 1;
+                                outcome.onboarding_seconds.extend(seconds);
+                            }
                         }
                     }
                 }
@@ -304,6 +307,7 @@ impl Watchdog {
         outcome
             .episodes
             .sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+        outcome.onboarding_seconds.sort_unstable();
 
         // 6. The "currently overdue" list for `ssr-onboard report`, written when it changes.
         outcome.overdue_now = plan.overdue.len();

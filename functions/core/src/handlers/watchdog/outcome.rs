@@ -62,6 +62,10 @@ pub struct SweepOutcome {
     pub alerts: Vec<EpisodeAlert>,
     /// Episodes finished (recorded) this sweep.
     pub finished: usize,
+    /// How long each episode finished this sweep took to onboard, in seconds (only those whose
+    /// duration is measured: see [`crate::episode::Episode::finished`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub onboarding_seconds: Vec<i64>,
     pub overdue_now: usize,
     pub errors: Vec<String>,
 }
