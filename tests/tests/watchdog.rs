@@ -140,9 +140,9 @@ impl World {
 /// inventory has none). The MAC is derived from the name (moto reports no MACs: the routers here
 /// match by name).
 fn device(name: &str, connected: bool, version: Option<&str>) -> serde_json::Value {
-    let hash = name
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     serde_json::json!({
         "name": name, "mac": format!("02{:010x}", hash & 0xff_ffff_ffff),
         "serial": format!("SN-{name}"), "model": "SSR", "type": "gateway",
@@ -525,9 +525,17 @@ async fn when_mist_rejects_the_token_then_one_operational_alert_a_day_and_overdu
     let (d, wd) = w.watchdog(TABLE, &[]);
     w.mist_answers(401).await;
     let first = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
-    assert!(first.mist.token_alert.as_ref().is_some_and(|a| a.sent), "{:?}", first.mist);
+    assert!(
+        first.mist.token_alert.as_ref().is_some_and(|a| a.sent),
+        "{:?}",
+        first.mist
+    );
     let second = sweep(&wd, &d, t0 + Duration::minutes(17)).await;
-    let held = second.mist.token_alert.clone().expect("token alert outcome");
+    let held = second
+        .mist
+        .token_alert
+        .clone()
+        .expect("token alert outcome");
     assert!(!held.sent && held.already_sent, "{held:?}");
     let alerts = w.alerts().await;
     check_alerts_clean(&alerts);
@@ -540,13 +548,24 @@ async fn when_mist_rejects_the_token_then_one_operational_alert_a_day_and_overdu
         .iter()
         .find(|a| a.attributes.get("kind").map(String::as_str) == Some("mist-token-rejected"))
         .unwrap_or_else(|| panic!("{kinds:?}"));
-    assert!(token.message.contains("MIST_API_TOKEN"), "{}", token.message);
+    assert!(
+        token.message.contains("MIST_API_TOKEN"),
+        "{}",
+        token.message
+    );
     let page = alerts
         .iter()
         .find(|a| a.attributes.get("kind").map(String::as_str) == Some("onboarding-overdue"))
         .unwrap_or_else(|| panic!("{kinds:?}"));
-    assert_eq!(page.attributes.get("instance_id"), Some(&router.instance_id));
-    assert!(page.message.contains("Mist status unknown"), "{}", page.message);
+    assert_eq!(
+        page.attributes.get("instance_id"),
+        Some(&router.instance_id)
+    );
+    assert!(
+        page.message.contains("Mist status unknown"),
+        "{}",
+        page.message
+    );
 }
 
 /// A /20 subnet in the guide's VPC (the guide's /24 subnets hold 251 interfaces).

@@ -330,7 +330,10 @@ mod tests {
             ("off", VersionCheck::Off),
         ] {
             assert_eq!(
-                cfg(&[("MIST_VERSION_CHECK", v)]).unwrap().mist.version_check,
+                cfg(&[("MIST_VERSION_CHECK", v)])
+                    .unwrap()
+                    .mist
+                    .version_check,
                 want
             );
         }

@@ -58,7 +58,11 @@ fn undefined(
 fn fixture_objects() -> Vec<(String, &'static str, serde_json::Value)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir()).expect("fixture dir") {
-        let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .to_string();
         let object = match name.as_str() {
             "schema.json" => continue,
             n if n.starts_with("inventory-") => "inventory",
@@ -83,7 +87,12 @@ fn every_mist_fixture_field_is_defined_by_the_spec_for_its_object() {
         match *object {
             "webhook_device_events" => {
                 problems.extend(undefined(&schema, object, value, name));
-                for (i, ev) in value["events"].as_array().expect("events").iter().enumerate() {
+                for (i, ev) in value["events"]
+                    .as_array()
+                    .expect("events")
+                    .iter()
+                    .enumerate()
+                {
                     problems.extend(undefined(
                         &schema,
                         "webhook_device_event",
@@ -125,7 +134,10 @@ fn the_client_models_read_only_fields_the_spec_defines() {
 
 #[test]
 fn the_fixtures_parse_into_the_client_models() {
-    for name in ["inventory-gateways-page1.json", "inventory-gateways-page2.json"] {
+    for name in [
+        "inventory-gateways-page1.json",
+        "inventory-gateways-page2.json",
+    ] {
         let v: Vec<InventoryDevice> = serde_json::from_value(read(name)).expect(name);
         assert!(!v.is_empty());
     }

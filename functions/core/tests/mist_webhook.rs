@@ -76,20 +76,36 @@ async fn when_signature_is_missing_or_wrong_then_401_and_nothing_read() {
     }
     // Signed over another body.
     let r = h
-        .handle_request(&d, request(&b.replace("0a0000000001", "0a0000000002"), Some(&good)))
+        .handle_request(
+            &d,
+            request(&b.replace("0a0000000001", "0a0000000002"), Some(&good)),
+        )
         .await;
     assert_eq!(r.status_code, 401);
-    assert!(fakes.published.lock().map(|p| p.is_empty()).unwrap_or(false));
+    assert!(fakes
+        .published
+        .lock()
+        .map(|p| p.is_empty())
+        .unwrap_or(false));
 }
 
 #[tokio::test]
 async fn when_body_is_too_large_or_unparsable_then_413_or_400() {
     let (d, h, _) = hook("http://127.0.0.1:9").await;
     let big = "x".repeat(1024 * 1024 + 1);
-    let r = h.handle_request(&d, request(&big, Some(&sign(big.as_bytes())))).await;
+    let r = h
+        .handle_request(&d, request(&big, Some(&sign(big.as_bytes()))))
+        .await;
     assert_eq!(r.status_code, 413);
-    for bad in ["not json", "{\"topic\":\"device-events\"}", "{\"topic\":\"audits\",\"events\":[]}", "[]"] {
-        let r = h.handle_request(&d, request(bad, Some(&sign(bad.as_bytes())))).await;
+    for bad in [
+        "not json",
+        "{\"topic\":\"device-events\"}",
+        "{\"topic\":\"audits\",\"events\":[]}",
+        "[]",
+    ] {
+        let r = h
+            .handle_request(&d, request(bad, Some(&sign(bad.as_bytes()))))
+            .await;
         assert_eq!(r.status_code, 400, "{bad}: {}", r.body);
         assert_clean(&r);
     }
@@ -109,7 +125,10 @@ async fn when_ztp_fails_then_one_onboarding_failed_page_with_mists_text() {
         serde_json::json!({"text": "ZTP failed: config download", "reason": "timeout", "ev_type": "warn"}),
     );
     // Base64-encoded, as a Function URL may pass it.
-    let mut req = request(&base64::engine::general_purpose::STANDARD.encode(&b), Some(&sign(b.as_bytes())));
+    let mut req = request(
+        &base64::engine::general_purpose::STANDARD.encode(&b),
+        Some(&sign(b.as_bytes())),
+    );
     req["isBase64Encoded"] = true.into();
     let r = h.handle_request(&d, req).await;
     assert_eq!(r.status_code, 200, "{}", r.body);
@@ -117,10 +136,22 @@ async fn when_ztp_fails_then_one_onboarding_failed_page_with_mists_text() {
     let v = body(&r);
     assert_eq!(v["results"][0]["outcome"], "paged", "{v}");
     assert_eq!(v["results"][0]["instance_id"], ID);
-    let sent = fakes.published.lock().map(|p| p.clone()).unwrap_or_default();
+    let sent = fakes
+        .published
+        .lock()
+        .map(|p| p.clone())
+        .unwrap_or_default();
     assert_eq!(sent.len(), 1);
-    assert!(sent[0].0.starts_with("SSR onboarding failed: SSR_1_Router"), "{}", sent[0].0);
-    assert!(sent[0].1.contains("ZTP failed: config download"), "{}", sent[0].1);
+    assert!(
+        sent[0].0.starts_with("SSR onboarding failed: SSR_1_Router"),
+        "{}",
+        sent[0].0
+    );
+    assert!(
+        sent[0].1.contains("ZTP failed: config download"),
+        "{}",
+        sent[0].1
+    );
     assert!(sent[0].1.contains("Reason:    timeout"), "{}", sent[0].1);
 }
 
@@ -139,7 +170,9 @@ async fn when_ztp_finishes_with_the_right_version_then_the_episode_ends_at_the_e
         .await;
     let (d, h, _) = hook(&mist.uri()).await;
     let b = delivery("GW_ZTP_FINISHED", serde_json::json!({}));
-    let r = h.handle_request(&d, request(&b, Some(&sign(b.as_bytes())))).await;
+    let r = h
+        .handle_request(&d, request(&b, Some(&sign(b.as_bytes()))))
+        .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let v = body(&r);
     assert_eq!(v["results"][0]["outcome"], "finished", "{v}");
@@ -147,7 +180,9 @@ async fn when_ztp_finishes_with_the_right_version_then_the_episode_ends_at_the_e
     assert_clean(&r);
     // Other events of the topic are answered and ignored.
     let other = delivery("GW_ARP_UNRESOLVED", serde_json::json!({}));
-    let r = h.handle_request(&d, request(&other, Some(&sign(other.as_bytes())))).await;
+    let r = h
+        .handle_request(&d, request(&other, Some(&sign(other.as_bytes()))))
+        .await;
     assert_eq!(r.status_code, 200);
     assert_eq!(body(&r)["results"][0]["outcome"], "ignored");
 }

@@ -46,7 +46,11 @@ async fn mist(
     Mock::given(method("GET"))
         .and(path(format!("/api/v1/orgs/{ORG}/stats/devices")))
         .and(query_param("type", "gateway"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(stats).set_delay(delay))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(stats)
+                .set_delay(delay),
+        )
         .expect(stats_calls)
         .mount(&server)
         .await;
@@ -82,7 +86,9 @@ async fn when_stats_are_joined_by_mac_then_the_version_decides() {
         assert_eq!(sent.len(), pages, "{sent:?}");
         if pages == 1 {
             assert!(
-                sent[0].1.contains("running SSR 6.2.5-5.r2 instead of 6.3.0"),
+                sent[0]
+                    .1
+                    .contains("running SSR 6.2.5-5.r2 instead of 6.3.0"),
                 "{}",
                 sent[0].1
             );
@@ -113,7 +119,11 @@ async fn when_connected_without_stats_then_the_version_check_mode_decides() {
     assert_eq!(o.episodes[0].decision, Decision::Overdue);
     let sent = published(&fakes);
     assert_eq!(sent.len(), 1);
-    assert!(sent[0].1.contains("Phase reached: connected-no-stats"), "{}", sent[0].1);
+    assert!(
+        sent[0].1.contains("Phase reached: connected-no-stats"),
+        "{}",
+        sent[0].1
+    );
 
     // off: the stats are not even read.
     let server = mist(inv, serde_json::json!([]), Duration::ZERO, 0).await;
@@ -138,7 +148,11 @@ async fn when_mist_is_slower_than_the_budget_then_the_overdue_page_goes_out_with
     let w = w.with_mist_budget(Duration::from_millis(300));
     let started = Instant::now();
     let o = w.handle_event(&d, event()).await.expect("sweep");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(o.mist.status, "unavailable");
     let detail = o.mist.detail.clone().unwrap_or_default();
     assert!(detail.contains("time budget (0.3 s)"), "{detail}");
@@ -146,7 +160,9 @@ async fn when_mist_is_slower_than_the_budget_then_the_overdue_page_goes_out_with
     let sent = published(&fakes);
     assert_eq!(sent.len(), 1);
     assert!(
-        sent[0].1.contains("Mist status unknown: the Mist read did not finish"),
+        sent[0]
+            .1
+            .contains("Mist status unknown: the Mist read did not finish"),
         "{}",
         sent[0].1
     );
@@ -169,7 +185,11 @@ async fn when_the_invocation_deadline_is_near_then_the_mist_read_stops_before_it
         .handle_event_until(&d, event(), Some(deadline))
         .await
         .expect("sweep");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(o.mist.status, "unavailable");
     assert_eq!(o.alerts.len(), 1, "the overdue page still goes out");
 }
@@ -180,7 +200,8 @@ async fn when_mist_refuses_the_token_then_an_operational_alert_names_the_secret_
         let server = MockServer::start().await;
         Mock::given(method("GET"))
             .respond_with(
-                ResponseTemplate::new(status).set_body_string(format!("{{\"detail\":\"{TOKEN}\"}}")),
+                ResponseTemplate::new(status)
+                    .set_body_string(format!("{{\"detail\":\"{TOKEN}\"}}")),
             )
             .mount(&server)
             .await;
@@ -198,6 +219,10 @@ async fn when_mist_refuses_the_token_then_an_operational_alert_names_the_secret_
         for text in [subject.as_str(), body.as_str(), result.as_str()] {
             assert!(!text.contains(TOKEN), "token leaked: {text}");
         }
-        assert_eq!(sent.len(), 2, "the token alert and the overdue page ({status})");
+        assert_eq!(
+            sent.len(),
+            2,
+            "the token alert and the overdue page ({status})"
+        );
     }
 }

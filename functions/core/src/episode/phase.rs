@@ -389,7 +389,10 @@ pub fn connected_phase(
     check: VersionCheck,
 ) -> Phase {
     let mist = |version| Phase::Onboarded {
-        by: OnboardedBy::Mist { device: device.clone(), version },
+        by: OnboardedBy::Mist {
+            device: device.clone(),
+            version,
+        },
     };
     let want = match (check, want_version) {
         (VersionCheck::Off, _) | (_, None) => return mist(VersionStatus::NotChecked),
@@ -513,6 +516,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn phase_table() {
         let inv = index();
         let view = MistView::Inventory(&inv);
@@ -522,25 +526,102 @@ mod tests {
         };
         use VersionCheck::*;
         let cases: [(&str, &[&str], Option<&str>, VersionCheck, &str, bool); 16] = [
-            ("R-Connected", &[], Some("6.3.0"), WhenReported, "onboarded", true),
-            ("nobody", &["0a:00:00:00:00:01"], Some("6.3.0"), Required, "onboarded", true),
-            ("r-old", &[], Some("6.3.0"), WhenReported, "version-mismatch", false),
-            ("r-old", &[], Some("6.3.0"), Required, "version-mismatch", false),
+            (
+                "R-Connected",
+                &[],
+                Some("6.3.0"),
+                WhenReported,
+                "onboarded",
+                true,
+            ),
+            (
+                "nobody",
+                &["0a:00:00:00:00:01"],
+                Some("6.3.0"),
+                Required,
+                "onboarded",
+                true,
+            ),
+            (
+                "r-old",
+                &[],
+                Some("6.3.0"),
+                WhenReported,
+                "version-mismatch",
+                false,
+            ),
+            (
+                "r-old",
+                &[],
+                Some("6.3.0"),
+                Required,
+                "version-mismatch",
+                false,
+            ),
             ("r-old", &[], Some("6.3.0"), Off, "onboarded", true),
             ("r-offline", &[], Some("6.3.0"), Off, "not-connected", false),
             // Stats entry without a version.
-            ("r-noversion", &[], Some("6.3.0"), WhenReported, "onboarded", true),
-            ("r-noversion", &[], Some("6.3.0"), Required, "version-mismatch", false),
+            (
+                "r-noversion",
+                &[],
+                Some("6.3.0"),
+                WhenReported,
+                "onboarded",
+                true,
+            ),
+            (
+                "r-noversion",
+                &[],
+                Some("6.3.0"),
+                Required,
+                "version-mismatch",
+                false,
+            ),
             ("r-noversion", &[], None, Required, "onboarded", true),
             // Connected, no stats entry at all.
-            ("r-nostats", &[], Some("6.3.0"), WhenReported, "connected-no-stats", true),
-            ("r-nostats", &[], Some("6.3.0"), Required, "connected-no-stats", false),
+            (
+                "r-nostats",
+                &[],
+                Some("6.3.0"),
+                WhenReported,
+                "connected-no-stats",
+                true,
+            ),
+            (
+                "r-nostats",
+                &[],
+                Some("6.3.0"),
+                Required,
+                "connected-no-stats",
+                false,
+            ),
             ("r-nostats", &[], Some("6.3.0"), Off, "onboarded", true),
             ("r-nostats", &[], None, Required, "onboarded", true),
-            ("absent", &["0a:ff:00:00:00:01"], Some("6.3.0"), WhenReported, "not-in-inventory", false),
+            (
+                "absent",
+                &["0a:ff:00:00:00:01"],
+                Some("6.3.0"),
+                WhenReported,
+                "not-in-inventory",
+                false,
+            ),
             // MAC wins over a name that points elsewhere.
-            ("r-connected", &["0a:00:00:00:00:03"], Some("6.3.0"), WhenReported, "not-connected", false),
-            ("r-connected", &[], Some("6.4"), WhenReported, "version-mismatch", false),
+            (
+                "r-connected",
+                &["0a:00:00:00:00:03"],
+                Some("6.3.0"),
+                WhenReported,
+                "not-connected",
+                false,
+            ),
+            (
+                "r-connected",
+                &[],
+                Some("6.4"),
+                WhenReported,
+                "version-mismatch",
+                false,
+            ),
         ];
         for (name, macs, want, check, code, onboarded) in cases {
             let ph = p(name, macs, want, check);
@@ -552,10 +633,18 @@ mod tests {
         }
         let nr = p("r-noversion", &[], Some("6.3.0"), WhenReported);
         assert_eq!(nr.note(), Some("version not reported"));
-        assert!(nr.describe().contains("version not reported"), "{}", nr.describe());
+        assert!(
+            nr.describe().contains("version not reported"),
+            "{}",
+            nr.describe()
+        );
         let ns = p("r-nostats", &[], Some("6.3.0"), WhenReported);
         assert_eq!(ns.note(), Some("version not reported"));
-        assert!(ns.describe().contains("no device stats"), "{}", ns.describe());
+        assert!(
+            ns.describe().contains("no device stats"),
+            "{}",
+            ns.describe()
+        );
         let ok = p("r-connected", &[], Some("6.3.0"), WhenReported);
         assert_eq!(ok.note(), None);
         assert!(ok.describe().contains("6.3.0-107.r1"), "{}", ok.describe());
@@ -650,8 +739,17 @@ mod tests {
             device: device.clone(),
             counts_as_onboarded,
         };
-        assert_eq!(decide(at(16), t0, dl, &no_stats(true), true, true), Decision::Finish);
-        assert_eq!(decide(at(3), t0, dl, &no_stats(true), false, false), Decision::Defer);
-        assert_eq!(decide(at(16), t0, dl, &no_stats(false), true, false), Decision::Overdue);
+        assert_eq!(
+            decide(at(16), t0, dl, &no_stats(true), true, true),
+            Decision::Finish
+        );
+        assert_eq!(
+            decide(at(3), t0, dl, &no_stats(true), false, false),
+            Decision::Defer
+        );
+        assert_eq!(
+            decide(at(16), t0, dl, &no_stats(false), true, false),
+            Decision::Overdue
+        );
     }
 }

@@ -114,7 +114,10 @@ impl SecretSource {
                     return Ok(s.clone());
                 }
                 let raw = secrets.secret_string(arn).await.map_err(|e| {
-                    format!("the webhook secret could not be read from {arn} ({})", e.code)
+                    format!(
+                        "the webhook secret could not be read from {arn} ({})",
+                        e.code
+                    )
                 })?;
                 let s = SecretString::from(raw.expose_secret().trim().to_string());
                 *guard = Some(s.clone());
@@ -227,8 +230,16 @@ impl MistWebhook {
         let status = if summary.errors.is_empty() { 200 } else { 500 };
         tracing::info!(
             events = summary.events,
-            finished = summary.results.iter().filter(|r| r.outcome == "finished").count(),
-            paged = summary.results.iter().filter(|r| r.outcome == "paged").count(),
+            finished = summary
+                .results
+                .iter()
+                .filter(|r| r.outcome == "finished")
+                .count(),
+            paged = summary
+                .results
+                .iter()
+                .filter(|r| r.outcome == "paged")
+                .count(),
             errors = summary.errors.len(),
             decision = "delivered",
             "webhook delivery handled"
@@ -328,10 +339,18 @@ impl MistWebhook {
         let Some(&i) = matches.first() else {
             return ignored(r, "no open onboarding episode matches this gateway");
         };
-        if matches.len() > 1 && r.mac.as_deref().is_none_or(|m| {
-            !open[i].macs().iter().any(|x| crate::mist::normalize_mac(x).as_deref() == Some(m))
-        }) {
-            return ignored(r, "several open episodes carry this name; left to the sweep");
+        if matches.len() > 1
+            && r.mac.as_deref().is_none_or(|m| {
+                !open[i]
+                    .macs()
+                    .iter()
+                    .any(|x| crate::mist::normalize_mac(x).as_deref() == Some(m))
+            })
+        {
+            return ignored(
+                r,
+                "several open episodes carry this name; left to the sweep",
+            );
         }
         let e = &mut open[i];
         r.instance_id = Some(e.instance_id.clone());

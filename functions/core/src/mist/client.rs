@@ -154,8 +154,14 @@ impl MistClient {
         &self,
         token: &SecretString,
     ) -> Result<Listed<InventoryDevice>, MistError> {
-        self.list(token, "inventory", &[], "inventory objects", self.page_limit)
-            .await
+        self.list(
+            token,
+            "inventory",
+            &[],
+            "inventory objects",
+            self.page_limit,
+        )
+        .await
     }
 
     /// The device stats of all gateways of the organization, every page.
@@ -163,8 +169,14 @@ impl MistClient {
         &self,
         token: &SecretString,
     ) -> Result<Listed<GatewayStats>, MistError> {
-        self.list(token, "stats/devices", &[], "gateway stats", self.page_limit)
-            .await
+        self.list(
+            token,
+            "stats/devices",
+            &[],
+            "gateway stats",
+            self.page_limit,
+        )
+        .await
     }
 
     /// The device stats of one gateway (`mac` in Mist's form), one request.
@@ -201,10 +213,9 @@ impl MistClient {
             .map_err(|_| MistError::Client("the Mist token is not a valid header value".into()))?;
         auth.set_sensitive(true);
         let mut items = Vec::new();
-        let mut requests = 0;
         for page in 1..=MAX_PAGES {
+            // One request per page.
             let url = self.list_url(resource, extra, limit, page)?;
-            requests += 1;
             let res = self
                 .http
                 .get(url)
@@ -240,7 +251,10 @@ impl MistClient {
             items.extend(page_items);
             let reached_total = total.is_some_and(|t| items.len() >= t);
             if n < limit || reached_total {
-                return Ok(Listed { items, requests });
+                return Ok(Listed {
+                    items,
+                    requests: page,
+                });
             }
         }
         Err(MistError::Malformed {
@@ -400,8 +414,10 @@ mod tests {
         assert!(!format!("{inv:?}").contains("CLAIM-CODE-SECRET"));
     }
 
-    const INV_P1: &str = include_str!("../../../../tests/fixtures/mist/inventory-gateways-page1.json");
-    const INV_P2: &str = include_str!("../../../../tests/fixtures/mist/inventory-gateways-page2.json");
+    const INV_P1: &str =
+        include_str!("../../../../tests/fixtures/mist/inventory-gateways-page1.json");
+    const INV_P2: &str =
+        include_str!("../../../../tests/fixtures/mist/inventory-gateways-page2.json");
     const STATS: &str = include_str!("../../../../tests/fixtures/mist/stats-gateways.json");
     const FIXTURE_ORG: &str = "6b7a9c1e-3f42-4d8a-9e15-2c0d4b7f8a31";
 
@@ -433,7 +449,12 @@ mod tests {
         let names: Vec<Option<&str>> = inv.items.iter().map(|d| d.name.as_deref()).collect();
         assert_eq!(
             names,
-            vec![Some("SSR-1-Router"), Some("SSR-2-Router"), None, Some("SSR-4-Router")]
+            vec![
+                Some("SSR-1-Router"),
+                Some("SSR-2-Router"),
+                None,
+                Some("SSR-4-Router")
+            ]
         );
         assert_eq!(inv.items[2].site_id, None, "unassigned: no site_id key");
         assert_eq!(inv.items[1].connected, Some(false));
@@ -475,7 +496,11 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (Some("4c9614a00101"), Some("6.3.0-107.r1"), Some("connected")),
+                (
+                    Some("4c9614a00101"),
+                    Some("6.3.0-107.r1"),
+                    Some("connected")
+                ),
                 (Some("4c9614a00404"), Some("6.2.5-5.r2"), Some("connected")),
             ]
         );

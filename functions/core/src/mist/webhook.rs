@@ -123,7 +123,12 @@ pub enum ParseError {
 /// Parses a signed body. serde_json's error text names a position, never the input.
 pub fn parse(body: &[u8]) -> Result<DeviceEvents, ParseError> {
     let d: DeviceEvents = serde_json::from_slice(body).map_err(|e| {
-        ParseError::Malformed(format!("line {} column {}: {:?}", e.line(), e.column(), e.classify()))
+        ParseError::Malformed(format!(
+            "line {} column {}: {:?}",
+            e.line(),
+            e.column(),
+            e.classify()
+        ))
     })?;
     if !TOPICS.contains(&d.topic.as_str()) {
         return Err(ParseError::Topic(d.topic.chars().take(40).collect()));
@@ -135,7 +140,8 @@ pub fn parse(body: &[u8]) -> Result<DeviceEvents, ParseError> {
 mod tests {
     use super::*;
 
-    const FIXTURE: &str = include_str!("../../../../tests/fixtures/mist/webhook-device-events.json");
+    const FIXTURE: &str =
+        include_str!("../../../../tests/fixtures/mist/webhook-device-events.json");
     const UNDERSCORE: &str =
         include_str!("../../../../tests/fixtures/mist/webhook-device-events-underscore.json");
 
@@ -145,7 +151,9 @@ mod tests {
         let body = FIXTURE.as_bytes();
         let sig = signature_hex(secret, body);
         assert_eq!(sig.len(), 64);
-        assert!(sig.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(sig
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert!(verify(secret, body, Some(&sig)));
         assert!(verify(secret, body, Some(&sig.to_uppercase())));
         assert!(!verify(b"other", body, Some(&sig)));
@@ -205,7 +213,8 @@ mod tests {
             Some(1_764_590_400_250)
         );
         assert_eq!(d.events[0].mac().as_deref(), Some("4c9614a00101"));
-        let bad_time = br#"{"topic":"device_events","events":[{"type":"GW_CONNECTED","timestamp":-5}]}"#;
+        let bad_time =
+            br#"{"topic":"device_events","events":[{"type":"GW_CONNECTED","timestamp":-5}]}"#;
         assert_eq!(parse(bad_time).unwrap().events[0].time(), None);
     }
 }

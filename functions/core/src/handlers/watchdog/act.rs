@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::outcome::EpisodeAlert;
-use crate::alerting::{publish_once, Once};
 use crate::alerting::AlertOutcome;
+use crate::alerting::{publish_once, Once};
 use crate::aws::state::items::{
     ClaimItem, WatchItem, OVERDUE_PREFIX, RECOVERED_PREFIX, TOKEN_REJECTED_PREFIX,
 };
@@ -40,7 +40,16 @@ pub async fn failed(
         at,
         deps.config.onboarding_deadline,
     );
-    send_once(deps, OVERDUE_PREFIX, e, at, KIND_FAILED, "ztp-failed", alert).await
+    send_once(
+        deps,
+        OVERDUE_PREFIX,
+        e,
+        at,
+        KIND_FAILED,
+        "ztp-failed",
+        alert,
+    )
+    .await
 }
 
 /// Mist refused the token: one operational alert per UTC day (claim
@@ -155,7 +164,16 @@ pub async fn overdue(
     now: DateTime<Utc>,
 ) -> Result<Vec<Act>, AwsError> {
     let alert = overdue_alert(ctx, &e.view(), phase, now, deps.config.onboarding_deadline);
-    let a = send_once(deps, OVERDUE_PREFIX, e, now, KIND_OVERDUE, phase.code(), alert).await?;
+    let a = send_once(
+        deps,
+        OVERDUE_PREFIX,
+        e,
+        now,
+        KIND_OVERDUE,
+        phase.code(),
+        alert,
+    )
+    .await?;
     Ok(vec![Act::Alert(a)])
 }
 
@@ -171,7 +189,16 @@ pub async fn finish(
     let mut acts = Vec::new();
     if e.alerted {
         let alert = recovered_alert(ctx, &e.view(), phase, now);
-        let a = send_once(deps, RECOVERED_PREFIX, e, now, KIND_RECOVERED, phase.code(), alert).await?;
+        let a = send_once(
+            deps,
+            RECOVERED_PREFIX,
+            e,
+            now,
+            KIND_RECOVERED,
+            phase.code(),
+            alert,
+        )
+        .await?;
         acts.push(Act::Alert(a));
     }
     let (record, measured) = e.finished(phase, now, deps.config.onboarding_deadline);

@@ -296,8 +296,7 @@ impl Watchdog {
                     stats,
                 } => {
                     outcome.mist.status = "ok".into();
-                    outcome.mist.requests =
-                        inv.requests + stats.as_ref().map_or(0, |s| s.requests);
+                    outcome.mist.requests = inv.requests + stats.as_ref().map_or(0, |s| s.requests);
                     outcome.mist.devices = inv.items.len();
                     outcome.mist.stats = stats.as_ref().map_or(0, |s| s.items.len());
                     inventory =
@@ -439,9 +438,7 @@ impl Watchdog {
         };
         let budget_text = format!("{:.1} s", budget.as_secs_f64());
         let timed_out = || MistRead::Failed {
-            reason: format!(
-                "the Mist read did not finish within its time budget ({budget_text})"
-            ),
+            reason: format!("the Mist read did not finish within its time budget ({budget_text})"),
             requests: 0,
             token_rejected: None,
         };
@@ -508,7 +505,9 @@ impl Watchdog {
         };
         tokio::time::timeout(self.mist_budget, read)
             .await
-            .unwrap_or_else(|_| Err("the Mist stats read did not finish within its time budget".into()))
+            .unwrap_or_else(|_| {
+                Err("the Mist stats read did not finish within its time budget".into())
+            })
     }
 
     pub(crate) fn version_check(&self) -> VersionCheck {
