@@ -81,17 +81,37 @@ impl World {
         (r, t)
     }
 
-    /// The Mist inventory answers `devices` (only with the right token, org and query).
+    /// Mist answers `devices` (made by [`device`]) as the real API does: the inventory
+    /// (without `version`) and, for the connected ones, the gateway stats (with `version`),
+    /// only with the right token, org and query.
     async fn inventory(&self, devices: serde_json::Value) {
         self.mist.reset().await;
-        Mock::given(method("GET"))
-            .and(path(format!("/api/v1/orgs/{ORG}/inventory")))
-            .and(query_param("type", "gateway"))
-            .and(query_param("limit", "1000"))
-            .and(header("authorization", format!("Token {TOKEN}").as_str()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(devices))
-            .mount(&self.mist)
-            .await;
+        let mut inventory = Vec::new();
+        let mut stats = Vec::new();
+        for d in devices.as_array().cloned().unwrap_or_default() {
+            let mut inv = d.clone();
+            let version = inv
+                .as_object_mut()
+                .and_then(|o| o.remove("version"))
+                .unwrap_or(serde_json::Value::Null);
+            if d["connected"] == true {
+                stats.push(serde_json::json!({
+                    "mac": d["mac"], "name": d["name"], "serial": d["serial"], "model": d["model"],
+                    "type": "gateway", "status": "connected", "version": version
+                }));
+            }
+            inventory.push(inv);
+        }
+        for (resource, body) in [("inventory", inventory), ("stats/devices", stats)] {
+            Mock::given(method("GET"))
+                .and(path(format!("/api/v1/orgs/{ORG}/{resource}")))
+                .and(query_param("type", "gateway"))
+                .and(query_param("limit", "1000"))
+                .and(header("authorization", format!("Token {TOKEN}").as_str()))
+                .respond_with(ResponseTemplate::new(200).set_body_json(body))
+                .mount(&self.mist)
+                .await;
+        }
     }
 
     async fn mist_answers(&self, status: u16) {
@@ -115,11 +135,17 @@ impl World {
     }
 }
 
+/// One gateway as [`World::inventory`] serves it: `version` goes into its stats entry (the
+/// inventory has none). The MAC is derived from the name (moto reports no MACs: the routers here
+/// match by name).
 fn device(name: &str, connected: bool, version: Option<&str>) -> serde_json::Value {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     serde_json::json!({
-        "name": name, "mac": "020000aabbcc", "serial": format!("SN-{name}"), "model": "SSR",
-        "type": "gateway", "connected": connected, "version": version, "site_id": null,
-        "magic": REG_CODE
+        "name": name, "mac": format!("02{:010x}", hash & 0xff_ffff_ffff),
+        "serial": format!("SN-{name}"), "model": "SSR", "type": "gateway",
+        "connected": connected, "version": version, "magic": REG_CODE
     })
 }
 
@@ -384,7 +410,15 @@ async fn when_mist_answers_500_401_429_then_alert_says_status_unknown_and_why() 
         let (d, wd) = w.watchdog(&table, &[]);
         let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
         assert_eq!(o.mist.status, "unavailable");
-        let alerts = w.alerts().await;
+        let all = w.alerts().await;
+        check_alerts_clean(&all);
+        // A refused token also raises the operational token alert.
+        let want_token_alert = status == 401;
+        assert_eq!(o.mist.token_alert.is_some(), want_token_alert, "{status}");
+        let alerts: Vec<CapturedAlert> = all
+            .into_iter()
+            .filter(|a| a.attributes.get("kind").map(String::as_str) == Some("onboarding-overdue"))
+            .collect();
         assert_eq!(alerts.len(), 1, "{status}: {alerts:?}");
         let body = &alerts[0].message;
         assert!(body.contains("Phase reached: unknown"), "{body}");
@@ -481,6 +515,56 @@ async fn when_token_is_in_secrets_manager_then_sweep_reads_it_and_mist_accepts_i
     assert_eq!(o.mist.status, "ok", "{:?}", o.mist);
     assert_eq!(o.finished, 1);
     assert_no_secrets("result", &serde_json::to_string(&o).expect("json"));
+}
+
+#[tokio::test]
+async fn when_mist_rejects_the_token_then_one_operational_alert_a_day_and_overdue_still_pages() {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-11").await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+    w.mist_answers(401).await;
+    let first = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+    assert!(
+        first.mist.token_alert.as_ref().is_some_and(|a| a.sent),
+        "{:?}",
+        first.mist
+    );
+    let second = sweep(&wd, &d, t0 + Duration::minutes(17)).await;
+    let held = second
+        .mist
+        .token_alert
+        .clone()
+        .expect("token alert outcome");
+    assert!(!held.sent && held.already_sent, "{held:?}");
+    let alerts = w.alerts().await;
+    check_alerts_clean(&alerts);
+    let kinds: Vec<Option<&str>> = alerts
+        .iter()
+        .map(|a| a.attributes.get("kind").map(String::as_str))
+        .collect();
+    assert_eq!(alerts.len(), 2, "{kinds:?}");
+    let token = alerts
+        .iter()
+        .find(|a| a.attributes.get("kind").map(String::as_str) == Some("mist-token-rejected"))
+        .unwrap_or_else(|| panic!("{kinds:?}"));
+    assert!(
+        token.message.contains("MIST_API_TOKEN"),
+        "{}",
+        token.message
+    );
+    let page = alerts
+        .iter()
+        .find(|a| a.attributes.get("kind").map(String::as_str) == Some("onboarding-overdue"))
+        .unwrap_or_else(|| panic!("{kinds:?}"));
+    assert_eq!(
+        page.attributes.get("instance_id"),
+        Some(&router.instance_id)
+    );
+    assert!(
+        page.message.contains("Mist status unknown"),
+        "{}",
+        page.message
+    );
 }
 
 /// A /20 subnet in the guide's VPC (the guide's /24 subnets hold 251 interfaces).
@@ -586,7 +670,11 @@ async fn when_1000_routers_then_each_sweep_is_o_pages_and_one_mist_read() {
     let (total, took, c) = steady;
     assert!(total <= 47 + 1, "steady sweep: {total} calls {c:?}");
     assert!(!c.contains_key("ec2:DescribeInstanceAttribute"));
-    assert_eq!(w.mist_requests().await, sweeps, "one Mist read per sweep");
+    assert_eq!(
+        w.mist_requests().await,
+        2 * sweeps,
+        "one inventory read and one stats read per sweep"
+    );
     let alerts = w.alerts().await;
     assert_eq!(alerts.len(), 1, "only the router missing from Mist");
     assert_eq!(

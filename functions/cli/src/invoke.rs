@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use ssr_core::handlers::custom_resource::ResponseSender;
+use ssr_core::handlers::mist_webhook::MistWebhook;
 use ssr_core::handlers::watchdog::{SweepError, Watchdog};
 use ssr_core::handlers::{guard, stack_watch, HandlerError};
 use ssr_core::{Config, Deps};
@@ -30,6 +31,9 @@ pub enum Function {
     /// CloudFormation stack/resource status events and Custom::SsrRouterGuard requests (a custom
     /// resource request is answered at its ResponseURL; the local deadline is now + 5 minutes).
     StackWatch,
+    /// Lambda Function URL requests (payload format 2.0) carrying a Mist `device-events` webhook
+    /// delivery; prints the HTTP response the URL would return (exit 0 whenever it answered).
+    MistWebhook,
 }
 
 /// The deadline a custom resource request gets when run locally.
@@ -76,6 +80,19 @@ pub async fn run(args: InvokeArgs) -> u8 {
             }
             let watchdog = Watchdog::new(&deps.config, deps.secrets_client());
             return print_sweep(watchdog.handle_event(&deps, event).await);
+        }
+        Function::MistWebhook => {
+            if let Err(e) = MistWebhook::check_config(&deps.config) {
+                eprintln!("error: bad configuration: {e}");
+                return 2;
+            }
+            let hook = MistWebhook::new(&deps.config, deps.secrets_client());
+            let response = hook.handle_request(&deps, event).await;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&response).unwrap_or_default()
+            );
+            return 0;
         }
         Function::StackWatch => {
             let sender = match ResponseSender::new() {

@@ -63,6 +63,51 @@ pub struct MistConfig {
     pub token_secret_arn: Option<String>,
     /// `MIST_API_TOKEN`: the token itself, for local use only.
     pub token: Option<SecretString>,
+    /// `MIST_VERSION_CHECK`: how the SSR version Mist reports is judged.
+    pub version_check: VersionCheck,
+    /// `MIST_WEBHOOK_SECRET_ARN`: Secrets Manager secret holding the org webhook's secret.
+    pub webhook_secret_arn: Option<String>,
+    /// `MIST_WEBHOOK_SECRET`: the webhook secret itself, for local use only.
+    pub webhook_secret: Option<SecretString>,
+}
+
+/// `MIST_VERSION_CHECK`: what a connected router's reported SSR version must be to count as
+/// onboarded (docs/watchdog.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionCheck {
+    /// `when-reported` (default): a version Mist reports must match the onboarding config's
+    /// `ssr-version`; a connected router without a reported version (or without a stats entry)
+    /// counts as onboarded, and the outcome says "version not reported".
+    #[default]
+    WhenReported,
+    /// `required`: the version must be reported and match; a connected router without stats
+    /// waits in phase `connected-no-stats`.
+    Required,
+    /// `off`: connected is onboarded; the stats are not read.
+    Off,
+}
+
+impl VersionCheck {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            VersionCheck::WhenReported => "when-reported",
+            VersionCheck::Required => "required",
+            VersionCheck::Off => "off",
+        }
+    }
+
+    fn parse(value: Option<String>) -> Result<Self, ConfigError> {
+        match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("when-reported") => Ok(VersionCheck::WhenReported),
+            Some("required") => Ok(VersionCheck::Required),
+            Some("off") => Ok(VersionCheck::Off),
+            Some(other) => Err(ConfigError::Invalid {
+                var: "MIST_VERSION_CHECK",
+                reason: format!("`{other}` is not one of when-reported, required, off"),
+            }),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -165,6 +210,9 @@ impl Config {
                 org_id: non_empty("MIST_ORG_ID"),
                 token_secret_arn: non_empty("MIST_TOKEN_SECRET_ARN"),
                 token: non_empty("MIST_API_TOKEN").map(SecretString::from),
+                version_check: VersionCheck::parse(non_empty("MIST_VERSION_CHECK"))?,
+                webhook_secret_arn: non_empty("MIST_WEBHOOK_SECRET_ARN"),
+                webhook_secret: non_empty("MIST_WEBHOOK_SECRET").map(SecretString::from),
             },
             describe_retry: RetryPolicy {
                 attempts: parse_num(
@@ -321,6 +369,31 @@ mod tests {
     fn when_mist_token_set_then_debug_output_does_not_show_it() {
         let c = cfg(&[("MIST_API_TOKEN", "tok-very-secret-123")]).unwrap();
         assert!(!format!("{c:?}").contains("tok-very-secret-123"));
+    }
+
+    #[test]
+    fn when_version_check_is_set_then_parsed_and_garbage_names_the_variable() {
+        assert_eq!(
+            cfg(&[]).unwrap().mist.version_check,
+            VersionCheck::WhenReported
+        );
+        for (v, want) in [
+            ("when-reported", VersionCheck::WhenReported),
+            ("Required", VersionCheck::Required),
+            ("off", VersionCheck::Off),
+        ] {
+            assert_eq!(
+                cfg(&[("MIST_VERSION_CHECK", v)])
+                    .unwrap()
+                    .mist
+                    .version_check,
+                want
+            );
+        }
+        let err = cfg(&[("MIST_VERSION_CHECK", "strict")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("MIST_VERSION_CHECK:"), "{err}");
     }
 
     #[test]

@@ -78,6 +78,16 @@ pub async fn init() -> Result<Deps, FunctionError> {
     Ok(Deps::from_env(config).await)
 }
 
+/// The invocation deadline (the Lambda context's `deadline`, epoch milliseconds) as an
+/// [`std::time::Instant`].
+pub fn deadline_instant(deadline_ms: u64) -> std::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
 /// Serves invocations of `function` with `handler` over `state` (built once per cold start).
 pub async fn serve<'a, D, F, Fut, O, E>(
     function: Function,

@@ -52,6 +52,7 @@ pub enum Function {
     InstanceGuard,
     StackWatch,
     OnboardingWatchdog,
+    MistWebhook,
 }
 
 impl Function {
@@ -60,6 +61,7 @@ impl Function {
             Function::InstanceGuard => "instance-guard",
             Function::StackWatch => "stack-watch",
             Function::OnboardingWatchdog => "onboarding-watchdog",
+            Function::MistWebhook => "mist-webhook",
         }
     }
 }
@@ -353,6 +355,21 @@ impl Measured for StackWatchOutcome {
 impl Measured for SweepOutcome {
     fn metrics(&self) -> Metrics {
         sweep(self)
+    }
+}
+
+/// A webhook delivery reports its duration only (its alerts are counted by the sweep's
+/// `RoutersOverdue` and `OnboardingSeconds`).
+impl Measured for crate::handlers::mist_webhook::HttpResponse {
+    fn metrics(&self) -> Metrics {
+        Metrics::default()
+    }
+}
+
+/// An error at the boundary (bad configuration) has no outcome to report.
+impl Measured for crate::lambda::FunctionError {
+    fn metrics(&self) -> Metrics {
+        Metrics::default()
     }
 }
 

@@ -66,7 +66,8 @@ async fn when_token_comes_from_secret_then_read_once_per_cold_start_and_again_af
     let mist = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
-        .up_to_n_times(2)
+        // Two sweeps, each an inventory read and a stats read.
+        .up_to_n_times(4)
         .mount(&mist)
         .await;
     Mock::given(method("GET"))

@@ -6,7 +6,7 @@ mod log_capture;
 mod watchdog_support;
 
 use watchdog_support::*;
-use wiremock::matchers::method;
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test]
@@ -16,10 +16,16 @@ async fn when_sweep_alerts_then_no_token_or_registration_code_in_logs_result_or_
     let mist = MockServer::start().await;
     // The router is known to Mist (by MAC) but not connected; Mist echoes a claim code.
     Mock::given(method("GET"))
+        .and(path(format!("/api/v1/orgs/{ORG}/inventory")))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
             {"name": "SSR_1_Router", "mac": "0a0000000001", "serial": "S1", "type": "gateway",
              "connected": false, "magic": REG_CODE}
         ])))
+        .mount(&mist)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/orgs/{ORG}/stats/devices")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
         .mount(&mist)
         .await;
     let (d, w, fakes) = deps(cfg(&base_config(&mist.uri())), false, false);
@@ -58,5 +64,5 @@ async fn when_sweep_alerts_then_no_token_or_registration_code_in_logs_result_or_
         .find(|v| v["decision"] == "swept")
         .unwrap_or_else(|| panic!("one structured summary line in\n{text}"));
     assert_eq!(swept["routers"], 1);
-    assert_eq!(swept["mist_requests"], 1);
+    assert_eq!(swept["mist_requests"], 2, "inventory and stats");
 }

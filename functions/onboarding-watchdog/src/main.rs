@@ -16,7 +16,9 @@ async fn main() -> Result<(), lambda::Error> {
         Ok((deps, watchdog))
     });
     lambda::serve(FUNCTION, &state, |(deps, watchdog), event| {
-        watchdog.handle_event(deps, event.payload)
+        // The context's deadline (epoch ms) bounds the Mist read.
+        let deadline = lambda::deadline_instant(event.context.deadline);
+        watchdog.handle_event_until(deps, event.payload, Some(deadline))
     })
     .await
 }

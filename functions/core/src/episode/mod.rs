@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 pub use phase::*;
 
 use crate::aws::state::items::{EpisodeRecord, OverdueRouter, WatchItem};
-use crate::config::ONBOARDED_TAG_KEY;
+use crate::config::{VersionCheck, ONBOARDED_TAG_KEY};
 use crate::render::watchdog::EpisodeView;
 use crate::select::STACK_NAME_TAG;
 use crate::snapshot::Interface;
@@ -177,6 +177,7 @@ impl SweepPlan {
 pub fn plan_sweep(
     episodes: &[Episode],
     mist: &MistView<'_>,
+    check: VersionCheck,
     now: DateTime<Utc>,
     deadline: Duration,
 ) -> SweepPlan {
@@ -188,6 +189,7 @@ pub fn plan_sweep(
             e.mist_name(),
             &e.macs(),
             e.wanted_version(),
+            check,
         );
         let decision = decide(
             now,
@@ -221,7 +223,7 @@ pub fn plan_sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mist::client::InventoryDevice;
+    use crate::mist::client::{GatewayStats, InventoryDevice};
 
     fn t0() -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
@@ -246,26 +248,39 @@ mod tests {
         }
     }
 
-    fn device(name: &str, connected: bool, version: Option<&str>) -> InventoryDevice {
+    fn device(name: &str, mac: &str, connected: bool) -> InventoryDevice {
         InventoryDevice {
             name: Some(name.into()),
-            mac: None,
+            mac: Some(mac.into()),
             serial: None,
             model: None,
             device_type: Some("gateway".into()),
             connected: Some(connected),
-            version: version.map(String::from),
             site_id: None,
+        }
+    }
+
+    fn stats(mac: &str, version: &str) -> GatewayStats {
+        GatewayStats {
+            mac: Some(mac.into()),
+            version: Some(version.into()),
+            ..Default::default()
         }
     }
 
     #[test]
     fn when_a_sweep_runs_past_the_deadline_then_unonboarded_routers_page_once_and_onboarded_ones_finish(
     ) {
-        let inv = InventoryIndex::new(vec![
-            device("good", true, Some("6.3.0-107.r1")),
-            device("old", true, Some("6.2.5-1.r2")),
-        ]);
+        let inv = InventoryIndex::new(
+            vec![
+                device("good", "0a0000000001", true),
+                device("old", "0a0000000002", true),
+            ],
+            vec![
+                stats("0a0000000001", "6.3.0-107.r1"),
+                stats("0a0000000002", "6.2.5-1.r2"),
+            ],
+        );
         let episodes = vec![
             episode("i-good", "good", true, Some("6.3.0")),
             episode("i-old", "old", false, Some("6.3.0")),
@@ -275,6 +290,7 @@ mod tests {
         let plan = plan_sweep(
             &episodes,
             &MistView::Inventory(&inv),
+            VersionCheck::WhenReported,
             now,
             Duration::minutes(15),
         );
@@ -312,6 +328,7 @@ mod tests {
         let plan = plan_sweep(
             &episodes,
             &MistView::Unavailable("Mist API answered 500".into()),
+            VersionCheck::WhenReported,
             t0() + Duration::minutes(20),
             Duration::minutes(15),
         );

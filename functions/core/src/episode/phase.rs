@@ -2,12 +2,20 @@
 //! version installed), and what a sweep does about one onboarding episode. Pure: the handler
 //! ([`crate::handlers::watchdog`]) gathers the facts.
 //!
+//! Mist's facts come from two reads joined by MAC: the inventory (claimed? connected?) and the
+//! gateways' device stats (the running `version`; the inventory has none).
+//!
 //! Matching rules (documented in docs/watchdog.md):
 //! - A router matches an inventory device by the MAC address of any of its interfaces (EC2's
 //!   `0a:1b:…` normalised to Mist's `0a1b…`), else by name: the `name` of its onboarding config,
 //!   else its `Name` tag, else its stack name — compared trimmed and case-insensitively.
 //! - When several devices carry the name (a re-deployed router leaves its old entry behind), the
 //!   most advanced one counts.
+//! - A device's stats are the stats entry with the same MAC.
+//! - `MIST_VERSION_CHECK` ([`VersionCheck`]) says how a connected device's version is judged:
+//!   `when-reported` (a reported version must match; none reported, or no stats entry at all,
+//!   counts as onboarded with "version not reported"), `required` (must be reported and match;
+//!   no stats entry waits as `connected-no-stats`), `off` (connected is onboarded).
 //! - Version: Mist's version must start with the configured `ssr-version` (both trimmed, lower
 //!   case, a leading `v` dropped), and the next character must not be a digit: `6.3.0` matches
 //!   `6.3.0`, `6.3.0-107.r1` and `6.3.0.12`, not `6.3.01` or `6.3.1`; `6.3` matches any `6.3.x`.
@@ -18,28 +26,35 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::mist::client::{normalize_mac, InventoryDevice};
+use crate::config::VersionCheck;
+use crate::mist::client::{normalize_mac, GatewayStats, InventoryDevice};
 
 /// What the sweep knows about Mist this time.
 #[derive(Clone, Debug)]
 pub enum MistView<'a> {
     /// No Mist organization or token configured: only the `SSR-ONBOARDED` tag can close episodes.
     NotConfigured(String),
-    /// The inventory could not be read (the reason goes into the alert).
+    /// Mist could not be read (in time); the reason goes into the alert.
     Unavailable(String),
     Inventory(&'a InventoryIndex),
 }
 
-/// The inventory indexed by MAC and by lower-case name.
+/// The inventory indexed by MAC and by lower-case name, joined with the gateways' stats by MAC.
 #[derive(Clone, Debug, Default)]
 pub struct InventoryIndex {
     devices: Vec<InventoryDevice>,
     by_mac: HashMap<String, usize>,
     by_name: HashMap<String, Vec<usize>>,
+    stats: HashMap<String, GatewayStats>,
 }
 
 impl InventoryIndex {
-    pub fn new(devices: Vec<InventoryDevice>) -> Self {
+    /// `stats`: the gateways' device stats (empty when not read, `MIST_VERSION_CHECK=off`).
+    pub fn new(devices: Vec<InventoryDevice>, stats: Vec<GatewayStats>) -> Self {
+        let stats = stats
+            .into_iter()
+            .filter_map(|s| Some((s.mac.as_deref().and_then(normalize_mac)?, s)))
+            .collect();
         let mut by_mac = HashMap::new();
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, d) in devices.iter().enumerate() {
@@ -54,7 +69,17 @@ impl InventoryIndex {
             devices,
             by_mac,
             by_name,
+            stats,
         }
+    }
+
+    /// The stats entry of a device (same MAC).
+    pub fn stats_of(&self, d: &InventoryDevice) -> Option<&GatewayStats> {
+        self.stats.get(&d.mac.as_deref().and_then(normalize_mac)?)
+    }
+
+    pub fn stats_len(&self) -> usize {
+        self.stats.len()
     }
 
     pub fn len(&self) -> usize {
@@ -82,7 +107,7 @@ impl InventoryIndex {
             .get(&key)?
             .iter()
             .filter_map(|&i| self.devices.get(i))
-            .max_by_key(|d| progress(d, want_version))
+            .max_by_key(|d| progress(d, self.stats_of(d), want_version))
             .map(|d| (d, MatchedBy::Name(key.clone())))
     }
 }
@@ -91,10 +116,12 @@ fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 
-fn progress(d: &InventoryDevice, want: Option<&str>) -> u8 {
+fn progress(d: &InventoryDevice, stats: Option<&GatewayStats>, want: Option<&str>) -> u8 {
+    let version = stats.and_then(|s| s.version.as_deref());
     match (d.connected, want) {
-        (Some(true), Some(w)) if version_matches(w, d.version.as_deref()) => 3,
-        (Some(true), None) => 3,
+        (Some(true), Some(w)) if version_matches(w, version) => 4,
+        (Some(true), None) => 4,
+        (Some(true), _) if stats.is_some() => 3,
         (Some(true), _) => 2,
         _ => 1,
     }
@@ -132,6 +159,12 @@ pub enum Phase {
     NotInInventory,
     /// In the inventory (claimed) but not connected to Mist.
     NotConnected { device: DeviceSummary },
+    /// Connected, but Mist has no device stats for it (so no version). Counts as onboarded under
+    /// `MIST_VERSION_CHECK=when-reported` ("version not reported"), waits under `required`.
+    ConnectedNoStats {
+        device: DeviceSummary,
+        counts_as_onboarded: bool,
+    },
     /// Connected, but the configured SSR version is not (yet) installed.
     VersionMismatch {
         device: DeviceSummary,
@@ -149,12 +182,25 @@ pub enum Phase {
 pub enum OnboardedBy {
     Mist {
         device: DeviceSummary,
+        version: VersionStatus,
     },
     /// The instance tag `SSR-ONBOARDED=true`.
     Tag,
 }
 
-/// Secret-free facts about the matched inventory device.
+/// How the onboarded router's SSR version was judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionStatus {
+    /// Mist reports the configured version.
+    Matched,
+    /// Mist reports no version (`MIST_VERSION_CHECK=when-reported` lets it pass).
+    NotReported,
+    /// Not checked: `MIST_VERSION_CHECK=off`, or the onboarding config names no `ssr-version`.
+    NotChecked,
+}
+
+/// Secret-free facts about the matched inventory device (the version from its stats entry).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeviceSummary {
     pub name: Option<String>,
@@ -166,12 +212,12 @@ pub struct DeviceSummary {
 }
 
 impl DeviceSummary {
-    fn from(d: &InventoryDevice, matched_by: MatchedBy) -> Self {
+    fn from(d: &InventoryDevice, stats: Option<&GatewayStats>, matched_by: MatchedBy) -> Self {
         DeviceSummary {
             name: d.name.clone(),
             mac: d.mac.clone(),
             serial: d.serial.clone(),
-            version: d.version.clone(),
+            version: stats.and_then(|s| s.version.clone()),
             site_id: d.site_id.clone(),
             matched_by,
         }
@@ -183,6 +229,7 @@ impl Phase {
         match self {
             Phase::NotInInventory => "not-in-inventory",
             Phase::NotConnected { .. } => "not-connected",
+            Phase::ConnectedNoStats { .. } => "connected-no-stats",
             Phase::VersionMismatch { .. } => "version-mismatch",
             Phase::Onboarded { .. } => "onboarded",
             Phase::Unknown { .. } => "unknown",
@@ -190,7 +237,44 @@ impl Phase {
     }
 
     pub fn is_onboarded(&self) -> bool {
-        matches!(self, Phase::Onboarded { .. })
+        matches!(
+            self,
+            Phase::Onboarded { .. }
+                | Phase::ConnectedNoStats {
+                    counts_as_onboarded: true,
+                    ..
+                }
+        )
+    }
+
+    /// Onboarded by what Mist says (not by the tag).
+    fn onboarded_by_mist(&self) -> bool {
+        self.is_onboarded()
+            && !matches!(
+                self,
+                Phase::Onboarded {
+                    by: OnboardedBy::Tag
+                }
+            )
+    }
+
+    /// "version not reported" when the router counts as onboarded without Mist reporting its
+    /// SSR version.
+    pub fn note(&self) -> Option<&'static str> {
+        match self {
+            Phase::ConnectedNoStats {
+                counts_as_onboarded: true,
+                ..
+            }
+            | Phase::Onboarded {
+                by:
+                    OnboardedBy::Mist {
+                        version: VersionStatus::NotReported,
+                        ..
+                    },
+            } => Some("version not reported"),
+            _ => None,
+        }
     }
 
     /// One line for a person: the phase reached and what it means.
@@ -201,16 +285,36 @@ impl Phase {
                 "In the Mist inventory{} but not connected to Mist: it was claimed, then lost (or never completed) its connection to the Mist cloud.",
                 device_label(device)
             ),
+            Phase::ConnectedNoStats { device, counts_as_onboarded } => format!(
+                "Connected to Mist{}, but Mist has no device stats for it (is it assigned to a site?), so its SSR version is not reported{}.",
+                device_label(device),
+                if *counts_as_onboarded {
+                    "; counted as onboarded (MIST_VERSION_CHECK=when-reported)"
+                } else {
+                    "; MIST_VERSION_CHECK=required waits for a reported version"
+                }
+            ),
             Phase::VersionMismatch { device, want, have } => format!(
                 "Connected to Mist{}, but running SSR {} instead of {want}: the SSR install (5-10 minutes after onboarding) has not finished or failed.",
                 device_label(device),
                 have.as_deref().unwrap_or("(no version reported yet)")
             ),
-            Phase::Onboarded { by: OnboardedBy::Mist { device } } => format!(
-                "Onboarded: connected to Mist{} with the configured SSR version{}.",
-                device_label(device),
-                device.version.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()
-            ),
+            Phase::Onboarded { by: OnboardedBy::Mist { device, version } } => match version {
+                VersionStatus::Matched => format!(
+                    "Onboarded: connected to Mist{} with the configured SSR version{}.",
+                    device_label(device),
+                    device.version.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()
+                ),
+                VersionStatus::NotReported => format!(
+                    "Onboarded: connected to Mist{}; version not reported (counted as onboarded, MIST_VERSION_CHECK=when-reported).",
+                    device_label(device)
+                ),
+                VersionStatus::NotChecked => format!(
+                    "Onboarded: connected to Mist{}{} (version not checked).",
+                    device_label(device),
+                    device.version.as_deref().map(|v| format!(", SSR {v}")).unwrap_or_default()
+                ),
+            },
             Phase::Onboarded { by: OnboardedBy::Tag } => {
                 "Onboarded: marked by hand with the instance tag SSR-ONBOARDED=true.".into()
             }
@@ -246,6 +350,7 @@ pub fn phase_of(
     name: Option<&str>,
     macs: &[String],
     want_version: Option<&str>,
+    check: VersionCheck,
 ) -> Phase {
     if onboarded_tag {
         return Phase::Onboarded {
@@ -268,18 +373,45 @@ pub fn phase_of(
     let Some((d, by)) = inv.find(name, macs, want_version) else {
         return Phase::NotInInventory;
     };
-    let device = DeviceSummary::from(d, by);
+    let stats = inv.stats_of(d);
+    let device = DeviceSummary::from(d, stats, by);
     if d.connected != Some(true) {
         return Phase::NotConnected { device };
     }
-    match want_version {
-        Some(want) if !version_matches(want, d.version.as_deref()) => Phase::VersionMismatch {
-            want: want.to_string(),
-            have: d.version.clone(),
-            device,
+    connected_phase(device, stats, want_version, check)
+}
+
+/// The phase of a device Mist says is connected, from its stats entry (if any).
+pub fn connected_phase(
+    device: DeviceSummary,
+    stats: Option<&GatewayStats>,
+    want_version: Option<&str>,
+    check: VersionCheck,
+) -> Phase {
+    let mist = |version| Phase::Onboarded {
+        by: OnboardedBy::Mist {
+            device: device.clone(),
+            version,
         },
-        _ => Phase::Onboarded {
-            by: OnboardedBy::Mist { device },
+    };
+    let want = match (check, want_version) {
+        (VersionCheck::Off, _) | (_, None) => return mist(VersionStatus::NotChecked),
+        (_, Some(w)) => w,
+    };
+    let required = check == VersionCheck::Required;
+    let Some(stats) = stats else {
+        return Phase::ConnectedNoStats {
+            device,
+            counts_as_onboarded: !required,
+        };
+    };
+    match stats.version.as_deref() {
+        None if !required => mist(VersionStatus::NotReported),
+        have if version_matches(want, have) => mist(VersionStatus::Matched),
+        have => Phase::VersionMismatch {
+            want: want.to_string(),
+            have: have.map(String::from),
+            device,
         },
     }
 }
@@ -312,10 +444,8 @@ pub fn decide(
     alerted: bool,
 ) -> Decision {
     match phase {
-        Phase::Onboarded {
-            by: OnboardedBy::Mist { .. },
-        } if !version_known => Decision::Defer,
-        Phase::Onboarded { .. } => Decision::Finish,
+        p if p.onboarded_by_mist() && !version_known => Decision::Defer,
+        p if p.is_onboarded() => Decision::Finish,
         _ if alerted => Decision::StillOverdue,
         _ if now - started_at >= deadline => Decision::Overdue,
         _ => Decision::Wait,
@@ -326,7 +456,7 @@ pub fn decide(
 mod tests {
     use super::*;
 
-    fn dev(name: &str, mac: &str, connected: bool, version: Option<&str>) -> InventoryDevice {
+    fn dev(name: &str, mac: &str, connected: bool) -> InventoryDevice {
         InventoryDevice {
             name: Some(name.into()),
             mac: Some(mac.into()),
@@ -334,9 +464,35 @@ mod tests {
             model: Some("SSR".into()),
             device_type: Some("gateway".into()),
             connected: Some(connected),
-            version: version.map(String::from),
             site_id: None,
         }
+    }
+
+    fn st(mac: &str, version: Option<&str>) -> GatewayStats {
+        GatewayStats {
+            mac: Some(mac.into()),
+            name: None,
+            version: version.map(String::from),
+            status: Some("connected".into()),
+        }
+    }
+
+    /// Four connected gateways and one offline; stats for three of them.
+    fn index() -> InventoryIndex {
+        InventoryIndex::new(
+            vec![
+                dev("r-connected", "0a0000000001", true),
+                dev("r-old", "0a0000000002", true),
+                dev("r-offline", "0a0000000003", false),
+                dev("r-noversion", "0a0000000004", true),
+                dev("r-nostats", "0a0000000005", true),
+            ],
+            vec![
+                st("0A:00:00:00:00:01", Some("6.3.0-107.r1")),
+                st("0a0000000002", Some("6.2.5-1.r2")),
+                st("0a0000000004", None),
+            ],
+        )
     }
 
     #[test]
@@ -360,50 +516,160 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn phase_table() {
-        let inv = InventoryIndex::new(vec![
-            dev("r-connected", "0a0000000001", true, Some("6.3.0-107.r1")),
-            dev("r-old", "0a0000000002", true, Some("6.2.5-1.r2")),
-            dev("r-offline", "0a0000000003", false, None),
-            dev("r-noversion", "0a0000000004", true, None),
-        ]);
+        let inv = index();
         let view = MistView::Inventory(&inv);
-        let p = |name: &str, macs: &[&str], want: Option<&str>| {
+        let p = |name: &str, macs: &[&str], want: Option<&str>, check: VersionCheck| {
             let macs: Vec<String> = macs.iter().map(|m| m.to_string()).collect();
-            phase_of(&view, false, Some(name), &macs, want).code()
+            phase_of(&view, false, Some(name), &macs, want, check)
         };
-        assert_eq!(p("R-Connected", &[], Some("6.3.0")), "onboarded");
-        assert_eq!(
-            p("nobody", &["0a:00:00:00:00:01"], Some("6.3.0")),
-            "onboarded"
+        use VersionCheck::*;
+        let cases: [(&str, &[&str], Option<&str>, VersionCheck, &str, bool); 16] = [
+            (
+                "R-Connected",
+                &[],
+                Some("6.3.0"),
+                WhenReported,
+                "onboarded",
+                true,
+            ),
+            (
+                "nobody",
+                &["0a:00:00:00:00:01"],
+                Some("6.3.0"),
+                Required,
+                "onboarded",
+                true,
+            ),
+            (
+                "r-old",
+                &[],
+                Some("6.3.0"),
+                WhenReported,
+                "version-mismatch",
+                false,
+            ),
+            (
+                "r-old",
+                &[],
+                Some("6.3.0"),
+                Required,
+                "version-mismatch",
+                false,
+            ),
+            ("r-old", &[], Some("6.3.0"), Off, "onboarded", true),
+            ("r-offline", &[], Some("6.3.0"), Off, "not-connected", false),
+            // Stats entry without a version.
+            (
+                "r-noversion",
+                &[],
+                Some("6.3.0"),
+                WhenReported,
+                "onboarded",
+                true,
+            ),
+            (
+                "r-noversion",
+                &[],
+                Some("6.3.0"),
+                Required,
+                "version-mismatch",
+                false,
+            ),
+            ("r-noversion", &[], None, Required, "onboarded", true),
+            // Connected, no stats entry at all.
+            (
+                "r-nostats",
+                &[],
+                Some("6.3.0"),
+                WhenReported,
+                "connected-no-stats",
+                true,
+            ),
+            (
+                "r-nostats",
+                &[],
+                Some("6.3.0"),
+                Required,
+                "connected-no-stats",
+                false,
+            ),
+            ("r-nostats", &[], Some("6.3.0"), Off, "onboarded", true),
+            ("r-nostats", &[], None, Required, "onboarded", true),
+            (
+                "absent",
+                &["0a:ff:00:00:00:01"],
+                Some("6.3.0"),
+                WhenReported,
+                "not-in-inventory",
+                false,
+            ),
+            // MAC wins over a name that points elsewhere.
+            (
+                "r-connected",
+                &["0a:00:00:00:00:03"],
+                Some("6.3.0"),
+                WhenReported,
+                "not-connected",
+                false,
+            ),
+            (
+                "r-connected",
+                &[],
+                Some("6.4"),
+                WhenReported,
+                "version-mismatch",
+                false,
+            ),
+        ];
+        for (name, macs, want, check, code, onboarded) in cases {
+            let ph = p(name, macs, want, check);
+            assert_eq!(
+                (ph.code(), ph.is_onboarded()),
+                (code, onboarded),
+                "{name} {macs:?} {want:?} {check:?}: {ph:?}"
+            );
+        }
+        let nr = p("r-noversion", &[], Some("6.3.0"), WhenReported);
+        assert_eq!(nr.note(), Some("version not reported"));
+        assert!(
+            nr.describe().contains("version not reported"),
+            "{}",
+            nr.describe()
         );
-        assert_eq!(p("r-old", &[], Some("6.3.0")), "version-mismatch");
-        assert_eq!(p("r-offline", &[], Some("6.3.0")), "not-connected");
-        assert_eq!(p("r-noversion", &[], Some("6.3.0")), "version-mismatch");
-        assert_eq!(p("r-noversion", &[], None), "onboarded");
-        assert_eq!(
-            p("absent", &["0a:ff:00:00:00:01"], Some("6.3.0")),
-            "not-in-inventory"
+        let ns = p("r-nostats", &[], Some("6.3.0"), WhenReported);
+        assert_eq!(ns.note(), Some("version not reported"));
+        assert!(
+            ns.describe().contains("no device stats"),
+            "{}",
+            ns.describe()
         );
-        // MAC wins over a name that points elsewhere.
-        assert_eq!(
-            p("r-connected", &["0a:00:00:00:00:03"], Some("6.3.0")),
-            "not-connected"
-        );
+        let ok = p("r-connected", &[], Some("6.3.0"), WhenReported);
+        assert_eq!(ok.note(), None);
+        assert!(ok.describe().contains("6.3.0-107.r1"), "{}", ok.describe());
+        match p("r-old", &[], Some("6.3.0"), WhenReported) {
+            Phase::VersionMismatch { have, .. } => assert_eq!(have.as_deref(), Some("6.2.5-1.r2")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn when_name_is_duplicated_then_most_advanced_device_counts() {
-        let inv = InventoryIndex::new(vec![
-            dev("edge", "0a0000000010", false, None),
-            dev("edge", "0a0000000011", true, Some("6.3.0-1.r1")),
-        ]);
+        let inv = InventoryIndex::new(
+            vec![
+                dev("edge", "0a0000000010", false),
+                dev("edge", "0a0000000011", true),
+            ],
+            vec![st("0a0000000011", Some("6.3.0-1.r1"))],
+        );
         let ph = phase_of(
             &MistView::Inventory(&inv),
             false,
             Some("edge"),
             &[],
             Some("6.3.0"),
+            VersionCheck::WhenReported,
         );
         assert!(ph.is_onboarded(), "{ph:?}");
     }
@@ -411,8 +677,9 @@ mod tests {
     #[test]
     fn when_tag_or_mist_missing_then_phase_says_so() {
         let nc = MistView::NotConfigured("MIST_ORG_ID is not set".into());
-        assert!(phase_of(&nc, true, None, &[], None).is_onboarded());
-        let ph = phase_of(&nc, false, Some("r"), &[], None);
+        let wr = VersionCheck::WhenReported;
+        assert!(phase_of(&nc, true, None, &[], None, wr).is_onboarded());
+        let ph = phase_of(&nc, false, Some("r"), &[], None, wr);
         assert_eq!(ph.code(), "unknown");
         assert!(
             ph.describe().contains("Mist not configured"),
@@ -420,7 +687,7 @@ mod tests {
             ph.describe()
         );
         let un = MistView::Unavailable("Mist API answered 401 Unauthorized".into());
-        assert!(phase_of(&un, false, None, &[], None)
+        assert!(phase_of(&un, false, None, &[], None, wr)
             .describe()
             .contains("401 Unauthorized"));
     }
@@ -432,6 +699,7 @@ mod tests {
         let nii = Phase::NotInInventory;
         let mist_ok = Phase::Onboarded {
             by: OnboardedBy::Mist {
+                version: VersionStatus::Matched,
                 device: DeviceSummary {
                     name: None,
                     mac: None,
@@ -461,5 +729,27 @@ mod tests {
             by: OnboardedBy::Tag,
         };
         assert_eq!(decide(at(3), t0, dl, &tag, false, false), Decision::Finish);
+        let device = match &mist_ok {
+            Phase::Onboarded {
+                by: OnboardedBy::Mist { device, .. },
+            } => device.clone(),
+            _ => unreachable!(),
+        };
+        let no_stats = |counts_as_onboarded| Phase::ConnectedNoStats {
+            device: device.clone(),
+            counts_as_onboarded,
+        };
+        assert_eq!(
+            decide(at(16), t0, dl, &no_stats(true), true, true),
+            Decision::Finish
+        );
+        assert_eq!(
+            decide(at(3), t0, dl, &no_stats(true), false, false),
+            Decision::Defer
+        );
+        assert_eq!(
+            decide(at(16), t0, dl, &no_stats(false), true, false),
+            Decision::Overdue
+        );
     }
 }

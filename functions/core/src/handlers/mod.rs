@@ -2,6 +2,7 @@
 
 pub mod custom_resource;
 pub mod guard;
+pub mod mist_webhook;
 pub mod stack_watch;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -1,12 +1,17 @@
-//! The Mist cloud API, read-only: the organization's gateway inventory, the watchdog's
-//! completion probe (the guide: "The device is visible as Unassigned in the Mist organization
-//! once onboarding is complete").
+//! The Mist cloud API, read-only: the organization's gateway inventory (is the router claimed,
+//! is it connected) and the gateways' device stats (which SSR version it runs). The guide's
+//! completion probe: "The device is visible as Unassigned in the Mist organization once
+//! onboarding is complete".
 //!
-//! `GET {api}/api/v1/orgs/{org}/inventory?type=gateway&limit=1000&page=N` with
-//! `Authorization: Token <token>`. Mist paginates with `limit`/`page` and answers
-//! `X-Page-Total`/`X-Page-Limit`/`X-Page-Page`; reading stops at a short page or when the total
-//! is reached. One paginated read per sweep, whatever the number of routers (Mist allows 5,000
-//! calls per hour per token).
+//! - `GET {api}/api/v1/orgs/{org}/inventory?type=gateway&limit=1000&page=N`
+//! - `GET {api}/api/v1/orgs/{org}/stats/devices?type=gateway&limit=1000&page=N` (the spec's
+//!   default `type` is `ap`, so `type=gateway` is always sent)
+//!
+//! both with `Authorization: Token <token>`. The spec (mistsys/mist_openapi 2509.1.2) declares
+//! `limit`/`page` but no paging response headers and no maximum `limit`: reading stops at a short
+//! page, or when an `X-Page-Total` header (optional) says the total is reached. Two paged reads
+//! per sweep, whatever the number of routers (Mist allows 5,000 calls per hour per token).
+//! Unknown response fields are ignored (real responses carry more than the spec lists).
 //!
 //! The token is only ever put into the request header (marked sensitive); errors carry the HTTP
 //! status and the org URL, never the token or a response body.
@@ -18,7 +23,7 @@ use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// Items per page asked of Mist (its maximum page size for inventory).
+/// Items per page asked of Mist (the spec documents no maximum; 1000 is what Mist's own tools use).
 pub const PAGE_LIMIT: usize = 1000;
 /// A guard against a server that never returns a short page: 100 pages = 100,000 gateways.
 pub const MAX_PAGES: usize = 100;
@@ -40,8 +45,8 @@ pub enum MistError {
     RateLimited { retry_after: Option<String> },
     #[error("Mist API answered HTTP {status}")]
     Status { status: u16 },
-    #[error("Mist API answered something that is not an inventory list: {reason}")]
-    Malformed { reason: String },
+    #[error("Mist API answered something that is not a list of {what}: {reason}")]
+    Malformed { what: &'static str, reason: String },
     #[error("Mist client cannot be built: {0}")]
     Client(String),
 }
@@ -63,11 +68,25 @@ pub struct InventoryDevice {
     pub device_type: Option<String>,
     #[serde(default)]
     pub connected: Option<bool>,
-    /// Firmware / SSR version; absent until the device reports it.
-    #[serde(default)]
-    pub version: Option<String>,
+    /// Absent while the device is unassigned (the API omits the key).
     #[serde(default)]
     pub site_id: Option<String>,
+}
+
+/// One gateway's device stats (`stats_gateway`): only what the watchdog reads. The SSR version
+/// is here, not in the inventory.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct GatewayStats {
+    #[serde(default)]
+    pub mac: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The running SSR version (nullable in the spec; absent until reported).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// `connected` / `disconnected` (free text in the spec).
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 /// A Mist client for one organization: one `reqwest::Client` (connection pool, timeouts) per
@@ -77,6 +96,7 @@ pub struct MistClient {
     http: reqwest::Client,
     api_url: String,
     org_id: String,
+    page_limit: usize,
 }
 
 impl MistClient {
@@ -91,36 +111,111 @@ impl MistClient {
             http,
             api_url: api_url.trim_end_matches('/').to_string(),
             org_id: org_id.to_string(),
+            page_limit: PAGE_LIMIT,
         })
+    }
+
+    /// A smaller page size (tests page through the fixtures with it).
+    pub fn with_page_limit(mut self, limit: usize) -> Self {
+        self.page_limit = limit.max(1);
+        self
     }
 
     pub fn org_id(&self) -> &str {
         &self.org_id
     }
 
-    fn inventory_url(&self, page: usize) -> Result<Url, MistError> {
+    fn list_url(
+        &self,
+        resource: &str,
+        extra: &[(&str, &str)],
+        limit: usize,
+        page: usize,
+    ) -> Result<Url, MistError> {
         let mut url = Url::parse(&format!(
-            "{}/api/v1/orgs/{}/inventory",
+            "{}/api/v1/orgs/{}/{resource}",
             self.api_url, self.org_id
         ))
         .map_err(|e| MistError::Client(format!("bad MIST_API_URL / MIST_ORG_ID: {e}")))?;
-        url.query_pairs_mut()
-            .append_pair("type", "gateway")
-            .append_pair("limit", &PAGE_LIMIT.to_string())
-            .append_pair("page", &page.to_string());
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("type", "gateway");
+            for (k, v) in extra {
+                q.append_pair(k, v);
+            }
+            q.append_pair("limit", &limit.to_string())
+                .append_pair("page", &page.to_string());
+        }
         Ok(url)
     }
 
-    /// All gateways of the organization, every page. `requests` counts the HTTP calls made.
-    pub async fn gateway_inventory(&self, token: &SecretString) -> Result<Inventory, MistError> {
+    /// All gateways of the organization's inventory, every page.
+    pub async fn gateway_inventory(
+        &self,
+        token: &SecretString,
+    ) -> Result<Listed<InventoryDevice>, MistError> {
+        self.list(
+            token,
+            "inventory",
+            &[],
+            "inventory objects",
+            self.page_limit,
+        )
+        .await
+    }
+
+    /// The device stats of all gateways of the organization, every page.
+    pub async fn gateway_stats(
+        &self,
+        token: &SecretString,
+    ) -> Result<Listed<GatewayStats>, MistError> {
+        self.list(
+            token,
+            "stats/devices",
+            &[],
+            "gateway stats",
+            self.page_limit,
+        )
+        .await
+    }
+
+    /// The device stats of one gateway (`mac` in Mist's form), one request.
+    pub async fn gateway_stats_of(
+        &self,
+        token: &SecretString,
+        mac: &str,
+    ) -> Result<Option<GatewayStats>, MistError> {
+        let listed = self
+            .list::<GatewayStats>(
+                token,
+                "stats/devices",
+                &[("mac", mac)],
+                "gateway stats",
+                self.page_limit,
+            )
+            .await?;
+        Ok(listed
+            .items
+            .into_iter()
+            .find(|s| s.mac.as_deref().and_then(normalize_mac).as_deref() == Some(mac)))
+    }
+
+    /// One paged list read. `requests` counts the HTTP calls made.
+    async fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &SecretString,
+        resource: &str,
+        extra: &[(&str, &str)],
+        what: &'static str,
+        limit: usize,
+    ) -> Result<Listed<T>, MistError> {
         let mut auth = HeaderValue::from_str(&format!("Token {}", token.expose_secret()))
             .map_err(|_| MistError::Client("the Mist token is not a valid header value".into()))?;
         auth.set_sensitive(true);
-        let mut devices = Vec::new();
-        let mut requests = 0;
+        let mut items = Vec::new();
         for page in 1..=MAX_PAGES {
-            let url = self.inventory_url(page)?;
-            requests += 1;
+            // One request per page.
+            let url = self.list_url(resource, extra, limit, page)?;
             let res = self
                 .http
                 .get(url)
@@ -135,13 +230,15 @@ impl MistClient {
             if !status.is_success() {
                 return Err(self.status_error(status, res.headers()));
             }
+            // Not in the spec: used when present, never required.
             let total = header_usize(res.headers(), "x-page-total");
             let body = res.bytes().await.map_err(|e| MistError::Unreachable {
                 url: self.api_url.clone(),
                 reason: reqwest_reason(&e),
             })?;
-            let items: Vec<InventoryDevice> =
+            let page_items: Vec<T> =
                 serde_json::from_slice(&body).map_err(|e| MistError::Malformed {
+                    what,
                     // serde_json errors carry a position, never the input.
                     reason: format!(
                         "line {} column {}: {}",
@@ -150,15 +247,19 @@ impl MistClient {
                         json_problem(&e)
                     ),
                 })?;
-            let n = items.len();
-            devices.extend(items);
-            let reached_total = total.is_some_and(|t| devices.len() >= t);
-            if n < PAGE_LIMIT || reached_total {
-                return Ok(Inventory::new(devices, requests));
+            let n = page_items.len();
+            items.extend(page_items);
+            let reached_total = total.is_some_and(|t| items.len() >= t);
+            if n < limit || reached_total {
+                return Ok(Listed {
+                    items,
+                    requests: page,
+                });
             }
         }
         Err(MistError::Malformed {
-            reason: format!("more than {MAX_PAGES} pages of {PAGE_LIMIT} gateways"),
+            what,
+            reason: format!("more than {MAX_PAGES} pages of {limit}"),
         })
     }
 
@@ -190,7 +291,7 @@ fn json_problem(e: &serde_json::Error) -> &'static str {
     match e.classify() {
         serde_json::error::Category::Io => "read error",
         serde_json::error::Category::Syntax => "not JSON",
-        serde_json::error::Category::Data => "not a list of inventory objects",
+        serde_json::error::Category::Data => "not a list of the expected objects",
         serde_json::error::Category::Eof => "truncated JSON",
     }
 }
@@ -219,18 +320,12 @@ fn reqwest_reason(e: &reqwest::Error) -> String {
     }
 }
 
-/// The gateways of one organization, indexed for matching routers.
+/// The items of one paged list read.
 #[derive(Clone, Debug, Default)]
-pub struct Inventory {
-    pub devices: Vec<InventoryDevice>,
+pub struct Listed<T> {
+    pub items: Vec<T>,
     /// HTTP requests the read took (one per page).
     pub requests: usize,
-}
-
-impl Inventory {
-    pub fn new(devices: Vec<InventoryDevice>, requests: usize) -> Self {
-        Inventory { devices, requests }
-    }
 }
 
 /// A MAC address as Mist writes it: 12 lower-case hex characters, no separators. Accepts EC2's
@@ -257,8 +352,8 @@ mod tests {
     fn device(i: usize) -> serde_json::Value {
         serde_json::json!({
             "name": format!("router-{i}"), "mac": format!("0a{i:010x}"), "serial": format!("S{i}"),
-            "model": "SSR", "type": "gateway", "connected": true, "version": "6.3.0-107.r1",
-            "site_id": null, "magic": "CLAIM-CODE-SECRET"
+            "model": "SSR", "type": "gateway", "connected": true,
+            "magic": "CLAIM-CODE-SECRET"
         })
     }
 
@@ -313,11 +408,122 @@ mod tests {
             .gateway_inventory(&SecretString::from(TOKEN))
             .await
             .unwrap();
-        assert_eq!(inv.devices.len(), 1005);
+        assert_eq!(inv.items.len(), 1005);
         assert_eq!(inv.requests, 2);
-        assert_eq!(inv.devices[1004].name.as_deref(), Some("router-1004"));
-        assert_eq!(inv.devices[0].version.as_deref(), Some("6.3.0-107.r1"));
+        assert_eq!(inv.items[1004].name.as_deref(), Some("router-1004"));
         assert!(!format!("{inv:?}").contains("CLAIM-CODE-SECRET"));
+    }
+
+    const INV_P1: &str =
+        include_str!("../../../../tests/fixtures/mist/inventory-gateways-page1.json");
+    const INV_P2: &str =
+        include_str!("../../../../tests/fixtures/mist/inventory-gateways-page2.json");
+    const STATS: &str = include_str!("../../../../tests/fixtures/mist/stats-gateways.json");
+    const FIXTURE_ORG: &str = "6b7a9c1e-3f42-4d8a-9e15-2c0d4b7f8a31";
+
+    fn json(s: &str) -> serde_json::Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn when_fixture_inventory_spans_two_pages_without_paging_headers_then_both_read() {
+        let server = MockServer::start().await;
+        for (page, body) in [("1", INV_P1), ("2", INV_P2)] {
+            Mock::given(method("GET"))
+                .and(path(format!("/api/v1/orgs/{FIXTURE_ORG}/inventory")))
+                .and(query_param("type", "gateway"))
+                .and(query_param("limit", "3"))
+                .and(query_param("page", page))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json(body)))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        let inv = MistClient::new(&server.uri(), FIXTURE_ORG)
+            .unwrap()
+            .with_page_limit(3)
+            .gateway_inventory(&SecretString::from(TOKEN))
+            .await
+            .unwrap();
+        assert_eq!(inv.requests, 2, "page 2 is short: no page 3");
+        let names: Vec<Option<&str>> = inv.items.iter().map(|d| d.name.as_deref()).collect();
+        assert_eq!(
+            names,
+            vec![
+                Some("SSR-1-Router"),
+                Some("SSR-2-Router"),
+                None,
+                Some("SSR-4-Router")
+            ]
+        );
+        assert_eq!(inv.items[2].site_id, None, "unassigned: no site_id key");
+        assert_eq!(inv.items[1].connected, Some(false));
+    }
+
+    #[tokio::test]
+    async fn when_fixture_stats_span_pages_then_type_gateway_sent_and_versions_read() {
+        let server = MockServer::start().await;
+        let all: Vec<serde_json::Value> = serde_json::from_str(STATS).unwrap();
+        let pages = [
+            ("1", serde_json::json!([all[0]])),
+            ("2", serde_json::json!([all[1]])),
+            ("3", serde_json::json!([])),
+        ];
+        for (page, body) in pages {
+            Mock::given(method("GET"))
+                .and(path(format!("/api/v1/orgs/{FIXTURE_ORG}/stats/devices")))
+                .and(query_param("type", "gateway"))
+                .and(query_param("limit", "1"))
+                .and(query_param("page", page))
+                .and(header("authorization", format!("Token {TOKEN}").as_str()))
+                .respond_with(ResponseTemplate::new(200).set_body_json(body))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        let stats = MistClient::new(&server.uri(), FIXTURE_ORG)
+            .unwrap()
+            .with_page_limit(1)
+            .gateway_stats(&SecretString::from(TOKEN))
+            .await
+            .unwrap();
+        assert_eq!(stats.requests, 3);
+        let got: Vec<(Option<&str>, Option<&str>, Option<&str>)> = stats
+            .items
+            .iter()
+            .map(|s| (s.mac.as_deref(), s.version.as_deref(), s.status.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Some("4c9614a00101"),
+                    Some("6.3.0-107.r1"),
+                    Some("connected")
+                ),
+                (Some("4c9614a00404"), Some("6.2.5-5.r2"), Some("connected")),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn when_one_gateways_stats_are_asked_then_one_request_by_mac() {
+        let server = MockServer::start().await;
+        let all: Vec<serde_json::Value> = serde_json::from_str(STATS).unwrap();
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/orgs/{FIXTURE_ORG}/stats/devices")))
+            .and(query_param("type", "gateway"))
+            .and(query_param("mac", "4c9614a00404"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([all[1]])))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let s = MistClient::new(&server.uri(), FIXTURE_ORG)
+            .unwrap()
+            .gateway_stats_of(&SecretString::from(TOKEN), "4c9614a00404")
+            .await
+            .unwrap();
+        assert_eq!(s.and_then(|s| s.version).as_deref(), Some("6.2.5-5.r2"));
     }
 
     #[tokio::test]
@@ -338,7 +544,7 @@ mod tests {
             .gateway_inventory(&SecretString::from(TOKEN))
             .await
             .unwrap();
-        assert_eq!((inv.devices.len(), inv.requests), (1000, 1));
+        assert_eq!((inv.items.len(), inv.requests), (1000, 1));
     }
 
     #[tokio::test]

@@ -2,5 +2,6 @@
 
 pub mod client;
 pub mod token;
+pub mod webhook;
 
-pub use client::{normalize_mac, Inventory, InventoryDevice, MistClient, MistError};
+pub use client::{normalize_mac, GatewayStats, InventoryDevice, Listed, MistClient, MistError};

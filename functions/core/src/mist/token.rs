@@ -63,6 +63,15 @@ impl TokenSource {
         }
     }
 
+    /// Where the token comes from, for a person: the secret's ARN or `MIST_API_TOKEN` (never
+    /// the token).
+    pub fn origin(&self) -> String {
+        match self {
+            TokenSource::Secret { arn, .. } => format!("the secret {arn}"),
+            TokenSource::Env(_) => "MIST_API_TOKEN".to_string(),
+        }
+    }
+
     /// Mist rejected the token: forget the cached one (the next read fetches the secret again)
     /// and say where to look.
     pub async fn rejected(&self) -> String {

@@ -320,6 +320,131 @@ pub fn episode_thread(e: &EpisodeView<'_>) -> String {
     )
 }
 
+/// "SSR onboarding failed": Mist reported `GW_ZTP_FAILED` for the router (its text and reason
+/// quoted), then the overdue alert's router facts and troubleshooting steps.
+pub fn failed_alert(
+    ctx: &EventContext,
+    e: &EpisodeView<'_>,
+    text: Option<&str>,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+    deadline: Duration,
+) -> Alert {
+    let placeholder = Phase::Unknown {
+        reason: String::new(),
+    };
+    let base = overdue_alert(ctx, e, &placeholder, at, deadline);
+    let subject = subject(&format!(
+        "SSR onboarding failed: {} ({}) ZTP failed",
+        short(e.label, 40),
+        e.instance_id
+    ));
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "Mist reports that zero-touch provisioning failed for the Session Smart Router {} ({}) at {}, {} after launch.",
+        e.label,
+        e.instance_id,
+        at.format("%Y-%m-%d %H:%M:%S UTC"),
+        human_duration(at - e.started_at)
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(b, "Phase reached: ztp-failed");
+    let _ = writeln!(
+        b,
+        "  Mist says: {}",
+        short(text.unwrap_or("(no text)"), 500)
+    );
+    if let Some(r) = reason {
+        let _ = writeln!(b, "  Reason:    {}", short(r, 500));
+    }
+    let _ = writeln!(b);
+    if let Some(i) = base.body.find("Router\n") {
+        b.push_str(&base.body[i..]);
+    }
+    Alert {
+        subject,
+        body: b.replace(
+            "This alert is sent once per onboarding episode; a recovery notice follows when the router onboards.",
+            "This alert is sent once per onboarding episode (the deadline sweep does not page it again); a recovery notice follows when the router onboards.",
+        ),
+        attributes: BTreeMap::from([
+            ("kind".to_string(), string_attr("onboarding-failed")),
+            ("severity".to_string(), string_attr("error")),
+            ("instance_id".to_string(), string_attr(e.instance_id)),
+            ("phase".to_string(), string_attr("ztp-failed")),
+        ]),
+        thread_id: base.thread_id.clone(),
+        related_resources: base.related_resources.clone(),
+        next_steps: base.next_steps.clone(),
+    }
+}
+
+/// "Mist rejected the onboarding watchdog's API token": an operational alert (no router named),
+/// sent once a day while the token is refused. `origin` says where the token comes from (the
+/// secret's ARN or `MIST_API_TOKEN`); the token itself is never given here.
+pub fn token_rejected_alert(
+    ctx: &EventContext,
+    origin: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Alert {
+    let subject = subject("SSR onboarding watchdog: Mist rejected the API token");
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "Mist refused the API token the onboarding watchdog reads the inventory with ({error})."
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(
+        b,
+        "Until the token is fixed, the watchdog cannot see Mist: overdue routers are still paged, with \"Mist status unknown\", and no router is confirmed onboarded by Mist (only by the tag {ONBOARDED_TAG_KEY}=true)."
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(b, "What to do");
+    let _ = writeln!(
+        b,
+        "  1. In the Mist portal (Organization > Settings > API Token), create a token with read access to the organization (or check the existing one was not revoked)."
+    );
+    let _ = writeln!(b, "  2. Store it in {origin}:");
+    if let Some(arn) = origin.strip_prefix("the secret ") {
+        let _ = writeln!(
+            b,
+            "       aws secretsmanager put-secret-value --secret-id {arn} --secret-string '{{\"token\": \"<new token>\"}}'"
+        );
+    }
+    let _ = writeln!(
+        b,
+        "     The watchdog reads the secret again after every rejection: no redeploy needed."
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(
+        b,
+        "  Account: {}   Region: {}   Seen: {}",
+        ctx.account.as_deref().unwrap_or("?"),
+        ctx.region.as_deref().unwrap_or("?"),
+        now.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(
+        b,
+        "This alert is sent at most once a day (UTC) while Mist keeps refusing the token."
+    );
+    Alert {
+        subject,
+        body: b,
+        attributes: BTreeMap::from([
+            ("kind".to_string(), string_attr("mist-token-rejected")),
+            ("severity".to_string(), string_attr("error")),
+        ]),
+        thread_id: "ssr-onboard/mist-token".to_string(),
+        related_resources: vec![],
+        next_steps: vec![
+            "Create a new Mist API token and store it in the token secret".to_string(),
+        ],
+    }
+}
+
 fn attributes(
     kind: &str,
     severity: &str,
@@ -513,6 +638,20 @@ mod tests {
         assert!(a.body.contains("total onboarding time 23 min"));
         assert_eq!(a.attributes["kind"], string_attr("onboarding-recovered"));
         assert_eq!(a.attributes["severity"], string_attr("info"));
+    }
+
+    #[test]
+    fn when_token_rejected_then_alert_names_where_the_token_lives_and_kind() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mist-AbC";
+        let a = token_rejected_alert(
+            &ctx(),
+            &format!("the secret {arn}"),
+            "Mist API answered 401 Unauthorized",
+            DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        );
+        assert!(a.subject.len() < 100);
+        assert!(a.body.contains(&format!("--secret-id {arn}")), "{}", a.body);
+        assert_eq!(a.attributes["kind"], string_attr("mist-token-rejected"));
     }
 
     #[test]

@@ -144,6 +144,8 @@ pub fn deps(cfg: Config, user_data_denied: bool, publish_fails: bool) -> (Deps, 
     )
 }
 
+pub const ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
+
 pub fn base_config(mist_url: &str) -> Vec<(&'static str, String)> {
     vec![
         (
@@ -152,7 +154,7 @@ pub fn base_config(mist_url: &str) -> Vec<(&'static str, String)> {
         ),
         ("STATE_TABLE", "ssr-state".into()),
         ("MIST_API_URL", mist_url.to_string()),
-        ("MIST_ORG_ID", "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f".into()),
+        ("MIST_ORG_ID", ORG.into()),
         ("MIST_TOKEN_SECRET_ARN", SECRET_ARN.into()),
     ]
 }

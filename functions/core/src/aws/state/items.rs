@@ -23,6 +23,8 @@ pub const WATCH_PREFIX: &str = "watch#";
 pub const OVERDUE_PREFIX: &str = "overdue#";
 pub const RECOVERED_PREFIX: &str = "recovered#";
 pub const EPISODE_PREFIX: &str = "episode#";
+/// `mist-token-rejected#<YYYY-MM-DD>`: the one "Mist rejected the token" alert of a UTC day.
+pub const TOKEN_REJECTED_PREFIX: &str = "mist-token-rejected#";
 /// The one item listing the routers overdue as of the latest sweep.
 pub const OVERDUE_NOW_PK: &str = "watchdog#overdue-now";
 /// `kind` of a finished episode whose duration was measured.

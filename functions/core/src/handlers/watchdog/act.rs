@@ -5,17 +5,76 @@
 use chrono::{DateTime, Utc};
 
 use super::outcome::EpisodeAlert;
+use crate::alerting::AlertOutcome;
 use crate::alerting::{publish_once, Once};
-use crate::aws::state::items::{ClaimItem, WatchItem, OVERDUE_PREFIX, RECOVERED_PREFIX};
+use crate::aws::state::items::{
+    ClaimItem, WatchItem, OVERDUE_PREFIX, RECOVERED_PREFIX, TOKEN_REJECTED_PREFIX,
+};
 use crate::aws::AwsError;
 use crate::deps::Deps;
 use crate::episode::{Episode, Phase};
 use crate::onboarding_config::{inspect_bytes, OnboardingStatus};
-use crate::render::watchdog::{overdue_alert, recovered_alert};
+use crate::render::watchdog::{failed_alert, overdue_alert, recovered_alert, token_rejected_alert};
 use crate::render::{Alert, EventContext};
 
 pub const KIND_OVERDUE: &str = "onboarding-overdue";
 pub const KIND_RECOVERED: &str = "onboarding-recovered";
+pub const KIND_TOKEN_REJECTED: &str = "mist-token-rejected";
+pub const KIND_FAILED: &str = "onboarding-failed";
+
+/// Mist reported `GW_ZTP_FAILED`: page at once. The claim is the episode's overdue claim, so the
+/// deadline sweep sees the episode as alerted and does not page it again.
+pub async fn failed(
+    deps: &Deps,
+    ctx: &EventContext,
+    e: &Episode,
+    text: Option<&str>,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<EpisodeAlert, AwsError> {
+    let alert = failed_alert(
+        ctx,
+        &e.view(),
+        text,
+        reason,
+        at,
+        deps.config.onboarding_deadline,
+    );
+    send_once(
+        deps,
+        OVERDUE_PREFIX,
+        e,
+        at,
+        KIND_FAILED,
+        "ztp-failed",
+        alert,
+    )
+    .await
+}
+
+/// Mist refused the token: one operational alert per UTC day (claim
+/// `mist-token-rejected#<date>`), naming where the token lives, never the token.
+pub async fn token_rejected(
+    deps: &Deps,
+    ctx: &EventContext,
+    origin: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<AlertOutcome, AwsError> {
+    let alert = token_rejected_alert(ctx, origin, error, now);
+    let once = Once {
+        pk: format!("{TOKEN_REJECTED_PREFIX}{}", now.format("%Y-%m-%d")),
+        expires_at: now + chrono::Duration::days(2),
+        item: ClaimItem {
+            kind: KIND_TOKEN_REJECTED.to_string(),
+            status: Some(error.to_string()),
+            ..Default::default()
+        },
+        held_reason: "already sent today".into(),
+        sent_reason: "sent".into(),
+    };
+    publish_once(&deps.alerts, &deps.state, &alert, once, now).await
+}
 
 pub enum Act {
     Alert(EpisodeAlert),
@@ -75,7 +134,7 @@ async fn send_once(
     e: &Episode,
     now: DateTime<Utc>,
     kind: &str,
-    phase: &Phase,
+    phase: &str,
     alert: Alert,
 ) -> Result<EpisodeAlert, AwsError> {
     let once = Once {
@@ -86,7 +145,7 @@ async fn send_once(
             instance_id: Some(e.instance_id.clone()),
             router_name: Some(e.label().to_string()),
             started_at: Some(e.started_at.timestamp()),
-            phase: Some(phase.code().to_string()),
+            phase: Some(phase.to_string()),
             ..Default::default()
         },
         held_reason: "already sent for this episode".into(),
@@ -108,7 +167,16 @@ pub async fn overdue(
     now: DateTime<Utc>,
 ) -> Result<Vec<Act>, AwsError> {
     let alert = overdue_alert(ctx, &e.view(), phase, now, deps.config.onboarding_deadline);
-    let a = send_once(deps, OVERDUE_PREFIX, e, now, KIND_OVERDUE, phase, alert).await?;
+    let a = send_once(
+        deps,
+        OVERDUE_PREFIX,
+        e,
+        now,
+        KIND_OVERDUE,
+        phase.code(),
+        alert,
+    )
+    .await?;
     Ok(vec![Act::Alert(a)])
 }
 
@@ -124,7 +192,16 @@ pub async fn finish(
     let mut acts = Vec::new();
     if e.alerted {
         let alert = recovered_alert(ctx, &e.view(), phase, now);
-        let a = send_once(deps, RECOVERED_PREFIX, e, now, KIND_RECOVERED, phase, alert).await?;
+        let a = send_once(
+            deps,
+            RECOVERED_PREFIX,
+            e,
+            now,
+            KIND_RECOVERED,
+            phase.code(),
+            alert,
+        )
+        .await?;
         acts.push(Act::Alert(a));
     }
     let (record, measured) = e.finished(phase, now, deps.config.onboarding_deadline);

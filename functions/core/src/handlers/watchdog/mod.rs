@@ -7,33 +7,35 @@
 //!
 //! Cost of a sweep over N running instances: DescribeInstances (pages of 1,000),
 //! DescribeNetworkInterfaces (200 instances per filter, pages of 1,000), BatchGetItem (100 keys
-//! per call), at most one paginated Mist inventory read, and, only for episodes seen for the
+//! per call), at most one paged Mist inventory read and one paged Mist gateway-stats read
+//! (concurrently, within [`MIST_BUDGET`]), and, only for episodes seen for the
 //! first time, one DescribeInstanceAttribute (userData) and one PutItem each (at most
 //! [`INIT_BUDGET`] per sweep). Alerts and records are conditional writes, so duplicate or
 //! overlapping sweeps send nothing twice.
 
-mod act;
+pub(crate) mod act;
 pub mod outcome;
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use tracing::Instrument;
 
-pub use act::{KIND_OVERDUE, KIND_RECOVERED};
+pub use act::{KIND_FAILED, KIND_OVERDUE, KIND_RECOVERED, KIND_TOKEN_REJECTED};
 pub use outcome::{EpisodeAlert, EpisodeOutcome, MistOutcome, SweepError, SweepOutcome};
 
 use super::{parse_event, EventError};
 use crate::aws::ec2::InstanceQuery;
 use crate::aws::secrets::Secrets;
 use crate::aws::state::items::{OverdueNow, WatchItem};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, VersionCheck};
 use crate::deps::Deps;
 use crate::episode::{plan_sweep, Decision, Episode, InventoryIndex, MistView};
 use crate::mist::token::TokenSource;
-use crate::mist::{Inventory, MistClient, MistError};
+use crate::mist::{GatewayStats, InventoryDevice, Listed, MistClient, MistError};
 use crate::render::EventContext;
 use crate::select::select;
 
@@ -45,6 +47,10 @@ pub const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
 pub const INIT_BUDGET: usize = 100;
 /// Concurrent AWS calls for per-episode work.
 const CONCURRENCY: usize = 8;
+/// The whole Mist read of a sweep (both lists, every page) ends within this.
+pub const MIST_BUDGET: Duration = Duration::from_secs(20);
+/// Left for the rest of the sweep (alerts, records) before the invocation deadline.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(15);
 
 enum MistSetup {
     NotConfigured(String),
@@ -57,14 +63,25 @@ enum MistSetup {
 
 enum MistRead {
     NotConfigured(String),
-    Failed { reason: String, requests: usize },
-    Ok(Inventory),
+    Failed {
+        reason: String,
+        requests: usize,
+        /// Mist refused the token (401/403): where it came from (secret ARN or MIST_API_TOKEN).
+        token_rejected: Option<String>,
+    },
+    Ok {
+        inventory: Listed<InventoryDevice>,
+        /// `None` with `MIST_VERSION_CHECK=off`.
+        stats: Option<Listed<GatewayStats>>,
+    },
 }
 
 /// The watchdog's per-cold-start state: the Mist client (one connection pool, timeouts) and the
 /// cached token.
 pub struct Watchdog {
     mist: MistSetup,
+    version_check: VersionCheck,
+    mist_budget: Duration,
 }
 
 impl std::fmt::Debug for Watchdog {
@@ -97,7 +114,29 @@ impl Watchdog {
                 Ok(client) => MistSetup::Ready { client, token },
             },
         };
-        Watchdog { mist }
+        Watchdog {
+            mist,
+            version_check: config.mist.version_check,
+            mist_budget: MIST_BUDGET,
+        }
+    }
+
+    /// A shorter (or longer) Mist time budget than [`MIST_BUDGET`] (tests).
+    pub fn with_mist_budget(mut self, budget: Duration) -> Self {
+        self.mist_budget = budget;
+        self
+    }
+
+    /// The time the Mist read may take: the budget, never past `deadline` minus
+    /// [`DEADLINE_MARGIN`].
+    fn mist_budget(&self, deadline: Option<Instant>) -> Duration {
+        match deadline {
+            None => self.mist_budget,
+            Some(d) => self.mist_budget.min(
+                d.saturating_duration_since(Instant::now())
+                    .saturating_sub(DEADLINE_MARGIN),
+            ),
+        }
     }
 
     /// The watchdog pages once per episode only with a state table to remember it by.
@@ -105,11 +144,22 @@ impl Watchdog {
         config.require_state_table("the onboarding watchdog")
     }
 
-    /// Lambda entry: an EventBridge "Scheduled Event"; "now" is the event's `time`.
+    /// An EventBridge "Scheduled Event" without an invocation deadline (CLI, tests).
     pub async fn handle_event(
         &self,
         deps: &Deps,
         event: serde_json::Value,
+    ) -> Result<SweepOutcome, SweepError> {
+        self.handle_event_until(deps, event, None).await
+    }
+
+    /// Lambda entry: an EventBridge "Scheduled Event"; "now" is the event's `time`; `deadline`
+    /// (the Lambda context's) bounds the Mist read.
+    pub async fn handle_event_until(
+        &self,
+        deps: &Deps,
+        event: serde_json::Value,
+        deadline: Option<Instant>,
     ) -> Result<SweepOutcome, SweepError> {
         let ev: EventBridgeEvent<serde_json::Value> =
             parse_event("an EventBridge \"Scheduled Event\"", event)?;
@@ -132,7 +182,7 @@ impl Watchdog {
             event_id: ev.id.clone(),
             deadline: None,
         };
-        self.sweep(deps, now, &ctx).await
+        self.sweep(deps, now, &ctx, deadline).await
     }
 
     /// One sweep at `now`.
@@ -141,10 +191,13 @@ impl Watchdog {
         deps: &Deps,
         now: DateTime<Utc>,
         ctx: &EventContext,
+        deadline: Option<Instant>,
     ) -> Result<SweepOutcome, SweepError> {
         let event_id = ctx.event_id.as_deref().unwrap_or("");
         let span = tracing::info_span!("sweep", event_id, function = "onboarding-watchdog");
-        self.sweep_inner(deps, now, ctx).instrument(span).await
+        self.sweep_inner(deps, now, ctx, deadline)
+            .instrument(span)
+            .await
     }
 
     async fn sweep_inner(
@@ -152,6 +205,7 @@ impl Watchdog {
         deps: &Deps,
         now: DateTime<Utc>,
         ctx: &EventContext,
+        deadline: Option<Instant>,
     ) -> Result<SweepOutcome, SweepError> {
         let config = &deps.config;
         let mut outcome = SweepOutcome {
@@ -204,37 +258,63 @@ impl Watchdog {
             }
         }
 
-        // 4. Mist: one inventory read for the whole sweep, only when an episode is open.
+        // 4. Mist: one inventory read and one stats read for the whole sweep, only when an
+        //    episode is open, within the time budget.
         let inventory;
+        outcome.mist.version_check = self.version_check.as_str().to_string();
         let mist_view = if open.is_empty() {
             outcome.mist.status = "not-needed".into();
             MistView::NotConfigured("no open episode".into())
         } else {
-            match self.inventory().await {
+            match self.read_mist(self.mist_budget(deadline)).await {
                 MistRead::NotConfigured(why) => {
                     outcome.mist.status = "not-configured".into();
                     outcome.mist.detail = Some(why.clone());
                     MistView::NotConfigured(why)
                 }
-                MistRead::Failed { reason, requests } => {
-                    tracing::warn!(decision = "mist-unavailable", reason = %reason, "Mist inventory not read");
+                MistRead::Failed {
+                    reason,
+                    requests,
+                    token_rejected,
+                } => {
+                    tracing::warn!(decision = "mist-unavailable", reason = %reason, "Mist not read");
                     outcome.mist.status = "unavailable".into();
                     outcome.mist.detail = Some(reason.clone());
                     outcome.mist.requests = requests;
+                    if let Some(origin) = token_rejected {
+                        match act::token_rejected(deps, ctx, &origin, &reason, now).await {
+                            Ok(a) => outcome.mist.token_alert = Some(a),
+                            Err(e) => {
+                                tracing::error!(error = %e, "Mist token alert not sent");
+                                outcome.errors.push(e.to_string());
+                            }
+                        }
+                    }
                     MistView::Unavailable(reason)
                 }
-                MistRead::Ok(inv) => {
+                MistRead::Ok {
+                    inventory: inv,
+                    stats,
+                } => {
                     outcome.mist.status = "ok".into();
-                    outcome.mist.requests = inv.requests;
-                    outcome.mist.devices = inv.devices.len();
-                    inventory = InventoryIndex::new(inv.devices);
+                    outcome.mist.requests = inv.requests + stats.as_ref().map_or(0, |s| s.requests);
+                    outcome.mist.devices = inv.items.len();
+                    outcome.mist.stats = stats.as_ref().map_or(0, |s| s.items.len());
+                    inventory =
+                        InventoryIndex::new(inv.items, stats.map(|s| s.items).unwrap_or_default());
                     MistView::Inventory(&inventory)
                 }
             }
         };
 
         // 5. Decide (pure), then act (conditional writes, bounded concurrency).
-        let mut plan = plan_sweep(&open, &mist_view, now, config.onboarding_deadline);
+        let mut plan = plan_sweep(
+            &open,
+            &mist_view,
+            self.version_check,
+            now,
+            config.onboarding_deadline,
+        );
         for p in &plan.episodes {
             let e = &open[p.episode];
             let (id, phase, elapsed) = (e.instance_id.as_str(), p.phase.code(), p.elapsed_minutes);
@@ -254,6 +334,7 @@ impl Watchdog {
                 started_at: e.started_at,
                 elapsed_minutes: p.elapsed_minutes,
                 phase: phase.to_string(),
+                note: p.phase.note().map(String::from),
                 decision: p.decision,
             });
         }
@@ -347,44 +428,114 @@ impl Watchdog {
         Ok(outcome)
     }
 
-    async fn inventory(&self) -> MistRead {
+    /// Both Mist lists (concurrently), all within `budget`.
+    async fn read_mist(&self, budget: Duration) -> MistRead {
         let (client, source) = match &self.mist {
             MistSetup::NotConfigured(why) => return MistRead::NotConfigured(why.clone()),
             MistSetup::Broken(why) => {
                 return MistRead::Failed {
                     reason: why.clone(),
                     requests: 0,
+                    token_rejected: None,
                 }
             }
             MistSetup::Ready { client, token } => (client, token),
         };
-        let token = match source.token().await {
-            Ok(t) => t,
-            Err(reason) => {
+        let budget_text = format!("{:.1} s", budget.as_secs_f64());
+        let timed_out = || MistRead::Failed {
+            reason: format!("the Mist read did not finish within its time budget ({budget_text})"),
+            requests: 0,
+            token_rejected: None,
+        };
+        let started = Instant::now();
+        let token = match tokio::time::timeout(budget, source.token()).await {
+            Err(_) => return timed_out(),
+            Ok(Ok(t)) => t,
+            Ok(Err(reason)) => {
                 return MistRead::Failed {
                     reason,
                     requests: 0,
+                    token_rejected: None,
                 }
             }
         };
-        match client.gateway_inventory(&token).await {
-            Ok(inv) => MistRead::Ok(inv),
-            Err(e) => {
-                let hint = match e {
-                    MistError::Unauthorized => source.rejected().await,
-                    _ => String::new(),
-                };
-                MistRead::Failed {
-                    reason: format!("{e}{hint}"),
-                    requests: 1,
+        let check = self.version_check;
+        let reads = async {
+            let inventory = client.gateway_inventory(&token);
+            if check == VersionCheck::Off {
+                (inventory.await, None)
+            } else {
+                let (i, s) = tokio::join!(inventory, client.gateway_stats(&token));
+                (i, Some(s))
+            }
+        };
+        let left = budget.saturating_sub(started.elapsed());
+        let (inventory, stats) = match tokio::time::timeout(left, reads).await {
+            Err(_) => return timed_out(),
+            Ok(r) => r,
+        };
+        let requests = 1 + usize::from(stats.is_some());
+        let stats = match stats.transpose() {
+            Ok(s) => s,
+            Err(e) => return self.failed(e, requests, source).await,
+        };
+        match inventory {
+            Ok(inventory) => MistRead::Ok { inventory, stats },
+            Err(e) => self.failed(e, requests, source).await,
+        }
+    }
+
+    /// One gateway's stats (one request, within the budget), for the webhook's version check.
+    pub(crate) async fn stats_of(&self, mac: &str) -> Result<Option<GatewayStats>, String> {
+        let MistSetup::Ready { client, token } = &self.mist else {
+            return Err(match &self.mist {
+                MistSetup::NotConfigured(why) | MistSetup::Broken(why) => why.clone(),
+                MistSetup::Ready { .. } => String::new(),
+            });
+        };
+        let read = async {
+            let t = token.token().await?;
+            match client.gateway_stats_of(&t, mac).await {
+                Ok(s) => Ok(s),
+                Err(e) => {
+                    let hint = match e {
+                        MistError::Unauthorized | MistError::Forbidden { .. } => {
+                            token.rejected().await
+                        }
+                        _ => String::new(),
+                    };
+                    Err(format!("{e}{hint}"))
                 }
             }
+        };
+        tokio::time::timeout(self.mist_budget, read)
+            .await
+            .unwrap_or_else(|_| {
+                Err("the Mist stats read did not finish within its time budget".into())
+            })
+    }
+
+    pub(crate) fn version_check(&self) -> VersionCheck {
+        self.version_check
+    }
+
+    async fn failed(&self, e: MistError, requests: usize, source: &TokenSource) -> MistRead {
+        let rejected = matches!(e, MistError::Unauthorized | MistError::Forbidden { .. });
+        let hint = if rejected {
+            source.rejected().await
+        } else {
+            String::new()
+        };
+        MistRead::Failed {
+            reason: format!("{e}{hint}"),
+            requests,
+            token_rejected: rejected.then(|| source.origin()),
         }
     }
 }
 
 /// The running instances, and those selected as routers as new episodes (launch time as start).
-async fn running_routers(deps: &Deps) -> Result<(usize, Vec<Episode>), SweepError> {
+pub(crate) async fn running_routers(deps: &Deps) -> Result<(usize, Vec<Episode>), SweepError> {
     let instances = deps.ec2.instances(InstanceQuery::Running).await?;
     let ids: Vec<String> = instances.iter().map(|i| i.instance_id.clone()).collect();
     let mut interfaces = if ids.is_empty() {

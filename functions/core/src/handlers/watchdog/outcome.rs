@@ -76,8 +76,16 @@ pub struct MistOutcome {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Inventory devices read.
     pub devices: usize,
+    /// Gateway stats entries read (0 with `MIST_VERSION_CHECK=off`).
+    pub stats: usize,
     pub requests: usize,
+    /// `MIST_VERSION_CHECK`: `when-reported`, `required` or `off`.
+    pub version_check: String,
+    /// Mist refused the token: the operational alert (`kind` `mist-token-rejected`, once a day).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_alert: Option<AlertOutcome>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -87,6 +95,9 @@ pub struct EpisodeOutcome {
     pub started_at: DateTime<Utc>,
     pub elapsed_minutes: i64,
     pub phase: String,
+    /// "version not reported" when counted as onboarded without a version from Mist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub decision: Decision,
 }
 

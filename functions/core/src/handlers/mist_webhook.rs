@@ -1,0 +1,458 @@
+//! `mist-webhook`: Mist's org webhook (topic `device-events`) posts to the function's URL (a
+//! Lambda Function URL, payload format 2.0). A signed delivery whose events say a router made
+//! progress (`GW_CONNECTED`, `GW_CONFIGURED`, `GW_UPGRADED`, `GW_ZTP_FINISHED`) ends its
+//! onboarding episode at the event's time, as soon as Mist says so, with the same claims and
+//! items the sweep uses (so the sweep stays quiet); `GW_ZTP_FAILED` pages at once (kind
+//! `onboarding-failed`) on the episode's overdue claim, so the deadline sweep does not page it
+//! again. The sweep stays the safety net for lost deliveries.
+//!
+//! Answers: 200 with a small JSON summary; 401 without a valid `X-Mist-Signature-v2`; 413 for a
+//! body over 1 MB; 400 for a signed body that is not a device-events delivery; 500 when the
+//! secret cannot be read or a write failed (Mist may deliver again; nothing is sent twice).
+//! Never a panic, and never a secret in the answer or the logs.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use base64::Engine;
+use chrono::Utc;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+
+use super::watchdog::{act, running_routers, Watchdog};
+use crate::alerting::AlertOutcome;
+use crate::aws::secrets::Secrets;
+use crate::config::{Config, ConfigError, VersionCheck};
+use crate::deps::Deps;
+use crate::episode::{phase_of, Episode, InventoryIndex, MistView};
+use crate::mist::webhook::{self, DeviceEvent, EventMeaning, MAX_BODY, SIGNATURE_HEADER};
+use crate::mist::InventoryDevice;
+use crate::render::EventContext;
+
+/// The part of a Function URL request (payload format 2.0) the handler reads.
+#[derive(Debug, Default, Deserialize)]
+struct FunctionUrlRequest {
+    #[serde(default)]
+    headers: HashMap<String, String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default, rename = "isBase64Encoded")]
+    is_base64_encoded: bool,
+}
+
+/// What the Function URL answers (the Lambda result, payload format 2.0).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HttpResponse {
+    #[serde(rename = "statusCode")]
+    pub status_code: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    fn json(status_code: u16, body: &impl Serialize) -> Self {
+        HttpResponse {
+            status_code,
+            headers: BTreeMap::from([("content-type".into(), "application/json".into())]),
+            body: serde_json::to_string(body).unwrap_or_else(|_| "{}".into()),
+        }
+    }
+
+    fn error(status_code: u16, message: &str) -> Self {
+        Self::json(status_code, &serde_json::json!({ "error": message }))
+    }
+}
+
+/// The 200 answer: what became of each event.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WebhookSummary {
+    pub topic: String,
+    pub events: usize,
+    pub results: Vec<EventResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EventResult {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// `finished`, `paged`, `not-onboarded`, `already-finished` or `ignored`.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertOutcome>,
+}
+
+enum SecretSource {
+    Env(SecretString),
+    Secret {
+        arn: String,
+        secrets: Secrets,
+        cache: tokio::sync::Mutex<Option<SecretString>>,
+    },
+}
+
+impl SecretSource {
+    async fn get(&self) -> Result<SecretString, String> {
+        match self {
+            SecretSource::Env(s) => Ok(s.clone()),
+            SecretSource::Secret {
+                arn,
+                secrets,
+                cache,
+            } => {
+                let mut guard = cache.lock().await;
+                if let Some(s) = guard.as_ref() {
+                    return Ok(s.clone());
+                }
+                let raw = secrets.secret_string(arn).await.map_err(|e| {
+                    format!(
+                        "the webhook secret could not be read from {arn} ({})",
+                        e.code
+                    )
+                })?;
+                let s = SecretString::from(raw.expose_secret().trim().to_string());
+                *guard = Some(s.clone());
+                Ok(s)
+            }
+        }
+    }
+}
+
+/// Per cold start: the webhook secret (cached) and the watchdog's Mist client (one stats read
+/// per progress event when the version is checked).
+pub struct MistWebhook {
+    secret: SecretSource,
+    watchdog: Watchdog,
+}
+
+impl std::fmt::Debug for MistWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MistWebhook").finish_non_exhaustive()
+    }
+}
+
+impl MistWebhook {
+    /// The function cannot authenticate deliveries without a secret, nor act once without a
+    /// state table.
+    pub fn check_config(config: &Config) -> Result<(), ConfigError> {
+        if config.mist.webhook_secret_arn.is_none() && config.mist.webhook_secret.is_none() {
+            return Err(ConfigError::Invalid {
+                var: "MIST_WEBHOOK_SECRET_ARN",
+                reason: "the webhook needs its secret (or MIST_WEBHOOK_SECRET for local runs)"
+                    .into(),
+            });
+        }
+        Watchdog::check_config(config)
+    }
+
+    /// Call [`Self::check_config`] first; without a secret every delivery is refused (401).
+    pub fn new(config: &Config, secrets: aws_sdk_secretsmanager::Client) -> Self {
+        let secret = match (&config.mist.webhook_secret_arn, &config.mist.webhook_secret) {
+            (Some(arn), _) => SecretSource::Secret {
+                arn: arn.clone(),
+                secrets: Secrets::new(secrets.clone()),
+                cache: tokio::sync::Mutex::new(None),
+            },
+            (None, Some(s)) => SecretSource::Env(s.clone()),
+            (None, None) => SecretSource::Env(SecretString::from(String::new())),
+        };
+        MistWebhook {
+            secret,
+            watchdog: Watchdog::new(config, secrets),
+        }
+    }
+
+    /// One Function URL request → the HTTP answer. Never fails: every problem is a status.
+    pub async fn handle_request(&self, deps: &Deps, event: serde_json::Value) -> HttpResponse {
+        let span = tracing::info_span!("mist_webhook", function = "mist-webhook");
+        self.handle_inner(deps, event).instrument(span).await
+    }
+
+    async fn handle_inner(&self, deps: &Deps, event: serde_json::Value) -> HttpResponse {
+        let req: FunctionUrlRequest = match serde_json::from_value(event) {
+            Ok(r) => r,
+            Err(_) => return HttpResponse::error(400, "not a Function URL request"),
+        };
+        let raw = req.body.unwrap_or_default();
+        // Base64 grows 4/3: refuse an oversized body before decoding it.
+        if raw.len() > MAX_BODY.saturating_mul(4) / 3 + 4 {
+            return HttpResponse::error(413, "body larger than 1 MB");
+        }
+        let body = if req.is_base64_encoded {
+            match base64::engine::general_purpose::STANDARD.decode(raw.as_bytes()) {
+                Ok(b) => b,
+                Err(_) => return HttpResponse::error(400, "body is not valid base64"),
+            }
+        } else {
+            raw.into_bytes()
+        };
+        if body.len() > MAX_BODY {
+            return HttpResponse::error(413, "body larger than 1 MB");
+        }
+        let secret = match self.secret.get().await {
+            Ok(s) => s,
+            Err(why) => {
+                tracing::error!(error = %why, "webhook secret unavailable");
+                return HttpResponse::error(500, "the webhook secret is unavailable");
+            }
+        };
+        let signature = req
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(SIGNATURE_HEADER))
+            .map(|(_, v)| v.as_str());
+        let secret = secret.expose_secret().as_bytes();
+        if secret.is_empty() || !webhook::verify(secret, &body, signature) {
+            tracing::warn!(
+                decision = "refused",
+                signature_present = signature.is_some(),
+                "webhook delivery without a valid signature"
+            );
+            return HttpResponse::error(401, "missing or wrong X-Mist-Signature-v2");
+        }
+        let delivery = match webhook::parse(&body) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "signed webhook body refused");
+                return HttpResponse::error(400, &e.to_string());
+            }
+        };
+        let summary = self.act_on(deps, delivery.topic, delivery.events).await;
+        let status = if summary.errors.is_empty() { 200 } else { 500 };
+        tracing::info!(
+            events = summary.events,
+            finished = summary
+                .results
+                .iter()
+                .filter(|r| r.outcome == "finished")
+                .count(),
+            paged = summary
+                .results
+                .iter()
+                .filter(|r| r.outcome == "paged")
+                .count(),
+            errors = summary.errors.len(),
+            decision = "delivered",
+            "webhook delivery handled"
+        );
+        HttpResponse::json(status, &summary)
+    }
+
+    async fn act_on(&self, deps: &Deps, topic: String, events: Vec<DeviceEvent>) -> WebhookSummary {
+        let mut summary = WebhookSummary {
+            topic,
+            events: events.len(),
+            ..Default::default()
+        };
+        let relevant = events.iter().any(|e| {
+            e.meaning() != EventMeaning::Other
+                && e.device_type.as_deref().is_none_or(|t| t == "gateway")
+        });
+        let mut open = Vec::new();
+        if relevant {
+            match open_episodes(deps).await {
+                Ok(o) => open = o,
+                Err(e) => {
+                    summary.errors.push(e);
+                    return summary;
+                }
+            }
+        }
+        let ctx = EventContext {
+            trigger: "Mist webhook (device-events)".into(),
+            region: deps.region.clone(),
+            account: None,
+            event_id: None,
+            deadline: None,
+        };
+        let mut finished: HashSet<String> = HashSet::new();
+        for ev in &events {
+            let r = self
+                .act_on_event(deps, &ctx, &mut open, &mut finished, ev)
+                .await;
+            match r {
+                Ok(r) => summary.results.push(r),
+                Err(e) => {
+                    tracing::error!(error = %e, "webhook write failed");
+                    summary.errors.push(e);
+                }
+            }
+        }
+        summary
+    }
+
+    async fn act_on_event(
+        &self,
+        deps: &Deps,
+        ctx: &EventContext,
+        open: &mut [Episode],
+        finished: &mut HashSet<String>,
+        ev: &DeviceEvent,
+    ) -> Result<EventResult, String> {
+        let mut r = EventResult {
+            kind: ev.kind.chars().take(40).collect(),
+            mac: ev.mac(),
+            ..Default::default()
+        };
+        let ignored = |mut r: EventResult, why: &str| {
+            r.outcome = "ignored".into();
+            r.detail = Some(why.into());
+            Ok(r)
+        };
+        let meaning = ev.meaning();
+        if meaning == EventMeaning::Other {
+            return ignored(r, "not an onboarding event");
+        }
+        if ev.device_type.as_deref().is_some_and(|t| t != "gateway") {
+            return ignored(r, "not a gateway");
+        }
+        let Some(at) = ev.time() else {
+            return ignored(r, "no usable timestamp");
+        };
+        // The event's device, matched to an episode by the sweep's rule (MAC, else name).
+        let device = InventoryDevice {
+            name: ev.device_name.clone(),
+            mac: r.mac.clone(),
+            device_type: Some("gateway".into()),
+            connected: Some(true),
+            ..Default::default()
+        };
+        let probe = InventoryIndex::new(vec![device.clone()], vec![]);
+        let matches: Vec<usize> = open
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                probe
+                    .find(e.mist_name(), &e.macs(), None)
+                    .map(|(_, by)| (i, by))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&i) = matches.first() else {
+            return ignored(r, "no open onboarding episode matches this gateway");
+        };
+        if matches.len() > 1
+            && r.mac.as_deref().is_none_or(|m| {
+                !open[i]
+                    .macs()
+                    .iter()
+                    .any(|x| crate::mist::normalize_mac(x).as_deref() == Some(m))
+            })
+        {
+            return ignored(
+                r,
+                "several open episodes carry this name; left to the sweep",
+            );
+        }
+        let e = &mut open[i];
+        r.instance_id = Some(e.instance_id.clone());
+        if at < e.started_at {
+            return ignored(r, "the event is older than this onboarding episode");
+        }
+        if finished.contains(&e.key()) {
+            r.outcome = "already-finished".into();
+            return Ok(r);
+        }
+        match meaning {
+            EventMeaning::ZtpFailed => {
+                let a = act::failed(deps, ctx, e, ev.text.as_deref(), ev.reason.as_deref(), at)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                e.alerted = true;
+                r.outcome = "paged".into();
+                r.phase = Some("ztp-failed".into());
+                r.alerts.push(a.delivery);
+                Ok(r)
+            }
+            _ => {
+                if e.watch.is_none() {
+                    e.watch = Some(act::init_watch(deps, e, Utc::now()).await);
+                }
+                let check = self.watchdog.version_check();
+                let mut stats = Vec::new();
+                if check != VersionCheck::Off && e.wanted_version().is_some() {
+                    if let Some(mac) = r.mac.as_deref() {
+                        match self.watchdog.stats_of(mac).await {
+                            Ok(s) => stats.extend(s),
+                            Err(why) => {
+                                return ignored(
+                                    r,
+                                    &format!("version not confirmed ({why}); left to the sweep"),
+                                )
+                            }
+                        }
+                    }
+                }
+                let index = InventoryIndex::new(vec![device], stats);
+                let phase = phase_of(
+                    &MistView::Inventory(&index),
+                    e.onboarded_tag(),
+                    e.mist_name(),
+                    &e.macs(),
+                    e.wanted_version(),
+                    check,
+                );
+                r.phase = Some(phase.code().to_string());
+                r.detail = phase.note().map(String::from);
+                if !phase.is_onboarded() {
+                    r.outcome = "not-onboarded".into();
+                    return Ok(r);
+                }
+                let acts = act::finish(deps, ctx, e, &phase, at)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for a in acts {
+                    if let act::Act::Alert(a) = a {
+                        r.alerts.push(a.delivery);
+                    }
+                }
+                finished.insert(e.key());
+                r.outcome = "finished".into();
+                Ok(r)
+            }
+        }
+    }
+}
+
+/// The open onboarding episodes of the running routers, as the sweep sees them.
+async fn open_episodes(deps: &Deps) -> Result<Vec<Episode>, String> {
+    let now = Utc::now();
+    let (_, mut episodes) = running_routers(deps).await.map_err(|e| e.to_string())?;
+    let ids: Vec<String> = episodes.iter().map(|e| e.instance_id.clone()).collect();
+    let starts = deps
+        .state
+        .onboarding_starts(&ids)
+        .await
+        .map_err(|e| e.to_string())?;
+    for e in &mut episodes {
+        if let Some(s) = starts.get(&e.instance_id).filter(|s| **s > e.launch_time) {
+            e.started_at = *s;
+        }
+    }
+    let keys: Vec<String> = episodes.iter().map(Episode::key).collect();
+    let (mut states, _) = deps
+        .state
+        .episode_states(&keys, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut open = Vec::new();
+    for mut e in episodes {
+        let st = states.remove(&e.key()).unwrap_or_default();
+        if st.done {
+            continue;
+        }
+        e.watch = st.watch;
+        e.alerted = st.alerted;
+        open.push(e);
+    }
+    Ok(open)
+}

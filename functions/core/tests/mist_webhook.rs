@@ -1,0 +1,188 @@
+//! The `mist-webhook` handler on Function URL requests: the signature (a vector computed here
+//! with HMAC-SHA256 over the raw body), refusals (401 / 413 / 400, never a panic), a ZTP failure
+//! paging at once, a progress event ending the episode, and no secret in any answer.
+
+mod watchdog_support;
+
+use base64::Engine;
+use hmac::{KeyInit, Mac};
+use ssr_core::handlers::mist_webhook::{HttpResponse, MistWebhook};
+use watchdog_support::*;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "mist-webhook-secret-do-not-leak-4d2e";
+
+fn sign(body: &[u8]) -> String {
+    let mut m = hmac::Hmac::<sha2_v11::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+    m.update(body);
+    hex::encode(m.finalize().into_bytes())
+}
+
+fn request(body: &str, signature: Option<&str>) -> serde_json::Value {
+    let mut headers = serde_json::json!({"content-type": "application/json"});
+    if let Some(s) = signature {
+        headers["x-mist-signature-v2"] = s.into();
+    }
+    serde_json::json!({
+        "version": "2.0", "rawPath": "/", "headers": headers, "body": body,
+        "isBase64Encoded": false,
+        "requestContext": {"http": {"method": "POST", "path": "/"}}
+    })
+}
+
+fn delivery(kind: &str, extra: serde_json::Value) -> String {
+    let mut ev = serde_json::json!({
+        "device_name": "SSR_1_Router", "device_type": "gateway", "ev_type": "notice",
+        "mac": "0a0000000001", "org_id": ORG, "timestamp": LAUNCH_EPOCH + 600, "type": kind
+    });
+    if let (Some(o), Some(x)) = (ev.as_object_mut(), extra.as_object()) {
+        o.extend(x.clone());
+    }
+    serde_json::json!({"topic": "device-events", "events": [ev]}).to_string()
+}
+
+async fn hook(mist_url: &str) -> (ssr_core::Deps, MistWebhook, Fakes) {
+    let mut c = base_config(mist_url);
+    c.push(("MIST_WEBHOOK_SECRET", SECRET.into()));
+    let (d, _w, fakes) = deps(cfg(&c), false, false);
+    MistWebhook::check_config(&d.config).expect("config");
+    let h = MistWebhook::new(&d.config, d.secrets_client());
+    (d, h, fakes)
+}
+
+fn body(r: &HttpResponse) -> serde_json::Value {
+    serde_json::from_str(&r.body).expect("JSON body")
+}
+
+fn assert_clean(r: &HttpResponse) {
+    for s in [SECRET, TOKEN, REG_CODE] {
+        assert!(!r.body.contains(s), "secret in {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn when_signature_is_missing_or_wrong_then_401_and_nothing_read() {
+    let (d, h, fakes) = hook("http://127.0.0.1:9").await;
+    let b = delivery("GW_ZTP_FAILED", serde_json::json!({}));
+    let good = sign(b.as_bytes());
+    let mut flipped = good.clone().into_bytes();
+    flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
+    let flipped = String::from_utf8(flipped).expect("ascii");
+    for sig in [None, Some("zz"), Some(flipped.as_str()), Some("")] {
+        let r = h.handle_request(&d, request(&b, sig)).await;
+        assert_eq!(r.status_code, 401, "{sig:?}: {}", r.body);
+        assert_clean(&r);
+    }
+    // Signed over another body.
+    let r = h
+        .handle_request(
+            &d,
+            request(&b.replace("0a0000000001", "0a0000000002"), Some(&good)),
+        )
+        .await;
+    assert_eq!(r.status_code, 401);
+    assert!(fakes
+        .published
+        .lock()
+        .map(|p| p.is_empty())
+        .unwrap_or(false));
+}
+
+#[tokio::test]
+async fn when_body_is_too_large_or_unparsable_then_413_or_400() {
+    let (d, h, _) = hook("http://127.0.0.1:9").await;
+    let big = "x".repeat(1024 * 1024 + 1);
+    let r = h
+        .handle_request(&d, request(&big, Some(&sign(big.as_bytes()))))
+        .await;
+    assert_eq!(r.status_code, 413);
+    for bad in [
+        "not json",
+        "{\"topic\":\"device-events\"}",
+        "{\"topic\":\"audits\",\"events\":[]}",
+        "[]",
+    ] {
+        let r = h
+            .handle_request(&d, request(bad, Some(&sign(bad.as_bytes()))))
+            .await;
+        assert_eq!(r.status_code, 400, "{bad}: {}", r.body);
+        assert_clean(&r);
+    }
+    // Not a Function URL request at all; invalid base64.
+    let r = h.handle_request(&d, serde_json::json!([1, 2])).await;
+    assert_eq!(r.status_code, 400);
+    let mut req = request("%%%", Some("00"));
+    req["isBase64Encoded"] = true.into();
+    assert_eq!(h.handle_request(&d, req).await.status_code, 400);
+}
+
+#[tokio::test]
+async fn when_ztp_fails_then_one_onboarding_failed_page_with_mists_text() {
+    let (d, h, fakes) = hook("http://127.0.0.1:9").await;
+    let b = delivery(
+        "GW_ZTP_FAILED",
+        serde_json::json!({"text": "ZTP failed: config download", "reason": "timeout", "ev_type": "warn"}),
+    );
+    // Base64-encoded, as a Function URL may pass it.
+    let mut req = request(
+        &base64::engine::general_purpose::STANDARD.encode(&b),
+        Some(&sign(b.as_bytes())),
+    );
+    req["isBase64Encoded"] = true.into();
+    let r = h.handle_request(&d, req).await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    assert_clean(&r);
+    let v = body(&r);
+    assert_eq!(v["results"][0]["outcome"], "paged", "{v}");
+    assert_eq!(v["results"][0]["instance_id"], ID);
+    let sent = fakes
+        .published
+        .lock()
+        .map(|p| p.clone())
+        .unwrap_or_default();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].0.starts_with("SSR onboarding failed: SSR_1_Router"),
+        "{}",
+        sent[0].0
+    );
+    assert!(
+        sent[0].1.contains("ZTP failed: config download"),
+        "{}",
+        sent[0].1
+    );
+    assert!(sent[0].1.contains("Reason:    timeout"), "{}", sent[0].1);
+}
+
+#[tokio::test]
+async fn when_ztp_finishes_with_the_right_version_then_the_episode_ends_at_the_event_time() {
+    let mist = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/orgs/{ORG}/stats/devices")))
+        .and(query_param("type", "gateway"))
+        .and(query_param("mac", "0a0000000001"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+            {"mac": "0a0000000001", "type": "gateway", "version": "6.3.0-107.r1", "status": "connected"}
+        ])))
+        .expect(1)
+        .mount(&mist)
+        .await;
+    let (d, h, _) = hook(&mist.uri()).await;
+    let b = delivery("GW_ZTP_FINISHED", serde_json::json!({}));
+    let r = h
+        .handle_request(&d, request(&b, Some(&sign(b.as_bytes()))))
+        .await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    let v = body(&r);
+    assert_eq!(v["results"][0]["outcome"], "finished", "{v}");
+    assert_eq!(v["results"][0]["phase"], "onboarded");
+    assert_clean(&r);
+    // Other events of the topic are answered and ignored.
+    let other = delivery("GW_ARP_UNRESOLVED", serde_json::json!({}));
+    let r = h
+        .handle_request(&d, request(&other, Some(&sign(other.as_bytes()))))
+        .await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(body(&r)["results"][0]["outcome"], "ignored");
+}
