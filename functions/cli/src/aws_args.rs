@@ -1,6 +1,6 @@
 //! `--region` / `--profile`, the standard AWS credential chain, and hints for AWS errors.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use clap::Args;
 use ssr_core::aws::AwsError;
 
@@ -21,7 +21,7 @@ impl AwsArgs {
     /// The standard chain (environment, profile files, web identity, ECS/EC2 roles), with the
     /// region and profile given on the command line taking precedence.
     pub async fn load(&self) -> SdkConfig {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = ssr_core::deps::sdk_loader();
         if let Some(region) = &self.region {
             loader = loader.region(Region::new(region.clone()));
         }

@@ -8,9 +8,15 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
+use futures_util::future::join_all;
+
 use crate::aws::ec2::Ec2;
 use crate::findings::Action;
 use crate::plan::{ActionResult, ActionStatus};
+
+/// At most this many writes in flight for one router (a router has a handful of interfaces;
+/// the bound keeps a misconfigured instance with many ENIs from bursting EC2's request rate).
+pub const MAX_CONCURRENT_WRITES: usize = 8;
 
 /// How long the read-back may keep looking: the waits between read-backs
 /// (`READBACK_BACKOFF_MS`) and the deadline no wait may pass.
@@ -45,29 +51,34 @@ pub async fn apply(
             })
             .collect();
     }
+    // The writes are independent (one per ENI, one per instance): sent concurrently, at most
+    // MAX_CONCURRENT_WRITES at a time, results kept in the actions' order.
     let mut results = Vec::with_capacity(actions.len());
-    for a in actions {
-        let res = match a {
-            Action::DisableSourceDestCheck { eni_id } => {
-                ec2.disable_source_dest_check(eni_id).await
-            }
-            Action::EnableEna { instance_id } => ec2.enable_ena(instance_id).await,
-        };
-        let (status, error) = match res {
-            Ok(()) => (ActionStatus::Applied, None),
-            Err(e) => {
-                tracing::warn!(resource = a.resource(), error = %e, "fix failed");
-                (ActionStatus::Failed, Some(e.to_string()))
-            }
-        };
-        results.push(ActionResult {
-            action: a.clone(),
-            status,
-            error,
-        });
+    for chunk in actions.chunks(MAX_CONCURRENT_WRITES) {
+        results.extend(join_all(chunk.iter().map(|a| write(ec2, a))).await);
     }
     verify(ec2, &mut results, readback).await;
     results
+}
+
+/// One write, its outcome as a result.
+async fn write(ec2: &Ec2, a: &Action) -> ActionResult {
+    let res = match a {
+        Action::DisableSourceDestCheck { eni_id } => ec2.disable_source_dest_check(eni_id).await,
+        Action::EnableEna { instance_id } => ec2.enable_ena(instance_id).await,
+    };
+    let (status, error) = match res {
+        Ok(()) => (ActionStatus::Applied, None),
+        Err(e) => {
+            tracing::warn!(resource = a.resource(), error = %e, "fix failed");
+            (ActionStatus::Failed, Some(e.to_string()))
+        }
+    };
+    ActionResult {
+        action: a.clone(),
+        status,
+        error,
+    }
 }
 
 /// Read-back until every applied write shows, or the backoff (or the deadline) is used up; the
@@ -110,8 +121,8 @@ async fn verify(ec2: &Ec2, results: &mut [ActionResult], readback: &Readback<'_>
     }
 }
 
-/// One read-back of the given results: one DescribeNetworkInterfaces for all ENIs, one attribute
-/// read per ENA fix. A verdict per index, in order.
+/// One read-back of the given results: one DescribeNetworkInterfaces for all ENIs and, beside
+/// it, one attribute read per ENA fix. A verdict per index, in order.
 async fn read_back(
     ec2: &Ec2,
     results: &[ActionResult],
@@ -124,11 +135,23 @@ async fn read_back(
             _ => None,
         })
         .collect();
-    let checks = if enis.is_empty() {
-        Ok(HashMap::new())
-    } else {
-        ec2.source_dest_checks(&enis).await
+    let enis_read = async {
+        if enis.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            ec2.source_dest_checks(&enis).await
+        }
     };
+    // The ENA read-backs (one per instance fixed; at most one in practice) run beside the
+    // ENI batch: one round trip for the whole read-back.
+    let ena_reads = join_all(pending.iter().filter_map(|&i| match &results[i].action {
+        Action::EnableEna { instance_id } => {
+            Some(async move { (i, ec2.ena_attribute(instance_id).await) })
+        }
+        _ => None,
+    }));
+    let (checks, ena) = tokio::join!(enis_read, ena_reads);
+    let mut ena: HashMap<usize, _> = ena.into_iter().collect();
     let mut out = Vec::with_capacity(pending.len());
     for &i in pending {
         out.push(match &results[i].action {
@@ -140,10 +163,11 @@ async fn read_back(
                 )),
                 Err(e) => Err(format!("read-back failed: {e}")),
             },
-            Action::EnableEna { instance_id } => match ec2.ena_attribute(instance_id).await {
-                Ok(Some(true)) => Ok(()),
-                Ok(v) => Err(format!("read-back shows EnaSupport={v:?}")),
-                Err(e) => Err(format!("read-back failed: {e}")),
+            Action::EnableEna { .. } => match ena.remove(&i) {
+                Some(Ok(Some(true))) => Ok(()),
+                Some(Ok(v)) => Err(format!("read-back shows EnaSupport={v:?}")),
+                Some(Err(e)) => Err(format!("read-back failed: {e}")),
+                None => Err("read-back not made".to_string()),
             },
         });
     }

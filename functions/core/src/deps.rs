@@ -7,6 +7,10 @@
 
 use std::sync::OnceLock;
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::aws::cloudformation::CloudFormation;
@@ -54,6 +58,44 @@ impl<T> Lazy<T> {
             None => build(&SdkConfig::builder().build()),
         })
     }
+}
+
+/// Attempts per AWS call unless `AWS_MAX_ATTEMPTS` says otherwise (1..=10).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// The SDK's retry behaviour, chosen rather than inherited: standard mode (throttling and
+/// transient errors are retried with full-jitter exponential backoff, and the client-side retry
+/// token bucket stops retry storms when EC2 throttles a burst), 5 attempts, the first retry
+/// after about 100 ms and none later than 5 s after the previous one. A burst of instance events
+/// (hundreds of launches) is then absorbed by backoff, not failed; the invocation deadline still
+/// bounds the whole. `AWS_MAX_ATTEMPTS` (the SDK's own variable) overrides the attempts.
+pub fn sdk_retry_config(max_attempts: Option<&str>) -> RetryConfig {
+    let attempts = max_attempts
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|n| (1..=10).contains(n))
+        .unwrap_or(DEFAULT_MAX_ATTEMPTS);
+    RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(5))
+}
+
+/// The standard AWS chain (`AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`, role credentials)
+/// with this project's retries and timeouts: every Lambda and the CLI load the SDK through it.
+pub fn sdk_loader() -> aws_config::ConfigLoader {
+    let max_attempts = std::env::var("AWS_MAX_ATTEMPTS").ok();
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(sdk_retry_config(max_attempts.as_deref()))
+        .timeout_config(sdk_timeout_config())
+}
+
+/// Timeouts: 3 s to connect, 10 s per attempt (EC2 and DynamoDB answer in milliseconds; a stuck
+/// connection is retried instead of eating the invocation).
+pub fn sdk_timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .build()
 }
 
 #[derive(Clone, Debug)]
@@ -104,8 +146,9 @@ impl Deps {
     }
 
     /// The standard AWS chain: `AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`, role credentials.
+    /// Retries and timeouts are set deliberately ([`sdk_retry_config`], [`sdk_timeout_config`]).
     pub async fn from_env(config: Config) -> Self {
-        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let sdk = sdk_loader().load().await;
         Self::from_sdk_config(config, &sdk)
     }
 
@@ -120,5 +163,45 @@ impl Deps {
         self.secrets
             .get(aws_sdk_secretsmanager::Client::new)
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::retry::RetryMode;
+
+    use super::*;
+
+    #[test]
+    fn when_no_override_then_standard_mode_with_five_bounded_attempts() {
+        let r = sdk_retry_config(None);
+        assert_eq!(r.mode(), RetryMode::Standard);
+        assert_eq!(r.max_attempts(), DEFAULT_MAX_ATTEMPTS);
+        assert_eq!(r.initial_backoff(), Duration::from_millis(100));
+        assert_eq!(r.max_backoff(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn when_aws_max_attempts_is_valid_then_it_wins_and_when_not_then_the_default() {
+        assert_eq!(sdk_retry_config(Some("3")).max_attempts(), 3);
+        assert_eq!(
+            sdk_retry_config(Some("0")).max_attempts(),
+            DEFAULT_MAX_ATTEMPTS
+        );
+        assert_eq!(
+            sdk_retry_config(Some("many")).max_attempts(),
+            DEFAULT_MAX_ATTEMPTS
+        );
+        assert_eq!(
+            sdk_retry_config(Some("50")).max_attempts(),
+            DEFAULT_MAX_ATTEMPTS
+        );
+    }
+
+    #[test]
+    fn when_built_then_connect_and_attempt_timeouts_are_set() {
+        let t = sdk_timeout_config();
+        assert_eq!(t.connect_timeout(), Some(Duration::from_secs(3)));
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_secs(10)));
     }
 }

@@ -372,35 +372,23 @@ impl Ec2 {
     }
 
     /// The route table that applies to `subnet_id` (its explicit association, else the VPC's
-    /// main table) and the target of its active 0.0.0.0/0 route.
+    /// main table) and the target of its active 0.0.0.0/0 route. One DescribeRouteTables: the
+    /// VPC's tables carry their associations, so the explicit one and the main one come back
+    /// together (without a VPC id, the subnet's explicit association only).
     pub async fn route_facts(
         &self,
         vpc_id: Option<&str>,
         subnet_id: &str,
     ) -> Result<RouteFacts, AwsError> {
-        let explicit = self
-            .route_tables(vec![Filter::builder()
+        let filter = match vpc_id {
+            Some(vpc) => Filter::builder().name("vpc-id").values(vpc).build(),
+            None => Filter::builder()
                 .name("association.subnet-id")
                 .values(subnet_id)
-                .build()])
-            .await?;
-        let table = match explicit.into_iter().next() {
-            Some(t) => Some(t),
-            None => match vpc_id {
-                Some(vpc) => self
-                    .route_tables(vec![
-                        Filter::builder().name("vpc-id").values(vpc).build(),
-                        Filter::builder()
-                            .name("association.main")
-                            .values("true")
-                            .build(),
-                    ])
-                    .await?
-                    .into_iter()
-                    .next(),
-                None => None,
-            },
+                .build(),
         };
+        let tables = self.route_tables(vec![filter]).await?;
+        let table = applicable_route_table(tables, subnet_id);
         let default_route_target = table.as_ref().and_then(|t| {
             t.routes()
                 .iter()
@@ -426,14 +414,18 @@ impl Ec2 {
         &self,
         filters: Vec<Filter>,
     ) -> Result<Vec<aws_sdk_ec2::types::RouteTable>, AwsError> {
-        let out = self
+        let mut pages = self
             .client
             .describe_route_tables()
             .set_filters(Some(filters))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("DescribeRouteTables", e))?;
-        Ok(out.route_tables().to_vec())
+            .into_paginator()
+            .send();
+        let mut tables = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeRouteTables", e))?;
+            tables.extend(page.route_tables().iter().cloned());
+        }
+        Ok(tables)
     }
 
     /// The rest of a router's snapshot, once the instance and its interfaces are known and it
@@ -567,5 +559,82 @@ impl Ec2 {
             .await
             .map_err(|e| AwsError::from_sdk("ModifyInstanceAttribute", e))?;
         Ok(())
+    }
+}
+
+/// Of a VPC's route tables, the one that applies to `subnet_id`: the table explicitly associated
+/// with the subnet, else the VPC's main table (EC2's own rule).
+fn applicable_route_table(
+    tables: Vec<aws_sdk_ec2::types::RouteTable>,
+    subnet_id: &str,
+) -> Option<aws_sdk_ec2::types::RouteTable> {
+    let associated =
+        |t: &aws_sdk_ec2::types::RouteTable,
+         f: &dyn Fn(&aws_sdk_ec2::types::RouteTableAssociation) -> bool| {
+            t.associations().iter().any(f)
+        };
+    let mut main = None;
+    for t in tables {
+        if associated(&t, &|a| a.subnet_id() == Some(subnet_id)) {
+            return Some(t);
+        }
+        if main.is_none() && associated(&t, &|a| a.main() == Some(true)) {
+            main = Some(t);
+        }
+    }
+    main
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::{RouteTable, RouteTableAssociation};
+
+    use super::applicable_route_table;
+
+    fn table(id: &str, subnet: Option<&str>, main: bool) -> RouteTable {
+        RouteTable::builder()
+            .route_table_id(id)
+            .associations(
+                RouteTableAssociation::builder()
+                    .set_subnet_id(subnet.map(String::from))
+                    .main(main)
+                    .build(),
+            )
+            .build()
+    }
+
+    fn id(t: Option<RouteTable>) -> Option<String> {
+        t.and_then(|t| t.route_table_id().map(String::from))
+    }
+
+    #[test]
+    fn when_the_subnet_has_an_explicit_table_then_it_wins_over_the_main_one() {
+        let tables = vec![
+            table("rtb-main", None, true),
+            table("rtb-other", Some("subnet-2"), false),
+            table("rtb-wan", Some("subnet-1"), false),
+        ];
+        assert_eq!(
+            id(applicable_route_table(tables, "subnet-1")).as_deref(),
+            Some("rtb-wan")
+        );
+    }
+
+    #[test]
+    fn when_the_subnet_has_no_explicit_table_then_the_main_table_applies() {
+        let tables = vec![
+            table("rtb-other", Some("subnet-2"), false),
+            table("rtb-main", None, true),
+        ];
+        assert_eq!(
+            id(applicable_route_table(tables, "subnet-1")).as_deref(),
+            Some("rtb-main")
+        );
+    }
+
+    #[test]
+    fn when_no_table_is_explicit_or_main_then_none() {
+        let tables = vec![table("rtb-other", Some("subnet-2"), false)];
+        assert_eq!(id(applicable_route_table(tables, "subnet-1")), None);
     }
 }

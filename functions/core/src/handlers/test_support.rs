@@ -14,7 +14,7 @@ use aws_sdk_ec2::types::{
     AttributeValue, EbsInstanceBlockDevice, IamInstanceProfile, Instance,
     InstanceBlockDeviceMapping, InstanceState, InstanceStateName, InstanceType, NetworkInterface,
     NetworkInterfaceAssociation, NetworkInterfaceAttachment, Reservation, Route, RouteState,
-    RouteTable, Tag, Volume,
+    RouteTable, RouteTableAssociation, Tag, Volume,
 };
 use aws_smithy_mocks::{mock, Rule};
 use base64::Engine;
@@ -212,6 +212,8 @@ impl Ec2Rules {
                 .route_tables(
                     RouteTable::builder()
                         .route_table_id("rtb-1")
+                        // The VPC's main table, as DescribeRouteTables describes it.
+                        .associations(RouteTableAssociation::builder().main(true).build())
                         .routes(
                             Route::builder()
                                 .destination_cidr_block("0.0.0.0/0")
