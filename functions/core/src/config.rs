@@ -51,7 +51,16 @@ pub struct Config {
     pub readback_backoff: Vec<Duration>,
     /// `PUBLIC_IP_GRACE_MINUTES`: after launch, a missing WAN public IP is not reported yet.
     pub public_ip_grace: chrono::Duration,
+    /// `HUB_ACCOUNT_ID`: the account the functions run in (set by the hub template). An event
+    /// from another account is handled through that account's member role; unset, every event
+    /// is handled with the function's own credentials (a single-account deployment).
+    pub hub_account_id: Option<String>,
+    /// `MEMBER_ROLE_NAME`: the role assumed in a member account (infra/member.yaml).
+    pub member_role_name: String,
 }
+
+/// The member role's name unless `MEMBER_ROLE_NAME` says otherwise.
+pub const DEFAULT_MEMBER_ROLE_NAME: &str = "ssr-onboard-member";
 
 #[derive(Clone, Debug)]
 pub struct MistConfig {
@@ -235,6 +244,27 @@ impl Config {
                 10,
                 0..=1440,
             )?),
+            hub_account_id: match non_empty("HUB_ACCOUNT_ID") {
+                Some(a) if is_account_id(&a) => Some(a),
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        var: "HUB_ACCOUNT_ID",
+                        reason: "expected a 12-digit AWS account id".into(),
+                    })
+                }
+                None => None,
+            },
+            member_role_name: match non_empty("MEMBER_ROLE_NAME") {
+                Some(n) if is_role_name(&n) => n,
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        var: "MEMBER_ROLE_NAME",
+                        reason: "expected an IAM role name (1-64 of A-Z a-z 0-9 + = , . @ _ -)"
+                            .into(),
+                    })
+                }
+                None => DEFAULT_MEMBER_ROLE_NAME.to_string(),
+            },
         })
     }
 
@@ -242,6 +272,18 @@ impl Config {
     pub fn stack_matches(&self, stack_name: &str) -> Option<&glob::Pattern> {
         self.router_stacks.iter().find(|p| p.matches(stack_name))
     }
+}
+
+/// Twelve digits, as AWS account ids are.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// IAM's role-name alphabet and length.
+fn is_role_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 /// The read-back waits: "500,1000,2000,4000" by default; each 0..=60000 ms, at most 10.
@@ -329,6 +371,27 @@ mod tests {
             [500, 1000, 2000, 4000].map(Duration::from_millis)
         );
         assert_eq!(c.public_ip_grace, chrono::Duration::minutes(10));
+        assert_eq!(c.hub_account_id, None);
+        assert_eq!(c.member_role_name, "ssr-onboard-member");
+    }
+
+    #[test]
+    fn when_hub_account_and_member_role_are_set_then_they_are_validated() {
+        let c = cfg(&[
+            ("HUB_ACCOUNT_ID", "111122223333"),
+            ("MEMBER_ROLE_NAME", "ops.ssr-member"),
+        ])
+        .unwrap();
+        assert_eq!(c.hub_account_id.as_deref(), Some("111122223333"));
+        assert_eq!(c.member_role_name, "ops.ssr-member");
+        for (var, bad) in [
+            ("HUB_ACCOUNT_ID", "1111-2222-3333"),
+            ("HUB_ACCOUNT_ID", "11112222333"),
+            ("MEMBER_ROLE_NAME", "role/with/slash"),
+        ] {
+            let err = cfg(&[(var, bad)]).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{err}");
+        }
     }
 
     #[test]

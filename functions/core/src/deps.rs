@@ -5,7 +5,8 @@
 //! path) are built with the dependencies; CloudFormation (stack-watch) and Secrets Manager (the
 //! watchdog's Mist token) on first use.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use std::time::Duration;
 
@@ -80,6 +81,40 @@ pub fn sdk_retry_config(max_attempts: Option<&str>) -> RetryConfig {
         .with_max_backoff(Duration::from_secs(5))
 }
 
+/// The (account, region) an event must be handled in, when it is not this deployment's own:
+/// `None` means "here". Without a configured hub account every account is "here" (a
+/// single-account deployment handles its own events only).
+pub fn member_scope(
+    own_account: Option<&str>,
+    own_region: Option<&str>,
+    event_account: Option<&str>,
+    event_region: Option<&str>,
+) -> Option<(String, String)> {
+    let own_account = own_account?;
+    let account = event_account.filter(|a| *a != own_account);
+    let region = event_region.filter(|r| Some(*r) != own_region);
+    if account.is_none() && region.is_none() {
+        return None;
+    }
+    let region = event_region.or(own_region)?;
+    Some((
+        account.unwrap_or(own_account).to_string(),
+        region.to_string(),
+    ))
+}
+
+/// The member role's ARN in `account` (the partition follows the region).
+pub fn member_role_arn(role_name: &str, account: &str, region: &str) -> String {
+    let partition = if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    };
+    format!("arn:{partition}:iam::{account}:role/{role_name}")
+}
+
 /// The standard AWS chain (`AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`, role credentials)
 /// with this project's retries and timeouts: every Lambda and the CLI load the SDK through it.
 pub fn sdk_loader() -> aws_config::ConfigLoader {
@@ -106,8 +141,28 @@ pub struct Deps {
     pub state: StateStore,
     /// The region the clients talk to (alert context, console links).
     pub region: Option<String>,
+    /// The account these clients act in, when known (`HUB_ACCOUNT_ID`, or the member's).
+    pub account: Option<String>,
     cloudformation: Lazy<CloudFormation>,
     secrets: Lazy<aws_sdk_secretsmanager::Client>,
+    /// The SDK configuration the clients came from (`None` for explicit clients): member
+    /// accounts' clients are derived from it.
+    sdk: Option<SdkConfig>,
+    /// Dependencies per (account, region) other than this one's, built on first use and kept
+    /// for the life of the process (a warm Lambda assumes each member role once; the SDK's
+    /// identity cache refreshes the credentials before they expire).
+    scopes: Arc<Mutex<HashMap<(String, String), Deps>>>,
+}
+
+/// An event names an account or region these dependencies cannot act in.
+#[derive(Debug, thiserror::Error)]
+pub enum ScopeError {
+    #[error("the event is for account {account}, region {region}, but these clients were given explicitly (no SDK configuration to assume {role} from)")]
+    NoSdkConfig {
+        account: String,
+        region: String,
+        role: String,
+    },
 }
 
 impl Deps {
@@ -120,6 +175,9 @@ impl Deps {
             state: StateStore::new(clients.dynamodb, config.state_table.clone()),
             cloudformation: Lazy::ready(CloudFormation::new(clients.cloudformation)),
             secrets: Lazy::ready(clients.secrets),
+            account: config.hub_account_id.clone(),
+            sdk: None,
+            scopes: Arc::default(),
             config,
             region,
         }
@@ -141,8 +199,88 @@ impl Deps {
             cloudformation: Lazy::from_sdk(sdk),
             secrets: Lazy::from_sdk(sdk),
             region: sdk.region().map(|r| r.to_string()),
+            account: config.hub_account_id.clone(),
+            sdk: Some(sdk.clone()),
+            scopes: Arc::default(),
             config,
         }
+    }
+
+    /// The dependencies that act in `account` and `region` (an event's own): these, when the
+    /// event is for this account (or no hub account is configured) and this region; else EC2
+    /// and CloudFormation clients in that region with the member role's credentials
+    /// (`arn:<partition>:iam::<account>:role/<MEMBER_ROLE_NAME>`), assumed from this function's
+    /// own. Alerts and the state table stay the hub's. Built once per account and region.
+    pub async fn scoped(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<Deps, ScopeError> {
+        let Some(scope) = member_scope(
+            self.account.as_deref(),
+            self.region.as_deref(),
+            account,
+            region,
+        ) else {
+            return Ok(self.clone());
+        };
+        let role = member_role_arn(&self.config.member_role_name, &scope.0, &scope.1);
+        let Some(sdk) = &self.sdk else {
+            return Err(ScopeError::NoSdkConfig {
+                account: scope.0,
+                region: scope.1,
+                role,
+            });
+        };
+        if let Some(d) = self.lock_scopes().get(&scope) {
+            return Ok(d.clone());
+        }
+        let region = aws_config::Region::new(scope.1.clone());
+        // `aws_config::load` always sets a time source; an SdkConfig built by hand may not, and
+        // the AssumeRole provider requires one.
+        let sdk = &match sdk.time_source() {
+            Some(_) => sdk.clone(),
+            None => sdk
+                .to_builder()
+                .time_source(aws_smithy_async::time::SystemTimeSource::new())
+                .build(),
+        };
+        let member_sdk = if Some(scope.0.as_str()) == self.account.as_deref() {
+            // Same account, other region: our own credentials.
+            sdk.to_builder().region(region).build()
+        } else {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name("ssr-onboard")
+                .region(region.clone())
+                .configure(sdk)
+                .build()
+                .await;
+            sdk.to_builder()
+                .region(region)
+                .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+                    provider,
+                ))
+                .build()
+        };
+        let d = Deps {
+            ec2: Ec2::new(aws_sdk_ec2::Client::new(&member_sdk)),
+            alerts: self.alerts.clone(),
+            state: self.state.clone(),
+            region: Some(scope.1.clone()),
+            account: Some(scope.0.clone()),
+            cloudformation: Lazy::from_sdk(&member_sdk),
+            secrets: self.secrets.clone(),
+            sdk: Some(member_sdk),
+            scopes: self.scopes.clone(),
+            config: self.config.clone(),
+        };
+        tracing::info!(account = %scope.0, region = %scope.1, "acting in a member account");
+        Ok(self.lock_scopes().entry(scope).or_insert(d).clone())
+    }
+
+    fn lock_scopes(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Deps>> {
+        // A panic while holding the lock leaves a map that is still consistent.
+        self.scopes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The standard AWS chain: `AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`, role credentials.
@@ -171,6 +309,48 @@ mod tests {
     use aws_config::retry::RetryMode;
 
     use super::*;
+
+    #[test]
+    fn when_the_event_is_for_the_hub_or_no_hub_is_configured_then_it_is_handled_here() {
+        let hub = Some("111122223333");
+        let here = Some("eu-west-1");
+        assert_eq!(member_scope(hub, here, hub, here), None);
+        assert_eq!(member_scope(hub, here, None, None), None);
+        assert_eq!(
+            member_scope(None, here, Some("444455556666"), Some("us-east-1")),
+            None
+        );
+    }
+
+    #[test]
+    fn when_the_event_is_for_a_member_account_or_region_then_that_scope() {
+        let hub = Some("111122223333");
+        let here = Some("eu-west-1");
+        assert_eq!(
+            member_scope(hub, here, Some("444455556666"), here),
+            Some(("444455556666".into(), "eu-west-1".into()))
+        );
+        assert_eq!(
+            member_scope(hub, here, hub, Some("us-east-1")),
+            Some(("111122223333".into(), "us-east-1".into()))
+        );
+        assert_eq!(
+            member_scope(hub, here, Some("444455556666"), None),
+            Some(("444455556666".into(), "eu-west-1".into()))
+        );
+    }
+
+    #[test]
+    fn when_the_region_is_china_or_govcloud_then_the_role_arn_has_that_partition() {
+        assert_eq!(
+            member_role_arn("ssr-onboard-member", "444455556666", "eu-west-1"),
+            "arn:aws:iam::444455556666:role/ssr-onboard-member"
+        );
+        assert!(member_role_arn("r", "444455556666", "cn-north-1").starts_with("arn:aws-cn:"));
+        assert!(
+            member_role_arn("r", "444455556666", "us-gov-west-1").starts_with("arn:aws-us-gov:")
+        );
+    }
 
     #[test]
     fn when_no_override_then_standard_mode_with_five_bounded_attempts() {

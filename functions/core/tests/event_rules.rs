@@ -1,4 +1,5 @@
-//! The EventBridge rules in infra/template.yaml deliver exactly the events the code acts on: the
+//! The EventBridge rules in infra/template.yaml (the default bus's and the hub bus's) and in
+//! infra/member.yaml (forwarding to the hub) deliver exactly the events the code acts on: the
 //! lists live once in the code (`GUARDED_STATES`, `WATCHED_RESOURCE_TYPES`,
 //! `WATCHED_RESOURCE_STATUSES`, `STACK_COMPLETE_STATUSES`, `STACK_FAILURE_STATUSES`).
 
@@ -12,16 +13,28 @@ use ssr_core::handlers::stack_watch::events::{
 use yaml_rust2::{Yaml, YamlLoader};
 
 const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
+const MEMBER: &str = include_str!("../../../infra/member.yaml");
 
-/// Every EventBridge rule pattern in the template (SAM `EventBridgeRule` events and plain
-/// `AWS::Events::Rule` resources), by detail-type.
-fn patterns() -> Vec<(String, Yaml)> {
+fn resources(template: &str) -> yaml_rust2::yaml::Hash {
     // CloudFormation short tags (!Ref, !Sub, !GetAtt…) are local tags: the loader keeps the
     // tagged value and the rest of the document parses.
-    let docs = YamlLoader::load_from_str(TEMPLATE).expect("template.yaml parses as YAML");
-    let resources = docs[0]["Resources"].as_hash().expect("Resources");
+    let docs = YamlLoader::load_from_str(template).expect("the template parses as YAML");
+    docs[0]["Resources"].as_hash().expect("Resources").clone()
+}
+
+/// Every EventBridge rule pattern in both templates (SAM `EventBridgeRule` events and plain
+/// `AWS::Events::Rule` resources), by detail-type.
+fn patterns() -> Vec<(String, Yaml)> {
+    [TEMPLATE, MEMBER]
+        .into_iter()
+        .flat_map(patterns_of)
+        .collect()
+}
+
+fn patterns_of(template: &str) -> Vec<(String, Yaml)> {
+    let resources = resources(template);
     let mut out = Vec::new();
-    for (_, res) in resources {
+    for (_, res) in &resources {
         let mut found = Vec::new();
         if let Some(events) = res["Properties"]["Events"].as_hash() {
             for (_, ev) in events {
@@ -58,14 +71,78 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+/// The one pattern every rule for `detail_type` uses: the default bus's rule, the hub bus's and
+/// the member template's forwarding rule must be the same pattern.
 fn pattern(detail_type: &str) -> Yaml {
     let all = patterns();
-    let mut matching = all.iter().filter(|(dt, _)| dt == detail_type);
-    let (_, p) = matching
-        .next()
+    let matching: Vec<&Yaml> = all
+        .iter()
+        .filter(|(dt, _)| dt == detail_type)
+        .map(|(_, p)| p)
+        .collect();
+    let first = matching
+        .first()
         .unwrap_or_else(|| panic!("no EventBridge rule for {detail_type}"));
-    assert!(matching.next().is_none(), "one rule for {detail_type}");
-    p.clone()
+    assert_eq!(
+        matching.len(),
+        3,
+        "{detail_type}: a default-bus rule, a hub-bus rule and a member forwarding rule"
+    );
+    for p in &matching {
+        assert_eq!(p, first, "every {detail_type} rule has the same pattern");
+    }
+    (*first).clone()
+}
+
+#[test]
+fn when_the_hub_bus_exists_then_only_the_organization_or_the_listed_accounts_may_put_events() {
+    let hub = resources(TEMPLATE);
+    let res = |name: &str| hub[&Yaml::String(name.into())].clone();
+    let org = res("HubEventBusOrganizationPolicy");
+    assert_eq!(org["Condition"].as_str(), Some("HasHubOrganization"));
+    assert_eq!(
+        org["Properties"]["Statement"]["Action"].as_str(),
+        Some("events:PutEvents")
+    );
+    assert!(
+        !org["Properties"]["Statement"]["Condition"]["StringEquals"]["aws:PrincipalOrgID"]
+            .is_badvalue(),
+        "the organization policy is held to aws:PrincipalOrgID"
+    );
+    let accounts = res("HubEventBusAccountsPolicy");
+    assert_eq!(accounts["Condition"].as_str(), Some("HasHubMemberAccounts"));
+    assert!(!accounts["Properties"]["Statement"]["Principal"]["AWS"].is_badvalue());
+    for name in [
+        "HubEventBus",
+        "HubEc2StateChangeRule",
+        "HubResourceStatusChangeRule",
+        "HubStackStatusChangeRule",
+        "MemberAssumePolicy",
+    ] {
+        assert_eq!(res(name)["Condition"].as_str(), Some("IsHub"), "{name}");
+    }
+}
+
+#[test]
+fn when_a_member_rule_forwards_then_it_targets_the_hub_bus_through_the_forward_role() {
+    let member = resources(MEMBER);
+    let mut rules = 0;
+    for (_, res) in &member {
+        if res["Type"].as_str() != Some("AWS::Events::Rule") {
+            continue;
+        }
+        rules += 1;
+        let targets = res["Properties"]["Targets"].as_vec().expect("Targets");
+        assert_eq!(targets.len(), 1);
+        // !Sub arn:…:events:${HubRegion}:${HubAccountId}:event-bus/${HubEventBusName}
+        let arn = format!("{:?}", targets[0]["Arn"]);
+        assert!(arn.contains(":event-bus/${HubEventBusName}"), "{arn}");
+        assert!(
+            !targets[0]["RoleArn"].is_badvalue(),
+            "cross-account needs a role"
+        );
+    }
+    assert_eq!(rules, 3);
 }
 
 #[test]

@@ -740,6 +740,8 @@ impl Emulator {
                 "ssr-onboard-emulator",
             )))
             .retry_config(RetryConfig::disabled())
+            // As `aws_config::load` sets one: STS's AssumeRole provider requires it.
+            .time_source(aws_smithy_async::time::SystemTimeSource::new())
             .timeout_config(
                 TimeoutConfig::builder()
                     .operation_timeout(Duration::from_secs(30))

@@ -103,6 +103,15 @@ pub fn stack_name_from_id(stack_id: &str) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The account and region of a stack ARN (`arn:aws:cloudformation:REGION:ACCOUNT:stack/…`).
+pub fn stack_account_region(stack_id: &str) -> Option<(&str, &str)> {
+    let mut parts = stack_id.splitn(6, ':');
+    let (arn, _partition, service) = (parts.next()?, parts.next()?, parts.next()?);
+    let (region, account) = (parts.next()?, parts.next()?);
+    (arn == "arn" && service == "cloudformation" && !region.is_empty() && !account.is_empty())
+        .then_some((account, region))
+}
+
 fn parameters_of(stack: &Stack) -> Vec<StackParameter> {
     stack
         .parameters()
@@ -295,6 +304,19 @@ mod tests {
 
     const STACK_ID: &str =
         "arn:aws:cloudformation:us-east-1:123456789012:stack/ssr-router-1/5e2b7a40-a6c1-11ef-9d3c-0affd3a1b2c5";
+
+    #[test]
+    fn when_stack_id_is_an_arn_then_its_account_and_region_are_read_and_otherwise_none() {
+        assert_eq!(
+            stack_account_region(STACK_ID),
+            Some(("123456789012", "us-east-1"))
+        );
+        assert_eq!(stack_account_region("ssr-router-1"), None);
+        assert_eq!(
+            stack_account_region("arn:aws:sns:us-east-1:123456789012:topic"),
+            None
+        );
+    }
 
     #[test]
     fn when_stack_id_is_an_arn_then_name_is_its_second_path_segment() {

@@ -21,6 +21,8 @@ pub const STACK_ID_TAG: &str = "aws:cloudformation:stack-id";
 
 /// Values per filter in one describe call (EC2 accepts up to 200).
 const FILTER_CHUNK: usize = 200;
+/// Independent describe calls (filter chunks) in flight at once.
+const READ_CONCURRENCY: usize = 8;
 
 #[derive(Clone, Debug)]
 pub struct Ec2 {
@@ -245,14 +247,22 @@ impl Ec2 {
         instance_ids: &[String],
     ) -> Result<HashMap<String, Vec<Interface>>, AwsError> {
         let mut by_instance: HashMap<String, Vec<NetworkInterface>> = HashMap::new();
-        for chunk in instance_ids.chunks(FILTER_CHUNK) {
-            let filter = Filter::builder()
-                .name("attachment.instance-id")
-                .set_values(Some(chunk.to_vec()))
-                .build();
-            for eni in self.describe_enis(&[], vec![filter]).await? {
-                if let Some(id) = eni.attachment().and_then(|a| a.instance_id()) {
-                    by_instance.entry(id.to_string()).or_default().push(eni);
+        // The chunks are independent reads: up to READ_CONCURRENCY at once.
+        let chunks: Vec<&[String]> = instance_ids.chunks(FILTER_CHUNK).collect();
+        for group in chunks.chunks(READ_CONCURRENCY) {
+            let pages = futures_util::future::join_all(group.iter().map(|chunk| {
+                let filter = Filter::builder()
+                    .name("attachment.instance-id")
+                    .set_values(Some(chunk.to_vec()))
+                    .build();
+                self.describe_enis(&[], vec![filter])
+            }))
+            .await;
+            for enis in pages {
+                for eni in enis? {
+                    if let Some(id) = eni.attachment().and_then(|a| a.instance_id()) {
+                        by_instance.entry(id.to_string()).or_default().push(eni);
+                    }
                 }
             }
         }

@@ -171,10 +171,14 @@ pub async fn handle_event_until(
         ))
         .into());
     }
+    // A member account's event (forwarded to the hub's bus) is handled in that account.
+    let deps = &deps
+        .scoped(ev.account.as_deref(), ev.region.as_deref())
+        .await?;
     let ctx = EventContext {
         trigger: format!("EC2 state change: {}", ev.detail.state),
         region: ev.region.clone().or_else(|| deps.region.clone()),
-        account: ev.account.clone(),
+        account: ev.account.clone().or_else(|| deps.account.clone()),
         event_id: ev.id.clone(),
         deadline,
     };

@@ -31,6 +31,9 @@ pub enum HandlerError {
     Event(#[from] EventError),
     #[error(transparent)]
     Aws(#[from] AwsError),
+    /// The event is for an account or region the function cannot act in.
+    #[error(transparent)]
+    Scope(#[from] crate::deps::ScopeError),
     /// Some automatic fixes failed: the event fails so EventBridge/Lambda retries it. The
     /// outcome (with the failures) was logged and alerted before this was returned.
     #[error(
@@ -58,6 +61,7 @@ impl HandlerError {
         match self {
             HandlerError::Event(_) => "MalformedEvent",
             HandlerError::Aws(_) => "AwsError",
+            HandlerError::Scope(_) => "MemberScopeError",
             HandlerError::FixesFailed { .. } => "FixesFailed",
         }
     }

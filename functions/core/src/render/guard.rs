@@ -184,6 +184,7 @@ pub fn guard_alert(
         related_resources: vec![s.instance_id.clone()],
         next_steps,
     }
+    .in_context(ctx)
 }
 
 #[cfg(test)]

@@ -32,6 +32,17 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// Adds the `account` and `region` attributes, where the context knows them (subscription
+    /// filter policies of an organization deployment route by them).
+    pub(crate) fn in_context(mut self, ctx: &EventContext) -> Self {
+        for (name, value) in [("account", &ctx.account), ("region", &ctx.region)] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                self.attributes.insert(name.to_string(), string_attr(v));
+            }
+        }
+        self
+    }
+
     /// The alert kind (the `kind` attribute), e.g. `onboarding-overdue`.
     pub fn kind(&self) -> &str {
         self.attributes

@@ -155,4 +155,5 @@ pub fn stack_alert(
         related_resources: vec![stack.stack_id.clone()],
         next_steps,
     }
+    .in_context(ctx)
 }

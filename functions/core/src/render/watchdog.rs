@@ -266,6 +266,7 @@ pub fn overdue_alert(
         related_resources: vec![e.instance_id.to_string()],
         next_steps,
     }
+    .in_context(ctx)
 }
 
 /// "SSR onboarding recovered: <router> (<id>) after 23 min".
@@ -309,6 +310,7 @@ pub fn recovered_alert(
         related_resources: vec![e.instance_id.to_string()],
         next_steps: vec!["No action needed.".to_string()],
     }
+    .in_context(ctx)
 }
 
 /// One chat thread per onboarding episode: the overdue page and its recovery notice share it.
@@ -378,6 +380,7 @@ pub fn failed_alert(
         related_resources: base.related_resources.clone(),
         next_steps: base.next_steps.clone(),
     }
+    .in_context(ctx)
 }
 
 /// "Mist rejected the onboarding watchdog's API token": an operational alert (no router named),
@@ -443,6 +446,7 @@ pub fn token_rejected_alert(
             "Create a new Mist API token and store it in the token secret".to_string(),
         ],
     }
+    .in_context(ctx)
 }
 
 fn attributes(

@@ -34,6 +34,10 @@ fn pk_of(item: &Item) -> Option<String> {
     item.get("pk").and_then(|v| v.as_s().ok()).cloned()
 }
 
+/// BatchGetItem batches in flight at once (a table in on-demand mode takes them easily; the
+/// bound keeps a large sweep from bursting past a provisioned table's read capacity).
+pub const BATCH_GET_CONCURRENCY: usize = 8;
+
 /// BatchGetItem takes at most 100 keys.
 const BATCH_GET_MAX: usize = 100;
 
@@ -377,53 +381,67 @@ impl StateStore {
         Ok(out)
     }
 
-    /// BatchGetItem over any number of keys, retrying unprocessed keys.
+    /// BatchGetItem over any number of keys, retrying unprocessed keys. The batches are
+    /// independent: up to [`BATCH_GET_CONCURRENCY`] run at once, so a sweep over 1,000 routers
+    /// (about 40 batches) takes a few round trips, not 40.
     async fn batch_get(&self, pks: Vec<String>) -> Result<Vec<Item>, AwsError> {
-        let mut out = Vec::new();
         let Some(table) = self.table.as_deref() else {
-            return Ok(out);
+            return Ok(Vec::new());
         };
-        for chunk in pks.chunks(BATCH_GET_MAX) {
-            let keys: Vec<HashMap<String, AttributeValue>> = chunk
-                .iter()
-                .map(|pk| HashMap::from([("pk".to_string(), AttributeValue::S(pk.clone()))]))
-                .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| AwsError::new("BatchGetItem", "InvalidRequest", e.to_string()))?,
-            );
-            let mut attempt = 0u32;
-            while let Some(req) = request.take() {
-                let res = self
-                    .client
-                    .batch_get_item()
-                    .request_items(table, req)
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from_sdk("BatchGetItem", e))?;
-                if let Some(items) = res.responses().and_then(|r| r.get(table)) {
-                    out.extend(items.iter().cloned());
+        let batches: Vec<&[String]> = pks.chunks(BATCH_GET_MAX).collect();
+        let mut out = Vec::new();
+        for group in batches.chunks(BATCH_GET_CONCURRENCY) {
+            let results =
+                futures_util::future::join_all(group.iter().map(|b| self.batch_get_one(table, b)))
+                    .await;
+            for r in results {
+                out.extend(r?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One BatchGetItem of at most 100 keys, retrying its unprocessed keys.
+    async fn batch_get_one(&self, table: &str, chunk: &[String]) -> Result<Vec<Item>, AwsError> {
+        let mut out = Vec::new();
+        let keys: Vec<HashMap<String, AttributeValue>> = chunk
+            .iter()
+            .map(|pk| HashMap::from([("pk".to_string(), AttributeValue::S(pk.clone()))]))
+            .collect();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| AwsError::new("BatchGetItem", "InvalidRequest", e.to_string()))?,
+        );
+        let mut attempt = 0u32;
+        while let Some(req) = request.take() {
+            let res = self
+                .client
+                .batch_get_item()
+                .request_items(table, req)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("BatchGetItem", e))?;
+            if let Some(items) = res.responses().and_then(|r| r.get(table)) {
+                out.extend(items.iter().cloned());
+            }
+            request = res
+                .unprocessed_keys()
+                .and_then(|u| u.get(table))
+                .filter(|k| !k.keys().is_empty())
+                .cloned();
+            if request.is_some() {
+                attempt += 1;
+                if attempt > 5 {
+                    return Err(AwsError::new(
+                        "BatchGetItem",
+                        "UnprocessedKeys",
+                        "keys still unprocessed after 5 retries",
+                    ));
                 }
-                request = res
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(table))
-                    .filter(|k| !k.keys().is_empty())
-                    .cloned();
-                if request.is_some() {
-                    attempt += 1;
-                    if attempt > 5 {
-                        return Err(AwsError::new(
-                            "BatchGetItem",
-                            "UnprocessedKeys",
-                            "keys still unprocessed after 5 retries",
-                        ));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50 * 2u64.pow(attempt)))
-                        .await;
-                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 * 2u64.pow(attempt))).await;
             }
         }
         Ok(out)

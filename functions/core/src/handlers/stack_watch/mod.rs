@@ -165,6 +165,16 @@ pub async fn handle_event(
 ) -> Result<StackWatchOutcome, HandlerError> {
     match classify(&event)? {
         EventKind::CustomResource => {
+            // A router stack in a member account: its StackId names the account and region.
+            let scope = event
+                .get("StackId")
+                .and_then(|v| v.as_str())
+                .and_then(crate::aws::cloudformation::stack_account_region)
+                .map(|(a, r)| (a.to_string(), r.to_string()));
+            let deps = &match &scope {
+                Some((a, r)) => deps.scoped(Some(a), Some(r)).await?,
+                None => deps.clone(),
+            };
             let cr = custom_resource::handle_request(deps, sender, event, deadline).await?;
             let mut o = StackWatchOutcome::new(EventKind::CustomResource, None);
             o.stack_id = Some(cr.stack_id.clone()).filter(|s| !s.is_empty());
@@ -182,6 +192,9 @@ pub async fn handle_event(
                 "an EventBridge \"CloudFormation Resource Status Change\"",
                 event,
             )?;
+            let deps = &deps
+                .scoped(ev.account.as_deref(), ev.region.as_deref())
+                .await?;
             resource::handle_resource_event(deps, ev, deadline).await
         }
         EventKind::StackStatusChange => {
@@ -189,6 +202,9 @@ pub async fn handle_event(
                 "an EventBridge \"CloudFormation Stack Status Change\"",
                 event,
             )?;
+            let deps = &deps
+                .scoped(ev.account.as_deref(), ev.region.as_deref())
+                .await?;
             stack::handle_stack_event(deps, ev, deadline).await
         }
     }
@@ -205,7 +221,7 @@ pub(crate) fn context(
     EventContext {
         trigger,
         region: ev_region.or_else(|| deps.region.clone()),
-        account,
+        account: account.or_else(|| deps.account.clone()),
         event_id: id,
         deadline: Some(deadline),
     }
