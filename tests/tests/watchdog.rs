@@ -951,6 +951,8 @@ async fn when_ztp_fails_then_webhook_pages_at_once_with_mists_text_and_the_deadl
         "Phase reached: ztp-failed".to_string(),
         format!("Mist says: {text}"),
         format!("Reason:    {reason}"),
+        // The Function URL request's requestContext.accountId: the function's own account.
+        "Account:     123456789012".to_string(),
     ] {
         assert!(p.message.contains(&needle), "{needle:?} in\n{}", p.message);
     }
