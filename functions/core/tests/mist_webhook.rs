@@ -205,7 +205,9 @@ async fn when_the_function_url_request_names_its_account_then_the_page_names_it(
     let (named, unnamed) = (sent(&fakes), sent(&fakes2));
     assert_eq!((named.len(), unnamed.len()), (1, 1));
     assert!(
-        named[0].1.contains("Account:     123456789012   Region: us-east-1"),
+        named[0]
+            .1
+            .contains("Account:     123456789012   Region: us-east-1"),
         "{}",
         named[0].1
     );
