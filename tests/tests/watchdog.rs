@@ -1,5 +1,7 @@
 //! onboarding-watchdog against an emulated AWS (moto: EC2, SNS→SQS capture, DynamoDB, Secrets
-//! Manager) and a fake Mist API (wiremock). "Now" is the scheduled event's `time`, so each test
+//! Manager) and a fake Mist API (wiremock), and the mist-webhook on the same world (signed
+//! `device-events` deliveries in Function URL requests ending or failing the episodes the sweep
+//! follows). "Now" is the scheduled event's `time`, so each test
 //! sweeps at launch + N minutes without waiting. Paths moto cannot produce (a failing publish,
 //! IAM denying the user-data read) are in functions/core/tests/watchdog_contract.rs.
 //!
@@ -12,6 +14,7 @@ use std::time::Instant;
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
+use ssr_core::handlers::mist_webhook::{HttpResponse, MistWebhook};
 use ssr_core::handlers::watchdog::{SweepOutcome, Watchdog, INIT_BUDGET};
 use ssr_core::{Config, Deps};
 use ssr_onboard_tests::{
@@ -684,4 +687,286 @@ async fn when_1000_routers_then_each_sweep_is_o_pages_and_one_mist_read() {
     eprintln!(
         "steady-state sweep over 1,000 routers: {total} AWS calls in {took:?}; {sweeps} sweeps"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mist-webhook on the same world: a sweep pages, Mist's signed delivery ends (or fails) the
+// episode at once, and the sweeps after it stay quiet.
+
+const WEBHOOK_SECRET: &str = "mist-webhook-secret-TEST-do-not-leak-8c4d";
+
+impl World {
+    /// Deps and a webhook (one "cold start" of mist-webhook), configured like the watchdog plus
+    /// the webhook secret.
+    fn webhook(&self, table: &str) -> (Deps, MistWebhook) {
+        let (d, _) = self.watchdog(table, &[("MIST_WEBHOOK_SECRET", WEBHOOK_SECRET)]);
+        MistWebhook::check_config(&d.config).expect("webhook config");
+        let h = MistWebhook::new(&d.config, self.aws.secrets.clone());
+        (d, h)
+    }
+
+    /// The Mist requests received so far that read one gateway's stats (`mac=` in the query).
+    async fn mist_stats_reads_of_one_mac(&self) -> usize {
+        self.mist
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path().ends_with("/stats/devices"))
+            .filter(|r| r.url.query_pairs().any(|(k, _)| k == "mac"))
+            .count()
+    }
+}
+
+/// A `device-events` delivery of one event, built from the Mist fixture's event of that `type`
+/// (tests/fixtures/mist/webhook-device-events.json) about the router `name` at `at`.
+fn delivery(kind: &str, name: &str, at: DateTime<Utc>) -> String {
+    let fixture = ssr_testkit::fixture("mist/webhook-device-events");
+    let mut ev = fixture["events"]
+        .as_array()
+        .and_then(|evs| evs.iter().find(|e| e["type"] == kind))
+        .cloned()
+        .unwrap_or_else(|| panic!("a {kind} event in the fixture"));
+    ev["device_name"] = name.into();
+    ev["mac"] = device(name, true, None)["mac"].clone();
+    ev["org_id"] = ORG.into();
+    ev["timestamp"] = at.timestamp().into();
+    serde_json::json!({"topic": fixture["topic"], "events": [ev]}).to_string()
+}
+
+/// The Function URL request fixture carrying `body`, signed with `secret` as Mist signs
+/// (`X-Mist-Signature-v2` = hex HMAC-SHA256 of the raw body).
+fn signed(body: &str, secret: &str) -> serde_json::Value {
+    use hmac::{KeyInit, Mac};
+    let mut m =
+        hmac::Hmac::<sha2_v11::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC key");
+    m.update(body.as_bytes());
+    let mut req = ssr_testkit::fixture("function-url-request");
+    req["headers"]["x-mist-signature-v2"] = hex::encode(m.finalize().into_bytes()).into();
+    req["body"] = body.into();
+    req
+}
+
+fn answer(r: &HttpResponse) -> serde_json::Value {
+    assert!(
+        !r.body.contains(WEBHOOK_SECRET) && !r.body.contains(TOKEN),
+        "secret in {}",
+        r.body
+    );
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.body))
+}
+
+fn kind_of(a: &CapturedAlert) -> Option<&str> {
+    a.attributes.get("kind").map(String::as_str)
+}
+
+#[tokio::test]
+async fn when_paged_router_finishes_ztp_then_webhook_sends_the_recovered_notice_at_once_and_sweeps_stay_quiet(
+) {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-w1").await;
+    // Mist does not know the router yet: the deadline sweep pages it.
+    w.inventory(serde_json::json!([])).await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+    let _ = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+    let page = w.alerts().await;
+    assert_eq!(page.len(), 1, "{page:?}");
+    assert_eq!(kind_of(&page[0]), Some("onboarding-overdue"));
+
+    // Mist now reports it connected with the right version; its ZTP finished at launch + 20 min.
+    w.inventory(serde_json::json!([device(
+        "branch-w1",
+        true,
+        Some("6.3.0-107.r1")
+    )]))
+    .await;
+    let (hd, hook) = w.webhook(TABLE);
+    let body = delivery("GW_ZTP_FINISHED", "branch-w1", t0 + Duration::minutes(20));
+    let r = hook
+        .handle_request(&hd, signed(&body, WEBHOOK_SECRET))
+        .await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    let v = answer(&r);
+    let result = &v["results"][0];
+    assert_eq!(result["outcome"], "finished", "{v:#}");
+    assert_eq!(result["phase"], "onboarded", "{v:#}");
+    assert_eq!(result["instance_id"], router.instance_id.as_str());
+    assert_eq!(result["alerts"][0]["sent"], true, "{v:#}");
+    assert_eq!(
+        w.mist_stats_reads_of_one_mac().await,
+        1,
+        "one stats read for the event's MAC confirms the version"
+    );
+
+    // The recovered notice went out from this invocation, measured to the event's timestamp.
+    let notices = w.alerts().await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let n = &notices[0];
+    assert_eq!(kind_of(n), Some("onboarding-recovered"));
+    assert_eq!(
+        n.subject.as_deref(),
+        Some(
+            format!(
+                "SSR onboarding recovered: branch-w1 ({}) after 20 min",
+                router.instance_id
+            )
+            .as_str()
+        )
+    );
+    assert!(
+        n.message.contains("total onboarding time 20 min"),
+        "{}",
+        n.message
+    );
+    check_alerts_clean(&notices);
+    let episodes = d.state.list_episodes().await.expect("scan");
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(episodes[0].instance_id, router.instance_id);
+    assert_eq!(
+        (episodes[0].duration_seconds, episodes[0].alerted),
+        (20 * 60, true)
+    );
+    assert_eq!(
+        episodes[0].onboarded_at.timestamp(),
+        (t0 + Duration::minutes(20)).timestamp()
+    );
+
+    // The next sweeps find no open episode (even with Mist still listing nothing) and send nothing.
+    w.inventory(serde_json::json!([])).await;
+    for minute in [21, 30] {
+        let o = sweep(&wd, &d, t0 + Duration::minutes(minute)).await;
+        assert_eq!((o.routers, o.open_episodes), (1, 0), "+{minute} min");
+        assert!(o.alerts.is_empty(), "+{minute} min: {:?}", o.alerts);
+    }
+    assert!(w.alerts().await.is_empty(), "the sweep stays quiet");
+    let overdue = d.state.overdue_now().await.expect("read").expect("written");
+    assert!(overdue.routers.is_empty(), "{:?}", overdue.routers);
+}
+
+#[tokio::test]
+async fn when_mist_redelivers_the_same_events_then_nothing_changes_and_nothing_is_sent() {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-w2").await;
+    w.inventory(serde_json::json!([])).await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+    let _ = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+    assert_eq!(w.alerts().await.len(), 1, "paged");
+    w.inventory(serde_json::json!([device(
+        "branch-w2",
+        true,
+        Some("6.3.0-107.r1")
+    )]))
+    .await;
+    let (hd, hook) = w.webhook(TABLE);
+    let body = delivery("GW_CONNECTED", "branch-w2", t0 + Duration::minutes(18));
+    let first = hook
+        .handle_request(&hd, signed(&body, WEBHOOK_SECRET))
+        .await;
+    assert_eq!(answer(&first)["results"][0]["outcome"], "finished");
+    assert_eq!(w.alerts().await.len(), 1, "the recovered notice");
+    let before = d.state.list_episodes().await.expect("scan");
+
+    // Mist retries: the identical signed delivery, once to the same environment and once to a
+    // fresh one (another cold start).
+    let (hd2, hook2) = w.webhook(TABLE);
+    for (deps, h) in [(&hd, &hook), (&hd2, &hook2)] {
+        let again = h.handle_request(deps, signed(&body, WEBHOOK_SECRET)).await;
+        assert_eq!(again.status_code, 200, "{}", again.body);
+        let v = answer(&again);
+        assert_ne!(v["results"][0]["outcome"], "finished", "{v:#}");
+        assert!(
+            v["results"][0]["alerts"]
+                .as_array()
+                .is_none_or(|a| a.is_empty()),
+            "{v:#}"
+        );
+    }
+    assert!(w.alerts().await.is_empty(), "nothing sent twice");
+    let after = d.state.list_episodes().await.expect("scan");
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        (
+            &after[0].instance_id,
+            after[0].duration_seconds,
+            after[0].onboarded_at
+        ),
+        (
+            &before[0].instance_id,
+            before[0].duration_seconds,
+            before[0].onboarded_at
+        )
+    );
+    assert_eq!(after[0].instance_id, router.instance_id);
+}
+
+#[tokio::test]
+async fn when_ztp_fails_then_webhook_pages_at_once_with_mists_text_and_the_deadline_sweep_does_not_page_again(
+) {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-w3").await;
+    w.inventory(serde_json::json!([device("branch-w3", false, None)]))
+        .await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+    let o = sweep(&wd, &d, t0 + Duration::minutes(2)).await;
+    assert_eq!(o.open_episodes, 1);
+    assert!(w.alerts().await.is_empty(), "nothing before the deadline");
+
+    // Five minutes after launch, well before the deadline, Mist reports the ZTP failure.
+    let (hd, hook) = w.webhook(TABLE);
+    let body = delivery("GW_ZTP_FAILED", "branch-w3", t0 + Duration::minutes(5));
+    let fixture = ssr_testkit::fixture("mist/webhook-device-events");
+    let failed = fixture["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["type"] == "GW_ZTP_FAILED"))
+        .cloned()
+        .expect("a GW_ZTP_FAILED event in the fixture");
+    let (text, reason) = (
+        failed["text"].as_str().expect("text"),
+        failed["reason"].as_str().expect("reason"),
+    );
+    let r = hook
+        .handle_request(&hd, signed(&body, WEBHOOK_SECRET))
+        .await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    let v = answer(&r);
+    assert_eq!(v["results"][0]["outcome"], "paged", "{v:#}");
+    assert_eq!(v["results"][0]["phase"], "ztp-failed");
+    assert_eq!(v["results"][0]["alerts"][0]["sent"], true, "{v:#}");
+    let pages = w.alerts().await;
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    let p = &pages[0];
+    assert_eq!(kind_of(p), Some("onboarding-failed"));
+    assert_eq!(p.attributes.get("instance_id"), Some(&router.instance_id));
+    assert_eq!(
+        p.subject.as_deref(),
+        Some(
+            format!(
+                "SSR onboarding failed: branch-w3 ({}) ZTP failed",
+                router.instance_id
+            )
+            .as_str()
+        )
+    );
+    for needle in [
+        "Phase reached: ztp-failed".to_string(),
+        format!("Mist says: {text}"),
+        format!("Reason:    {reason}"),
+        // The Function URL request's requestContext.accountId: the function's own account.
+        "Account:     123456789012".to_string(),
+    ] {
+        assert!(p.message.contains(&needle), "{needle:?} in\n{}", p.message);
+    }
+    check_alerts_clean(&pages);
+
+    // The deadline passes with the router still not connected: no second page for the episode.
+    for minute in [16, 17] {
+        let o = sweep(&wd, &d, t0 + Duration::minutes(minute)).await;
+        assert_eq!(o.open_episodes, 1, "+{minute} min: still not onboarded");
+        assert!(
+            o.alerts.iter().all(|a| !a.delivery.sent),
+            "+{minute} min: {:?}",
+            o.alerts
+        );
+    }
+    assert!(w.alerts().await.is_empty(), "paged once, by the webhook");
 }

@@ -5,6 +5,13 @@ use std::process::{Command, Output};
 
 use ssr_onboard_tests::REG_CODE;
 
+/// The demo's fake Mist token and webhook secret (functions/cli/src/demo/mod.rs): demo values,
+/// but handled as secrets, so never printed.
+const DEMO_SECRETS: [&str; 2] = [
+    "demo-mist-api-token-3b8e51c0",
+    "demo-webhook-secret-9d04a7e2",
+];
+
 const BIN: &str = env!("CARGO_BIN_EXE_ssr-onboard");
 
 fn demo(args: &[&str]) -> Output {
@@ -49,7 +56,7 @@ fn remaining_codes(r: &serde_json::Value) -> Vec<String> {
 }
 
 #[test]
-fn when_demo_runs_with_json_output_then_enis_fixed_findings_listed_and_alerts_captured() {
+fn when_demo_runs_with_json_output_then_enis_fixed_three_mist_phases_and_alerts_captured() {
     let out = demo(&["--output", "json"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -58,7 +65,7 @@ fn when_demo_runs_with_json_output_then_enis_fixed_findings_listed_and_alerts_ca
     assert_eq!(doc["schema"], "ssr-onboard/demo/v1");
 
     // Every router interface had source/dest check on before and off after (verified fixes).
-    for name in ["branch-good", "branch-bad"] {
+    for name in ["branch-good", "branch-bad", "branch-old"] {
         let r = router(&doc, name);
         let before = r["before"]["interfaces"].as_array().expect("interfaces");
         let after = r["after"]["interfaces"].as_array().expect("interfaces");
@@ -107,21 +114,92 @@ fn when_demo_runs_with_json_output_then_enis_fixed_findings_listed_and_alerts_ca
             .is_some_and(|s| s.contains(bad_id) && s.contains("branch-bad"))),
         "guard alert for branch-bad delivered: {alerts:#?}"
     );
-    let overdue = alerts
-        .iter()
-        .find(|a| a["attributes"]["kind"] == "onboarding-overdue")
-        .unwrap_or_else(|| panic!("an overdue alert: {alerts:#?}"));
-    assert_eq!(overdue["attributes"]["instance_id"], bad_id);
-    assert!(overdue["message"]
-        .as_str()
-        .is_some_and(|m| m.contains("Mist not configured")));
+    let overdue = |id: &str| {
+        alerts
+            .iter()
+            .find(|a| {
+                a["attributes"]["kind"] == "onboarding-overdue"
+                    && a["attributes"]["instance_id"] == id
+            })
+            .unwrap_or_else(|| panic!("an overdue alert for {id}: {alerts:#?}"))
+    };
+    // Phase 1: branch-bad (no registration code) never shows up in Mist's inventory: paged.
+    let page = overdue(bad_id)["message"].as_str().unwrap_or_default();
+    assert!(page.contains("Phase reached: not-in-inventory"), "{page}");
+    // Phase 2: branch-old is connected with an older SSR: paged, both versions named.
+    let old = router(&doc, "branch-old");
+    let old_id = old["instance_id"].as_str().expect("instance id");
+    let page = overdue(old_id)["message"].as_str().unwrap_or_default();
+    assert!(page.contains("Phase reached: version-mismatch"), "{page}");
+    assert!(
+        page.contains("running SSR 6.2.5-5.r2 instead of 6.3.0"),
+        "{page}"
+    );
+    // Phase 3: branch-good onboarded through the signed webhook delivery: its episode ended at
+    // once (at the event's time, launch + 11 min), so no page and no recovery notice for it.
     let good_id = good["instance_id"].as_str().expect("instance id");
+    let hook = &doc["mist_webhook"];
+    assert_eq!(hook["status_code"], 200, "{hook:#}");
+    assert_eq!(hook["event"], "GW_ZTP_FINISHED");
+    assert_eq!(
+        hook["summary"]["results"][0]["outcome"], "finished",
+        "{hook:#}"
+    );
+    assert_eq!(hook["summary"]["results"][0]["phase"], "onboarded");
+    assert_eq!(hook["summary"]["results"][0]["instance_id"], good_id);
     assert!(
         !alerts
             .iter()
-            .any(|a| a["attributes"]["kind"] == "onboarding-overdue"
-                && a["attributes"]["instance_id"] == good_id),
-        "no overdue alert for the router that onboarded"
+            .any(|a| a["attributes"]["instance_id"] == good_id
+                && a["attributes"]["kind"]
+                    .as_str()
+                    .is_some_and(|k| k.starts_with("onboarding-"))),
+        "no onboarding alert for the router that onboarded: {alerts:#?}"
+    );
+    assert_eq!(
+        doc["first_sweep"]["episodes"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["instance_id"] == good_id))
+            .map(|e| e["phase"].clone()),
+        Some("not-connected".into()),
+        "before the delivery Mist listed branch-good as not connected"
+    );
+    let phases: Vec<(String, String, String)> = doc["mist_phases"]
+        .as_array()
+        .expect("mist_phases")
+        .iter()
+        .map(|p| {
+            (
+                p["router"].as_str().unwrap_or_default().to_string(),
+                p["phase"].as_str().unwrap_or_default().to_string(),
+                p["outcome"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(phases.len(), 3, "{phases:?}");
+    assert_eq!(
+        (&phases[0].0, &phases[0].1),
+        (&"branch-good".to_string(), &"onboarded".to_string())
+    );
+    assert!(
+        phases[0].2.starts_with("episode ended by the webhook"),
+        "{phases:?}"
+    );
+    assert_eq!(
+        phases[1],
+        (
+            "branch-bad".into(),
+            "not-in-inventory".into(),
+            "paged".into()
+        )
+    );
+    assert_eq!(
+        phases[2],
+        (
+            "branch-old".into(),
+            "version-mismatch".into(),
+            "paged".into()
+        )
     );
     let again = &doc["stack_watch"]["instances"][0]["guard"];
     assert_eq!(again["instance_id"], bad_id);
@@ -134,14 +212,24 @@ fn when_demo_runs_with_json_output_then_enis_fixed_findings_listed_and_alerts_ca
         again["alert"]["sent"], false,
         "no second alert for the same findings"
     );
-    assert_eq!(doc["watchdog"]["mist"]["status"], "not-configured");
+    assert_eq!(
+        doc["watchdog"]["mist"]["status"], "ok",
+        "{:#}",
+        doc["watchdog"]["mist"]
+    );
     assert_eq!(doc["report"]["count"], 1, "{:#}", doc["report"]);
     assert_eq!(doc["report"]["slowest"][0]["instance_id"], good_id);
-    assert_eq!(doc["report"]["durations_seconds"]["max"], 16 * 60);
-    assert_eq!(
-        doc["report"]["overdue"]["routers"][0]["instance_id"],
-        bad_id
-    );
+    assert_eq!(doc["report"]["durations_seconds"]["max"], 11 * 60);
+    let mut overdue_now: Vec<&str> = doc["report"]["overdue"]["routers"]
+        .as_array()
+        .expect("overdue routers")
+        .iter()
+        .filter_map(|r| r["instance_id"].as_str())
+        .collect();
+    overdue_now.sort_unstable();
+    let mut want = vec![bad_id, old_id];
+    want.sort_unstable();
+    assert_eq!(overdue_now, want);
     assert!(doc["notes"]
         .as_array()
         .expect("notes")
@@ -149,7 +237,22 @@ fn when_demo_runs_with_json_output_then_enis_fixed_findings_listed_and_alerts_ca
         .any(|n| n.as_str().is_some_and(|n| n.contains("ENA_UNKNOWN"))));
 
     assert!(!stdout.contains(REG_CODE) && !stderr.contains(REG_CODE));
+    for secret in DEMO_SECRETS {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} printed"
+        );
+    }
     assert!(stderr.contains("[1/"), "progress on stderr: {stderr}");
+    // Every progress line counts within its total, and the last step is the total.
+    let steps: Vec<(u32, u32)> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix('[')?.split_once(']'))
+        .filter_map(|(n, _)| n.split_once('/'))
+        .filter_map(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        .collect();
+    assert!(steps.iter().all(|(n, total)| n <= total), "{steps:?}");
+    assert_eq!(steps.last().map(|(n, t)| n == t), Some(true), "{steps:?}");
     assert!(stderr.contains("emulated AWS stopped"), "{stderr}");
 }
 
@@ -185,7 +288,22 @@ fn when_demo_runs_with_text_output_then_before_after_tables_and_email_messages_s
         "{stdout}"
     );
     assert!(stdout.contains("onboarding-overdue sent"), "{stdout}");
-    assert!(stdout.contains("Currently overdue: 1"), "{stdout}");
+    assert!(stdout.contains("Currently overdue: 2"), "{stdout}");
+    assert!(
+        stdout.contains("Subject: SSR onboarding overdue: branch-old"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Mist (a local fake of the Mist API at http://127.0.0.1:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("mist-webhook: GW_ZTP_FINISHED for branch-good at "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("→ HTTP 200 finished"), "{stdout}");
+    assert!(stdout.contains("episode ended by the webhook"), "{stdout}");
+    assert!(stdout.contains("connected, SSR 6.2.5-5.r2"), "{stdout}");
     assert!(
         stdout.contains("the guard ran again: 0 write(s), alert not sent"),
         "{stdout}"
@@ -195,6 +313,12 @@ fn when_demo_runs_with_text_output_then_before_after_tables_and_email_messages_s
         "no colours when stdout is not a terminal"
     );
     assert!(!stdout.contains(REG_CODE) && !stderr.contains(REG_CODE));
+    for secret in DEMO_SECRETS {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} printed"
+        );
+    }
 }
 
 #[test]

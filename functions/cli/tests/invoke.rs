@@ -235,3 +235,153 @@ async fn when_invoked_with_vv_then_trace_logs_hold_no_registration_code_plain_or
         }
     }
 }
+
+const WEBHOOK_SECRET: &str = "cli-webhook-secret-do-not-leak-0b7e";
+
+/// The Function URL request fixture (payload format 2.0) carrying a one-event `device-events`
+/// delivery about `router` (built from the Mist fixture's `GW_ZTP_FINISHED` event), signed with
+/// `secret` the way Mist signs (hex HMAC-SHA256 of the raw body).
+fn webhook_request(router: &str, secret: &str) -> serde_json::Value {
+    let mist = ssr_testkit::fixture("mist/webhook-device-events");
+    let mut ev = mist["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["type"] == "GW_ZTP_FINISHED"))
+        .cloned()
+        .expect("a GW_ZTP_FINISHED event in the fixture");
+    ev["device_name"] = router.into();
+    ev["timestamp"] = now_epoch().into();
+    let body = serde_json::json!({"topic": mist["topic"], "events": [ev]}).to_string();
+    let mut req = ssr_testkit::fixture("function-url-request");
+    req["headers"]["x-mist-signature-v2"] =
+        ssr_core::mist::webhook::signature_hex(secret.as_bytes(), body.as_bytes()).into();
+    req["body"] = body.into();
+    req
+}
+
+fn now_epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// stdout as the Function URL's answer: `{"statusCode", "headers", "body"}`.
+fn http_answer(out: &Output) -> serde_json::Value {
+    let stdout = text(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not the HTTP answer ({e}): {stdout}"));
+    assert!(v["headers"].is_object(), "{v:#}");
+    assert!(v["body"].is_string(), "{v:#}");
+    for (what, t) in [("stdout", stdout), ("stderr", text(&out.stderr))] {
+        assert!(!t.contains(WEBHOOK_SECRET), "webhook secret in {what}");
+    }
+    v
+}
+
+#[tokio::test]
+async fn when_mist_webhook_gets_a_signed_delivery_then_it_prints_status_200_and_exits_0() {
+    let aws = TestAws::start().await;
+    aws.create_state_table("cli-state").await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let router = aws
+        .launch_router(&vpc, &RouterSpec::guide("cli-hook"))
+        .await;
+    let event = webhook_request("cli-hook", WEBHOOK_SECRET);
+    let endpoint = aws.emulator.endpoint().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        invoke(
+            &["invoke", "mist-webhook", "--event", "-"],
+            &[
+                ("AWS_ENDPOINT_URL", &endpoint),
+                ("STATE_TABLE", "cli-state"),
+                ("ALERT_TOPIC_ARN", &capture.topic_arn),
+                ("MIST_WEBHOOK_SECRET", WEBHOOK_SECRET),
+                // No Mist API here: the event alone ends the episode.
+                ("MIST_VERSION_CHECK", "off"),
+            ],
+            Some(&event.to_string()),
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = http_answer(&out);
+    assert_eq!(v["statusCode"], 200, "{v:#}");
+    let summary: serde_json::Value =
+        serde_json::from_str(v["body"].as_str().unwrap_or_default()).expect("JSON body");
+    assert_eq!(summary["results"][0]["outcome"], "finished", "{summary:#}");
+    assert_eq!(
+        summary["results"][0]["instance_id"],
+        router.instance_id.as_str()
+    );
+}
+
+#[test]
+fn when_mist_webhook_signature_is_wrong_then_it_prints_status_401_and_still_exits_0() {
+    let mut event = webhook_request("cli-hook", "another-secret");
+    let out = invoke(
+        &["invoke", "mist-webhook", "--event", "-"],
+        &[
+            ("STATE_TABLE", "cli-state"),
+            ("MIST_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ],
+        Some(&event.to_string()),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(http_answer(&out)["statusCode"], 401);
+    // No signature at all: the same answer.
+    if let Some(h) = event["headers"].as_object_mut() {
+        h.remove("x-mist-signature-v2");
+    }
+    let dir = std::env::temp_dir().join(format!("ssr-onboard-hook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("unsigned.json");
+    std::fs::write(&file, event.to_string()).expect("write event file");
+    let out = invoke(
+        &[
+            "invoke",
+            "mist-webhook",
+            "--event",
+            file.to_str().expect("utf-8 path"),
+        ],
+        &[
+            ("STATE_TABLE", "cli-state"),
+            ("MIST_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ],
+        None,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(http_answer(&out)["statusCode"], 401);
+}
+
+#[test]
+fn when_mist_webhook_event_file_is_malformed_then_exit_2() {
+    let dir = std::env::temp_dir().join(format!("ssr-onboard-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("truncated.json");
+    let whole = webhook_request("cli-hook", WEBHOOK_SECRET).to_string();
+    std::fs::write(&file, &whole[..whole.len() / 2]).expect("write event file");
+    let out = invoke(
+        &[
+            "invoke",
+            "mist-webhook",
+            "--event",
+            file.to_str().expect("utf-8 path"),
+        ],
+        &[
+            ("STATE_TABLE", "cli-state"),
+            ("MIST_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ],
+        None,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("malformed event"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+}

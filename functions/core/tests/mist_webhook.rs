@@ -186,3 +186,35 @@ async fn when_ztp_finishes_with_the_right_version_then_the_episode_ends_at_the_e
     assert_eq!(r.status_code, 200);
     assert_eq!(body(&r)["results"][0]["outcome"], "ignored");
 }
+
+#[tokio::test]
+async fn when_the_function_url_request_names_its_account_then_the_page_names_it() {
+    let (d, h, fakes) = hook("http://127.0.0.1:9").await;
+    let b = delivery("GW_ZTP_FAILED", serde_json::json!({"text": "ZTP failed"}));
+    // The real request shape: requestContext.accountId is the account that owns the function.
+    let mut req = ssr_testkit::fixture("function-url-request");
+    req["headers"]["x-mist-signature-v2"] = sign(b.as_bytes()).into();
+    req["body"] = b.clone().into();
+    let r = h.handle_request(&d, req.clone()).await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    // Something that is not an account id is not printed.
+    req["requestContext"]["accountId"] = "12345\nInjected: line".into();
+    let (d2, h2, fakes2) = hook("http://127.0.0.1:9").await;
+    assert_eq!(h2.handle_request(&d2, req).await.status_code, 200);
+    let sent = |f: &Fakes| f.published.lock().map(|p| p.clone()).unwrap_or_default();
+    let (named, unnamed) = (sent(&fakes), sent(&fakes2));
+    assert_eq!((named.len(), unnamed.len()), (1, 1));
+    assert!(
+        named[0]
+            .1
+            .contains("Account:     123456789012   Region: us-east-1"),
+        "{}",
+        named[0].1
+    );
+    assert!(
+        unnamed[0].1.contains("Account:     ?   Region: us-east-1"),
+        "{}",
+        unnamed[0].1
+    );
+    assert!(!unnamed[0].1.contains("Injected"), "{}", unnamed[0].1);
+}

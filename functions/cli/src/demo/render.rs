@@ -1,5 +1,6 @@
 //! The demo's text report: a before/after table per router, what was fixed, what needs a
-//! person, the stack-watch pass, the watchdog's sweeps, the report and the on-call messages.
+//! person, the stack-watch pass, the watchdog's sweeps, the Mist phases (fake Mist API and the
+//! signed webhook delivery), the report and the on-call messages.
 
 use super::{DemoReport, RouterDemo};
 use crate::output::{Cell, Color, Style, Table};
@@ -206,6 +207,35 @@ pub fn render_text(report: &DemoReport, style: &Style) -> String {
                 Some(a) if a.delivery.sent => Cell::colored(format!("{} sent", a.kind), Color::Red),
                 Some(a) => Cell::new(format!("{} not sent: {}", a.kind, a.delivery.reason)),
                 None => Cell::new("-"),
+            },
+        ]);
+    }
+    out.push_str(&t.render(style));
+    out.push('\n');
+    let hook = &report.mist_webhook;
+    out.push_str(&h(&format!(
+        "Mist (a local fake of the Mist API at {}): three phases",
+        hook.mist_api_url
+    )));
+    out.push_str(&format!(
+        "mist-webhook: {} for {} at {}, signed (X-Mist-Signature-v2) → HTTP {} {}\n",
+        hook.event,
+        hook.router,
+        hook.event_time.format("%Y-%m-%d %H:%M:%SZ"),
+        hook.status_code,
+        hook.summary["results"][0]["outcome"]
+            .as_str()
+            .unwrap_or("?")
+    ));
+    let mut t = Table::new(&["ROUTER", "MIST REPORTS", "PHASE", "OUTCOME"]);
+    for m in &report.mist_phases {
+        t.row(vec![
+            m.router.as_str().into(),
+            m.mist_reports.as_str().into(),
+            m.phase.as_str().into(),
+            match &m.alert_kind {
+                Some(k) => Cell::colored(format!("{} ({k})", m.outcome), Color::Red),
+                None => Cell::colored(m.outcome.as_str(), Color::Green),
             },
         ]);
     }

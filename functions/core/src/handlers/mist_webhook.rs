@@ -38,6 +38,16 @@ struct FunctionUrlRequest {
     body: Option<String>,
     #[serde(default, rename = "isBase64Encoded")]
     is_base64_encoded: bool,
+    #[serde(default, rename = "requestContext")]
+    request_context: Option<RequestContext>,
+}
+
+/// `requestContext` of a Function URL request: `accountId` is the account that owns the
+/// function (the alerts name it, as the other handlers name the event's account).
+#[derive(Debug, Default, Deserialize)]
+struct RequestContext {
+    #[serde(default, rename = "accountId")]
+    account_id: Option<String>,
 }
 
 /// What the Function URL answers (the Lambda result, payload format 2.0).
@@ -226,7 +236,14 @@ impl MistWebhook {
                 return HttpResponse::error(400, &e.to_string());
             }
         };
-        let summary = self.act_on(deps, delivery.topic, delivery.events).await;
+        // Set by the Function URL service; kept only if it is an account id (12 digits).
+        let account = req
+            .request_context
+            .and_then(|c| c.account_id)
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+        let summary = self
+            .act_on(deps, account, delivery.topic, delivery.events)
+            .await;
         let status = if summary.errors.is_empty() { 200 } else { 500 };
         tracing::info!(
             events = summary.events,
@@ -247,7 +264,13 @@ impl MistWebhook {
         HttpResponse::json(status, &summary)
     }
 
-    async fn act_on(&self, deps: &Deps, topic: String, events: Vec<DeviceEvent>) -> WebhookSummary {
+    async fn act_on(
+        &self,
+        deps: &Deps,
+        account: Option<String>,
+        topic: String,
+        events: Vec<DeviceEvent>,
+    ) -> WebhookSummary {
         let mut summary = WebhookSummary {
             topic,
             events: events.len(),
@@ -270,7 +293,7 @@ impl MistWebhook {
         let ctx = EventContext {
             trigger: "Mist webhook (device-events)".into(),
             region: deps.region.clone(),
-            account: None,
+            account,
             event_id: None,
             deadline: None,
         };
