@@ -13,6 +13,7 @@ use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use ssr_core::handlers::watchdog::{SweepOutcome, Watchdog, INIT_BUDGET};
+use ssr_core::metrics::Function;
 use ssr_core::{Config, Deps};
 use ssr_onboard_tests::{
     AlertCapture, CapturedAlert, GuideVpc, LaunchedRouter, RouterSpec, TestAws, REG_CODE,
@@ -67,8 +68,8 @@ impl World {
             }
         }
         let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
-        let deps = Deps::from_sdk_config(config, &self.aws.sdk);
-        let w = Watchdog::new(&deps.config, self.aws.secrets.clone());
+        let deps = self.aws.deps(Function::OnboardingWatchdog, config);
+        let w = Watchdog::new(&deps.config, deps.secrets_client());
         (deps, w)
     }
 
