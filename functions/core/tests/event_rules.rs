@@ -9,17 +9,16 @@ use ssr_core::handlers::stack_watch::events::{
     STACK_COMPLETE_STATUSES, STACK_FAILURE_STATUSES, WATCHED_RESOURCE_STATUSES,
     WATCHED_RESOURCE_TYPES,
 };
-use yaml_rust2::{Yaml, YamlLoader};
+use template::strings;
+use yaml_rust2::Yaml;
 
-const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
+mod template;
 
 /// Every EventBridge rule pattern in the template (SAM `EventBridgeRule` events and plain
 /// `AWS::Events::Rule` resources), by detail-type.
 fn patterns() -> Vec<(String, Yaml)> {
-    // CloudFormation short tags (!Ref, !Sub, !GetAtt…) are local tags: the loader keeps the
-    // tagged value and the rest of the document parses.
-    let docs = YamlLoader::load_from_str(TEMPLATE).expect("template.yaml parses as YAML");
-    let resources = docs[0]["Resources"].as_hash().expect("Resources");
+    let doc = template::load();
+    let resources = doc["Resources"].as_hash().expect("Resources");
     let mut out = Vec::new();
     for (_, res) in resources {
         let mut found = Vec::new();
@@ -42,16 +41,6 @@ fn patterns() -> Vec<(String, Yaml)> {
         }
     }
     out
-}
-
-fn strings(y: &Yaml) -> Vec<String> {
-    y.as_vec()
-        .map(|v| {
-            v.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
