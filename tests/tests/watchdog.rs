@@ -12,6 +12,7 @@ use std::time::Instant;
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
+use ssr_core::aws::state::StateStore;
 use ssr_core::handlers::watchdog::{SweepOutcome, Watchdog, INIT_BUDGET};
 use ssr_core::metrics::Function;
 use ssr_core::{Config, Deps};
@@ -323,7 +324,11 @@ async fn when_router_connected_with_the_right_version_then_no_alert_and_duration
         "no Mist call without an open episode"
     );
     assert!(w.alerts().await.is_empty());
-    let episodes = d.state.list_episodes().await.expect("scan");
+    // The CLI's Scan, not the watchdog's: read through unchecked clients.
+    let episodes = StateStore::from_sdk_config(&w.aws.sdk, d.config.state_table.clone())
+        .list_episodes()
+        .await
+        .expect("scan");
     assert_eq!(episodes.len(), 1);
     let e = &episodes[0];
     assert_eq!(e.instance_id, router.instance_id);
@@ -382,7 +387,11 @@ async fn when_alerted_router_onboards_then_one_recovered_notice_with_total_time(
         Some("onboarding-recovered")
     );
     check_alerts_clean(&notices);
-    let episodes = d.state.list_episodes().await.expect("scan");
+    // The CLI's Scan, not the watchdog's: read through unchecked clients.
+    let episodes = StateStore::from_sdk_config(&w.aws.sdk, d.config.state_table.clone())
+        .list_episodes()
+        .await
+        .expect("scan");
     assert_eq!(episodes.len(), 1);
     assert_eq!(
         (episodes[0].duration_seconds, episodes[0].alerted),
