@@ -26,7 +26,12 @@ pub use ssr_sandbox::world::{
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, InstanceType, ResourceType};
+use ssr_core::aws::permissions::called_actions;
+use ssr_core::deps::{Clients, Deps};
+use ssr_core::metrics::Function;
+use ssr_core::Config;
 use ssr_sandbox::world::{self, name_tag};
+use ssr_testkit::CallCheck;
 
 /// Region every test runs in.
 pub const REGION: &str = "us-east-1";
@@ -95,6 +100,22 @@ impl TestAws {
             emulator,
             sandbox,
         }
+    }
+
+    /// Handler dependencies over this emulator, as `Deps::from_sdk_config` builds them, with
+    /// every client checked against `function`'s row of `ssr_core::aws::permissions`
+    /// (`ssr_testkit::CallCheck`): an operation missing from it fails the test.
+    pub fn deps(&self, function: Function, config: Config) -> Deps {
+        let check = CallCheck::new(function.name(), called_actions(function));
+        let sdk = &self.sdk;
+        let clients = Clients {
+            ec2: check.ec2(aws_sdk_ec2::Client::new(sdk)),
+            sns: check.sns(aws_sdk_sns::Client::new(sdk)),
+            dynamodb: check.dynamodb(aws_sdk_dynamodb::Client::new(sdk)),
+            cloudformation: check.cloudformation(aws_sdk_cloudformation::Client::new(sdk)),
+            secrets: check.secrets(aws_sdk_secretsmanager::Client::new(sdk)),
+        };
+        Deps::new(config, clients, sdk.region().map(|r| r.to_string()))
     }
 
     /// Creates the DynamoDB state table: partition key `pk` (String), on-demand billing.

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use ssr_core::handlers::guard::{self, GuardOutcome};
+use ssr_core::metrics::Function;
 use ssr_core::plan::ActionStatus;
 use ssr_core::{Config, Deps};
 use ssr_onboard_tests::{ec2_state_change_event, AlertCapture, RouterSpec, TestAws, REG_CODE};
@@ -21,7 +22,7 @@ async fn deps(aws: &TestAws, alerts: Option<&AlertCapture>, extra: &[(&str, &str
         vars.insert(k.to_string(), v.to_string());
     }
     let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
-    Deps::from_sdk_config(config, &aws.sdk)
+    aws.deps(Function::InstanceGuard, config)
 }
 
 fn codes(o: &GuardOutcome) -> Vec<&str> {

@@ -13,6 +13,7 @@ use aws_sdk_cloudformation::types::Parameter;
 use aws_sdk_dynamodb::types::AttributeValue;
 use ssr_core::handlers::custom_resource::ResponseSender;
 use ssr_core::handlers::stack_watch::{self, StackWatchOutcome};
+use ssr_core::metrics::Function;
 use ssr_core::plan::ActionStatus;
 use ssr_core::{Config, Deps};
 use ssr_onboard_tests::{
@@ -30,7 +31,7 @@ fn deps(aws: &TestAws, alerts: &AlertCapture, extra: &[(&str, &str)]) -> Deps {
         vars.insert(k.to_string(), v.to_string());
     }
     let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
-    Deps::from_sdk_config(config, &aws.sdk)
+    aws.deps(Function::StackWatch, config)
 }
 
 fn sender() -> ResponseSender {

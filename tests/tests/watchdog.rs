@@ -14,8 +14,10 @@ use std::time::Instant;
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
+use ssr_core::aws::state::StateStore;
 use ssr_core::handlers::mist_webhook::{HttpResponse, MistWebhook};
 use ssr_core::handlers::watchdog::{SweepOutcome, Watchdog, INIT_BUDGET};
+use ssr_core::metrics::Function;
 use ssr_core::{Config, Deps};
 use ssr_onboard_tests::{
     AlertCapture, CapturedAlert, GuideVpc, LaunchedRouter, RouterSpec, TestAws, REG_CODE,
@@ -70,8 +72,8 @@ impl World {
             }
         }
         let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
-        let deps = Deps::from_sdk_config(config, &self.aws.sdk);
-        let w = Watchdog::new(&deps.config, self.aws.secrets.clone());
+        let deps = self.aws.deps(Function::OnboardingWatchdog, config);
+        let w = Watchdog::new(&deps.config, deps.secrets_client());
         (deps, w)
     }
 
@@ -325,7 +327,11 @@ async fn when_router_connected_with_the_right_version_then_no_alert_and_duration
         "no Mist call without an open episode"
     );
     assert!(w.alerts().await.is_empty());
-    let episodes = d.state.list_episodes().await.expect("scan");
+    // The CLI's Scan, not the watchdog's: read through unchecked clients.
+    let episodes = StateStore::from_sdk_config(&w.aws.sdk, d.config.state_table.clone())
+        .list_episodes()
+        .await
+        .expect("scan");
     assert_eq!(episodes.len(), 1);
     let e = &episodes[0];
     assert_eq!(e.instance_id, router.instance_id);
@@ -384,7 +390,11 @@ async fn when_alerted_router_onboards_then_one_recovered_notice_with_total_time(
         Some("onboarding-recovered")
     );
     check_alerts_clean(&notices);
-    let episodes = d.state.list_episodes().await.expect("scan");
+    // The CLI's Scan, not the watchdog's: read through unchecked clients.
+    let episodes = StateStore::from_sdk_config(&w.aws.sdk, d.config.state_table.clone())
+        .list_episodes()
+        .await
+        .expect("scan");
     assert_eq!(episodes.len(), 1);
     assert_eq!(
         (episodes[0].duration_seconds, episodes[0].alerted),

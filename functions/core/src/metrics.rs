@@ -56,6 +56,14 @@ pub enum Function {
 }
 
 impl Function {
+    /// Every function, in the template's order.
+    pub const ALL: [Function; 4] = [
+        Function::InstanceGuard,
+        Function::StackWatch,
+        Function::OnboardingWatchdog,
+        Function::MistWebhook,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Function::InstanceGuard => "instance-guard",

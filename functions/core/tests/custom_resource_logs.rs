@@ -3,6 +3,7 @@
 //! (Its own test binary: `tracing`'s per-thread subscriber is reliable only without other tests
 //! racing on callsite registration.)
 
+mod call_check;
 mod log_capture;
 
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use aws_smithy_mocks::{mock_client, Rule, RuleMode};
 use ssr_core::deps::{Clients, Deps};
 use ssr_core::handlers::custom_resource::{handle_request, ResponseSender};
+use ssr_core::metrics::Function;
 use ssr_core::Config;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -30,6 +32,8 @@ fn deps() -> Deps {
     };
     let vars: HashMap<String, String> = HashMap::new();
     let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
+    // The custom resource provider is the stack-watch function.
+    let clients = call_check::checked(Function::StackWatch, clients);
     Deps::new(config, clients, Some("us-east-1".into()))
 }
 

@@ -10,29 +10,31 @@ use ssr_core::handlers::stack_watch::events::{
     STACK_COMPLETE_STATUSES, STACK_FAILURE_STATUSES, WATCHED_RESOURCE_STATUSES,
     WATCHED_RESOURCE_TYPES,
 };
-use yaml_rust2::{Yaml, YamlLoader};
+use template::strings;
+use yaml_rust2::Yaml;
 
-const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
+mod template;
+
 const MEMBER: &str = include_str!("../../../infra/member.yaml");
 
-fn resources(template: &str) -> yaml_rust2::yaml::Hash {
-    // CloudFormation short tags (!Ref, !Sub, !GetAtt…) are local tags: the loader keeps the
-    // tagged value and the rest of the document parses.
-    let docs = YamlLoader::load_from_str(template).expect("the template parses as YAML");
-    docs[0]["Resources"].as_hash().expect("Resources").clone()
+fn resources(text: &str) -> yaml_rust2::yaml::Hash {
+    template::load_str(text)["Resources"]
+        .as_hash()
+        .expect("Resources")
+        .clone()
 }
 
 /// Every EventBridge rule pattern in both templates (SAM `EventBridgeRule` events and plain
 /// `AWS::Events::Rule` resources), by detail-type.
 fn patterns() -> Vec<(String, Yaml)> {
-    [TEMPLATE, MEMBER]
+    [template::TEMPLATE, MEMBER]
         .into_iter()
         .flat_map(patterns_of)
         .collect()
 }
 
-fn patterns_of(template: &str) -> Vec<(String, Yaml)> {
-    let resources = resources(template);
+fn patterns_of(text: &str) -> Vec<(String, Yaml)> {
+    let resources = resources(text);
     let mut out = Vec::new();
     for (_, res) in &resources {
         let mut found = Vec::new();
@@ -55,16 +57,6 @@ fn patterns_of(template: &str) -> Vec<(String, Yaml)> {
         }
     }
     out
-}
-
-fn strings(y: &Yaml) -> Vec<String> {
-    y.as_vec()
-        .map(|v| {
-            v.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
@@ -96,7 +88,7 @@ fn pattern(detail_type: &str) -> Yaml {
 
 #[test]
 fn when_the_hub_bus_exists_then_only_the_organization_or_the_listed_accounts_may_put_events() {
-    let hub = resources(TEMPLATE);
+    let hub = resources(template::TEMPLATE);
     let res = |name: &str| hub[&Yaml::String(name.into())].clone();
     let org = res("HubEventBusOrganizationPolicy");
     assert_eq!(org["Condition"].as_str(), Some("HasHubOrganization"));

@@ -2,6 +2,7 @@
 //! produce, replayed with `aws-smithy-mocks`: an instance EC2 does not know, throttling, a fix
 //! that fails on one ENI of two, ENA fixed on a stopped router and verified by read-back.
 
+mod call_check;
 mod log_capture;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use base64::Engine as _;
 use ssr_core::deps::{Clients, Deps};
 use ssr_core::handlers::guard::{self, GuardOutcome};
 use ssr_core::handlers::HandlerError;
+use ssr_core::metrics::Function;
 use ssr_core::onboarding_config::guide_user_data;
 use ssr_core::plan::ActionStatus;
 use ssr_core::Config;
@@ -85,6 +87,7 @@ fn deps(ec2: aws_sdk_ec2::Client, sns_rules: &[&Rule], cfg: Config) -> Deps {
             Vec::<&Rule>::new()
         ),
     };
+    let clients = call_check::checked(Function::InstanceGuard, clients);
     Deps::new(cfg, clients, Some("us-east-1".into()))
 }
 

@@ -7,6 +7,7 @@ mod watchdog_support;
 use base64::Engine;
 use hmac::{KeyInit, Mac};
 use ssr_core::handlers::mist_webhook::{HttpResponse, MistWebhook};
+use ssr_core::metrics::Function;
 use watchdog_support::*;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -45,7 +46,7 @@ fn delivery(kind: &str, extra: serde_json::Value) -> String {
 async fn hook(mist_url: &str) -> (ssr_core::Deps, MistWebhook, Fakes) {
     let mut c = base_config(mist_url);
     c.push(("MIST_WEBHOOK_SECRET", SECRET.into()));
-    let (d, _w, fakes) = deps(cfg(&c), false, false);
+    let (d, _w, fakes) = deps_for(Function::MistWebhook, cfg(&c), false, false);
     MistWebhook::check_config(&d.config).expect("config");
     let h = MistWebhook::new(&d.config, d.secrets_client());
     (d, h, fakes)

@@ -5,6 +5,8 @@
 //!   ([`MockRouter`] → [`RouterRules`]): DescribeInstances, DescribeNetworkInterfaces,
 //!   DescribeInstanceAttribute (userData, enaSupport), DescribeVolumes, DescribeRouteTables, and
 //!   the writes (ModifyNetworkInterfaceAttribute, ModifyInstanceAttribute) that later reads see.
+//! - [`calls`]: an SDK interceptor ([`CallCheck`]) that fails a test whose handler sends an AWS
+//!   operation missing from the function's IAM table (`ssr_core::aws::permissions`).
 //! - [`errors`]: AWS errors in the shapes AWS sends them ([`AwsErrorShape`]): EC2 Query XML,
 //!   awsQuery (SNS) XML, awsJson (DynamoDB) bodies, or the error metadata for `then_error`.
 //! - [`fixtures`]: the AWS-documented payloads in `tests/fixtures/*.json`, by name.
@@ -13,10 +15,12 @@
 //! This crate speaks SDK types only and does not depend on `ssr-onboard-core` (core dev-depends
 //! on it). Helpers panic with a message saying what to fix: this is test code.
 
+pub mod calls;
 pub mod errors;
 pub mod fixtures;
 pub mod router;
 
+pub use calls::CallCheck;
 pub use errors::AwsErrorShape;
 pub use fixtures::{fixture, fixture_text};
 pub use router::{MockEni, MockRouter, MockUserData, RouterRules};

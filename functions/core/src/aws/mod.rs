@@ -2,6 +2,7 @@
 
 pub mod cloudformation;
 pub mod ec2;
+pub mod permissions;
 pub mod secrets;
 pub mod sns;
 pub mod state;

@@ -239,7 +239,9 @@ impl Ec2Rules {
     }
 }
 
-/// A `Deps` over the given clients, configured by `vars`.
+/// A `Deps` over the given clients, configured by `vars`. Its callers are stack-watch's tests
+/// (stack events and the custom resource): every client is checked against stack-watch's row of
+/// [`crate::aws::permissions`] (`ssr_testkit::CallCheck`).
 pub fn deps(
     vars: &[(&str, &str)],
     ec2: aws_sdk_ec2::Client,
@@ -253,14 +255,19 @@ pub fn deps(
         .collect();
     let config = Config::from_vars(|k| map.get(k).cloned()).expect("test config");
     let secrets = aws_smithy_mocks::mock_client!(aws_sdk_secretsmanager, []);
+    let function = crate::metrics::Function::StackWatch;
+    let check = ssr_testkit::CallCheck::new(
+        function.name(),
+        crate::aws::permissions::called_actions(function),
+    );
     Deps::new(
         config,
         Clients {
-            ec2,
-            sns,
-            dynamodb,
-            cloudformation,
-            secrets,
+            ec2: check.ec2(ec2),
+            sns: check.sns(sns),
+            dynamodb: check.dynamodb(dynamodb),
+            cloudformation: check.cloudformation(cloudformation),
+            secrets: check.secrets(secrets),
         },
         Some("us-east-1".into()),
     )

@@ -2,6 +2,9 @@
 //! and SNS mocks recording what is published, a Secrets Manager secret holding the Mist token.
 #![allow(dead_code)]
 
+#[path = "../call_check/mod.rs"]
+mod call_check;
+
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
@@ -12,6 +15,7 @@ use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ssr_core::deps::{Clients, Deps};
 use ssr_core::handlers::watchdog::Watchdog;
+use ssr_core::metrics::Function;
 use ssr_core::onboarding_config::guide_user_data;
 use ssr_core::Config;
 use ssr_testkit::{errors, MockEni, MockRouter, MockUserData, RouterRules};
@@ -70,6 +74,22 @@ pub struct Fakes {
 }
 
 pub fn deps(cfg: Config, user_data_denied: bool, publish_fails: bool) -> (Deps, Watchdog, Fakes) {
+    deps_for(
+        Function::OnboardingWatchdog,
+        cfg,
+        user_data_denied,
+        publish_fails,
+    )
+}
+
+/// [`deps`] for `function` (the watchdog, or mist-webhook, which reuses its fakes): every
+/// client is checked against that function's row of `ssr_core::aws::permissions`.
+pub fn deps_for(
+    function: Function,
+    cfg: Config,
+    user_data_denied: bool,
+    publish_fails: bool,
+) -> (Deps, Watchdog, Fakes) {
     let ec2_rules = ec2_rules(user_data_denied);
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, ec2_rules.all());
     let published = Arc::new(Mutex::new(Vec::new()));
@@ -120,15 +140,17 @@ pub fn deps(cfg: Config, user_data_denied: bool, publish_fails: bool) -> (Deps, 
             .build()
     });
     let secrets = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&secret_reads]);
+    let check = call_check::check(function);
+    let secrets = check.secrets(secrets);
     let clients = Clients {
-        ec2,
-        sns,
-        dynamodb,
-        cloudformation: mock_client!(
+        ec2: check.ec2(ec2),
+        sns: check.sns(sns),
+        dynamodb: check.dynamodb(dynamodb),
+        cloudformation: check.cloudformation(mock_client!(
             aws_sdk_cloudformation,
             RuleMode::MatchAny,
             Vec::<&Rule>::new()
-        ),
+        )),
         secrets: secrets.clone(),
     };
     let d = Deps::new(cfg, clients, Some("us-east-1".into()));

@@ -1,0 +1,183 @@
+//! Each function's role in infra/template.yaml grants exactly the actions of its row of
+//! `ssr_core::aws::permissions`, both ways: nothing the table lists is missing from the role, and
+//! nothing the role is granted is missing from the table.
+//!
+//! A role's grants are gathered from everywhere the template gives them: its inline `Policies`,
+//! the template's managed policies it lists in `ManagedPolicyArns` or that list it in `Roles`, and
+//! the KMS key policies naming the role as a principal. `!If` branches all count (the union: a
+//! conditional grant exists in some deployment). Only `Allow` statements grant; the trust policy
+//! (`sts:AssumeRole` for Lambda) is not a grant to the role and is not read.
+
+use std::collections::BTreeSet;
+
+use ssr_core::aws::permissions::permissions;
+use ssr_core::metrics::Function;
+use yaml_rust2::Yaml;
+
+mod template;
+
+/// The role of the function whose binary is `function`'s name (`Role: !GetAtt X.Arn`).
+fn role_of(doc: &Yaml, function: Function) -> String {
+    let resources = doc["Resources"].as_hash().expect("Resources");
+    let mut roles = resources.values().filter_map(|r| {
+        (r["Type"].as_str() == Some("AWS::Serverless::Function")
+            && r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function.name()))
+        .then(|| r["Properties"]["Role"].as_str())
+        .flatten()
+    });
+    let role = roles
+        .next()
+        .unwrap_or_else(|| panic!("no function with binary {} and a Role", function.name()));
+    role.strip_suffix(".Arn")
+        .unwrap_or_else(|| panic!("Role of {} is not !GetAtt X.Arn: {role}", function.name()))
+        .to_string()
+}
+
+/// Every value of `y`, with `!If [cond, a, b]` (a list after loading) opened into `a` and `b`.
+fn flatten(y: &Yaml, out: &mut Vec<Yaml>) {
+    match y {
+        Yaml::Array(items) => items.iter().for_each(|i| flatten(i, out)),
+        other => out.push(other.clone()),
+    }
+}
+
+fn flat(y: &Yaml) -> Vec<Yaml> {
+    let mut out = Vec::new();
+    flatten(y, &mut out);
+    out
+}
+
+/// The allowed actions of a policy document (YAML, or a JSON string from `!Sub |`).
+fn document_actions(document: &Yaml) -> BTreeSet<String> {
+    let document = match document.as_str() {
+        Some(json) => template::load_str(json),
+        None => document.clone(),
+    };
+    let mut out = BTreeSet::new();
+    for statement in flat(&document["Statement"]) {
+        if statement.as_hash().is_none() || statement["Effect"].as_str() != Some("Allow") {
+            continue;
+        }
+        for action in flat(&statement["Action"]) {
+            out.insert(action.as_str().expect("an action is a string").to_string());
+        }
+    }
+    out
+}
+
+/// Every action `role` is granted anywhere in the template.
+fn granted(doc: &Yaml, role: &str) -> BTreeSet<String> {
+    let resources = doc["Resources"].as_hash().expect("Resources");
+    let conditions = doc["Conditions"].as_hash().expect("Conditions");
+    let res = &doc["Resources"][role];
+    assert_eq!(res["Type"].as_str(), Some("AWS::IAM::Role"), "{role}");
+    let mut out = BTreeSet::new();
+    for policy in flat(&res["Properties"]["Policies"]) {
+        if policy.as_hash().is_some() {
+            out.extend(document_actions(&policy["PolicyDocument"]));
+        }
+    }
+    for arn in flat(&res["Properties"]["ManagedPolicyArns"]) {
+        let name = arn.as_str().expect("a managed policy reference");
+        if name == "AWS::NoValue" || conditions.contains_key(&Yaml::String(name.into())) {
+            continue;
+        }
+        let policy = &doc["Resources"][name];
+        assert_eq!(
+            policy["Type"].as_str(),
+            Some("AWS::IAM::ManagedPolicy"),
+            "{role} lists {name}, not a managed policy of this template: list its actions \
+             in the table or define it here"
+        );
+        out.extend(document_actions(&policy["Properties"]["PolicyDocument"]));
+    }
+    for (_, r) in resources {
+        let names_role = |y: &Yaml| flat(y).iter().any(|v| v.as_str() == Some(role));
+        if r["Type"].as_str() == Some("AWS::IAM::ManagedPolicy")
+            && names_role(&r["Properties"]["Roles"])
+        {
+            out.extend(document_actions(&r["Properties"]["PolicyDocument"]));
+        }
+        if r["Type"].as_str() == Some("AWS::KMS::Key") {
+            let arn = format!("{role}.Arn");
+            for statement in flat(&r["Properties"]["KeyPolicy"]["Statement"]) {
+                let principal = flat(&statement["Principal"]["AWS"]);
+                if statement["Effect"].as_str() == Some("Allow")
+                    && principal.iter().any(|p| p.as_str() == Some(arn.as_str()))
+                {
+                    out.extend(
+                        flat(&statement["Action"])
+                            .iter()
+                            .map(|a| a.as_str().expect("an action is a string").to_string()),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What differs between `function`'s table row and its role: (in the table, not granted),
+/// (granted, not in the table).
+fn differences(doc: &Yaml, function: Function) -> (Vec<String>, Vec<String>) {
+    let table: BTreeSet<String> = permissions(function)
+        .iter()
+        .map(|p| p.action.to_string())
+        .collect();
+    let granted = granted(doc, &role_of(doc, function));
+    (
+        table.difference(&granted).cloned().collect(),
+        granted.difference(&table).cloned().collect(),
+    )
+}
+
+#[test]
+fn when_each_role_is_read_then_it_grants_exactly_its_functions_table_row() {
+    let doc = template::load();
+    for function in Function::ALL {
+        let (missing, unused) = differences(&doc, function);
+        assert!(
+            missing.is_empty() && unused.is_empty(),
+            "{} (role {}): in ssr_core::aws::permissions but not granted: {missing:?}; \
+             granted but not in the table: {unused:?}",
+            function.name(),
+            role_of(&doc, function)
+        );
+    }
+}
+
+#[test]
+fn when_a_grant_is_removed_from_a_role_then_the_comparison_reports_it_missing() {
+    let text = template::TEMPLATE.replace(
+        "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem, dynamodb:BatchGetItem]",
+        "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem]",
+    );
+    assert_ne!(
+        text,
+        template::TEMPLATE,
+        "the watchdog's State statement was found"
+    );
+    let (missing, _) = differences(&template::load_str(&text), Function::OnboardingWatchdog);
+    assert_eq!(missing, ["dynamodb:BatchGetItem"]);
+}
+
+#[test]
+fn when_an_unused_grant_is_added_to_a_managed_policy_then_the_comparison_reports_it() {
+    let text = template::TEMPLATE.replace(
+        "\"Action\": \"ec2:DescribeInstanceAttribute\",",
+        "\"Action\": [\"ec2:DescribeInstanceAttribute\", \"ec2:DescribeSubnets\"],",
+    );
+    assert_ne!(text, template::TEMPLATE, "the read-by-tag policy was found");
+    let doc = template::load_str(&text);
+    for function in Function::ALL {
+        let (_, unused) = differences(&doc, function);
+        assert_eq!(unused, ["ec2:DescribeSubnets"], "{}", function.name());
+    }
+}
+
+#[test]
+fn when_the_role_list_is_read_then_every_function_has_its_own_role() {
+    let doc = template::load();
+    let roles: BTreeSet<String> = Function::ALL.iter().map(|f| role_of(&doc, *f)).collect();
+    assert_eq!(roles.len(), Function::ALL.len(), "{roles:?}");
+}

@@ -1,0 +1,32 @@
+//! infra/template.yaml as YAML, for the tests that hold it to the code (event rules, IAM).
+//!
+//! CloudFormation short tags (!Ref, !Sub, !GetAtt, !If…) are local tags: the loader drops the
+//! tag and keeps the tagged value (`!Ref X` → `"X"`, `!If [c, a, b]` → `[c, a, b]`), and the rest
+//! of the document parses.
+#![allow(dead_code)]
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+pub const TEMPLATE: &str = include_str!("../../../../infra/template.yaml");
+
+/// The template's document.
+pub fn load() -> Yaml {
+    load_str(TEMPLATE)
+}
+
+/// A template given as text (tests that edit it).
+pub fn load_str(text: &str) -> Yaml {
+    let mut docs = YamlLoader::load_from_str(text).expect("template.yaml parses as YAML");
+    docs.swap_remove(0)
+}
+
+/// The strings of a YAML list (others skipped).
+pub fn strings(y: &Yaml) -> Vec<String> {
+    y.as_vec()
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
