@@ -222,9 +222,10 @@ class Warm:
         self.stub.close()
 
 
-def burst(env, proxy, event_of, n):
+def burst(env, proxy, event_of, n, throttle_every=0):
     proxy.delay_s = 0
     proxy.reset()
+    proxy.throttle_every = throttle_every
     cpu0 = cpu_s(env.p.pid)
     t0 = time.monotonic()
     invs = [env.stub.submit(event_of(), timeout_s=300) for _ in range(n)]
@@ -232,8 +233,9 @@ def burst(env, proxy, event_of, n):
         inv.wait(600)
     wall = time.monotonic() - t0
     cpu = cpu_s(env.p.pid) - cpu0
+    proxy.throttle_every = 0
     failures = sum(1 for i in invs if not i.ok)
-    return {"events": n, "wall_s": round(wall, 3), "events_per_s": round(n / wall, 1),
+    return {"events": n, "throttled_calls": proxy.throttled(), "throttle_every_nth_ec2_call": throttle_every, "wall_s": round(wall, 3), "events_per_s": round(n / wall, 1),
             "failures": failures, "cpu_ms_per_event": round(cpu * 1000 / n, 2),
             "calls": proxy.total(), "calls_per_event": round(proxy.total() / n, 2),
             "peak_rss_mb": round(vm_hwm_kb(env.p.pid) / 1024, 2)}
@@ -391,6 +393,9 @@ def main():
             r["alerted_replay"] = warm(env, proxy, ev(alerted), reps, delays)
             log(f"{key}: burst of {n_burst}")
             r["burst"] = burst(env, proxy, ev(compliant), n_burst)
+            n_thr = max(10, n_burst // 5)
+            log(f"{key}: burst of {n_thr}, every 10th EC2 call throttled")
+            r["burst_throttled"] = burst(env, proxy, ev(compliant), n_thr, throttle_every=10)
             env.close()
             envs.remove(env)
             results["implementations"][key] = r
@@ -442,6 +447,9 @@ def table(res):
     row(f"burst: {R['burst']['events']} events, one warm handler (events/s)", R["burst"]["events_per_s"], B["burst"]["events_per_s"], "/s", higher_better=True)
     row("burst: CPU per event", R["burst"]["cpu_ms_per_event"], B["burst"]["cpu_ms_per_event"], " ms", fmt="{:.2f}")
     row("burst: failures", R["burst"]["failures"], B["burst"]["failures"], "", fmt="{:.0f}")
+    T, U = R["burst_throttled"], B["burst_throttled"]
+    rows.append((f"burst, every 10th EC2 call throttled: failed events of {T['events']}",
+                 f"{T['failures']} ({T['throttled_calls']} throttled)", f"{U['failures']} ({U['throttled_calls']} throttled)", ""))
     s = res["watchdog_sweep"]
     if s:
         st = s["steady"]

@@ -55,6 +55,10 @@ class AwsProxy:
         self._local = threading.local()
         self.in_flight = 0
         self.max_in_flight = 0
+        # Every Nth EC2 call is answered RequestLimitExceeded (HTTP 503) without reaching moto,
+        # as EC2 throttles: 0 = never.
+        self.throttle_every = 0
+        self._ec2_calls = 0
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -66,9 +70,27 @@ class AwsProxy:
             def _forward(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
-                key = "%s:%s" % operation_of(self.headers, self.path, body)
+                service, op = operation_of(self.headers, self.path, body)
+                key = f"{service}:{op}"
                 with proxy._lock:
                     proxy._counts[key] += 1
+                    throttle = False
+                    if service == "ec2" and proxy.throttle_every:
+                        proxy._ec2_calls += 1
+                        throttle = proxy._ec2_calls % proxy.throttle_every == 0
+                        if throttle:
+                            proxy._counts["throttled:" + key] += 1
+                if throttle:
+                    data = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+                            b"<Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message>"
+                            b"</Error></Errors><RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>")
+                    self.send_response_only(503, "Service Unavailable")
+                    self.send_header("Content-Type", "text/xml;charset=UTF-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                with proxy._lock:
                     proxy.in_flight += 1
                     proxy.max_in_flight = max(proxy.max_in_flight, proxy.in_flight)
                 try:
@@ -127,8 +149,13 @@ class AwsProxy:
             return dict(sorted(self._counts.items()))
 
     def total(self):
+        """Calls that reached moto (throttled answers not counted)."""
         with self._lock:
-            return sum(self._counts.values())
+            return sum(v for k, v in self._counts.items() if not k.startswith("throttled:"))
+
+    def throttled(self):
+        with self._lock:
+            return sum(v for k, v in self._counts.items() if k.startswith("throttled:"))
 
     def close(self):
         self._server.shutdown()
