@@ -829,7 +829,10 @@ async fn when_paged_router_finishes_ztp_then_webhook_sends_the_recovered_notice_
         n.message
     );
     check_alerts_clean(&notices);
-    let episodes = d.state.list_episodes().await.expect("scan");
+    let episodes = StateStore::from_sdk_config(&w.aws.sdk, d.config.state_table.clone())
+        .list_episodes()
+        .await
+        .expect("scan");
     assert_eq!(episodes.len(), 1);
     assert_eq!(episodes[0].instance_id, router.instance_id);
     assert_eq!(
@@ -874,7 +877,10 @@ async fn when_mist_redelivers_the_same_events_then_nothing_changes_and_nothing_i
         .await;
     assert_eq!(answer(&first)["results"][0]["outcome"], "finished");
     assert_eq!(w.alerts().await.len(), 1, "the recovered notice");
-    let before = d.state.list_episodes().await.expect("scan");
+    let before = StateStore::from_sdk_config(&w.aws.sdk, d.config.state_table.clone())
+        .list_episodes()
+        .await
+        .expect("scan");
 
     // Mist retries: the identical signed delivery, once to the same environment and once to a
     // fresh one (another cold start).
@@ -892,7 +898,10 @@ async fn when_mist_redelivers_the_same_events_then_nothing_changes_and_nothing_i
         );
     }
     assert!(w.alerts().await.is_empty(), "nothing sent twice");
-    let after = d.state.list_episodes().await.expect("scan");
+    let after = StateStore::from_sdk_config(&w.aws.sdk, d.config.state_table.clone())
+        .list_episodes()
+        .await
+        .expect("scan");
     assert_eq!(after.len(), 1);
     assert_eq!(
         (

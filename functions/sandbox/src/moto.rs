@@ -446,8 +446,14 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// Parses one line of moto's recording
     /// (`{"headers": {...}, "method": "...", "url": "...", "body": "...", "body_encoded": bool}`).
+    #[cfg(test)]
     fn parse(line: &str) -> Result<RecordedRequest, String> {
         let entry: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        Self::from_entry(&entry)
+    }
+
+    /// One entry of the recording (a JSON object).
+    fn from_entry(entry: &serde_json::Value) -> Result<RecordedRequest, String> {
         let method = entry
             .get("method")
             .and_then(|m| m.as_str())
@@ -712,16 +718,7 @@ impl Emulator {
                 "/moto-api/recorder/download-recording",
             )
             .await?;
-        text.lines()
-            .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty())
-            .map(|(i, line)| {
-                RecordedRequest::parse(line).map_err(|detail| EmulatorError::Recording {
-                    line: i + 1,
-                    detail,
-                })
-            })
-            .collect()
+        parse_recording(&text)
     }
 
     /// SDK configuration pointing at this server: dummy static credentials (`testing`), the
@@ -848,6 +845,24 @@ fn read_tail(path: &Path) -> String {
         let _ = file.read_to_string(&mut text);
     }
     tail(&text, 20)
+}
+
+/// The recorder's download: one JSON object per line, except that moto appends each entry and
+/// its newline in two writes, so requests served concurrently can put two entries on one line.
+/// Each line is therefore read as a stream of objects.
+fn parse_recording(text: &str) -> Result<Vec<RecordedRequest>, EmulatorError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let err = |detail: String| EmulatorError::Recording {
+            line: i + 1,
+            detail,
+        };
+        for entry in serde_json::Deserializer::from_str(line).into_iter::<serde_json::Value>() {
+            let entry = entry.map_err(|e| err(e.to_string()))?;
+            out.push(RecordedRequest::from_entry(&entry).map_err(err)?);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -995,6 +1010,24 @@ mod tests {
         let request = RecordedRequest::parse(line).expect("parses");
         assert_eq!(request.service.as_deref(), Some("dynamodb"));
         assert_eq!(request.action.as_deref(), Some("PutItem"));
+    }
+
+    #[test]
+    fn when_concurrent_requests_share_a_line_of_the_recording_then_both_are_read() {
+        let a = r#"{"headers": {"x-amz-target": "DynamoDB_20120810.BatchGetItem"}, "method": "POST", "url": "http://127.0.0.1:5000/", "body": "{}", "body_encoded": false}"#;
+        let b = r#"{"headers": {}, "method": "GET", "url": "http://127.0.0.1:5000/?Action=DescribeImages&Version=2016-11-15", "body": "", "body_encoded": false}"#;
+        let text = format!("{a}{b}\n\n{a}\n");
+        let all = parse_recording(&text).expect("parses");
+        let actions: Vec<_> = all.iter().map(|r| r.action.as_deref()).collect();
+        assert_eq!(
+            actions,
+            [
+                Some("BatchGetItem"),
+                Some("DescribeImages"),
+                Some("BatchGetItem")
+            ]
+        );
+        assert!(parse_recording("{\"method\": ").is_err());
     }
 
     #[test]
