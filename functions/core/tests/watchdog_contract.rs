@@ -62,6 +62,33 @@ async fn when_publish_fails_then_claim_released_and_sweep_fails_for_retry() {
 }
 
 #[tokio::test]
+async fn when_a_concurrent_sweep_holds_the_overdue_claim_then_this_sweep_pages_nobody() {
+    let mist = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&mist)
+        .await;
+    let (d, w, fakes) = deps_claims_held(cfg(&base_config(&mist.uri())));
+    let o = w.handle_event(&d, event()).await.expect("sweep");
+    assert_eq!(o.overdue_now, 1, "the router is overdue: {o:?}");
+    assert!(
+        o.alerts.iter().all(|a| !a.delivery.sent),
+        "the claim was lost: {:?}",
+        o.alerts
+    );
+    assert_eq!(
+        fakes.published.lock().map(|p| p.len()).unwrap_or(0),
+        0,
+        "nothing published"
+    );
+    assert_eq!(
+        fakes.deletes.num_calls(),
+        0,
+        "a claim held by another is not released"
+    );
+}
+
+#[tokio::test]
 async fn when_token_comes_from_secret_then_read_once_per_cold_start_and_again_after_401() {
     let mist = MockServer::start().await;
     Mock::given(method("GET"))

@@ -90,6 +90,23 @@ pub fn deps_for(
     user_data_denied: bool,
     publish_fails: bool,
 ) -> (Deps, Watchdog, Fakes) {
+    deps_with(function, cfg, user_data_denied, publish_fails, false)
+}
+
+/// [`deps_for`], where every conditional PutItem loses as DynamoDB answers the loser of a
+/// race (`ConditionalCheckFailedException`): another sweep claimed first. moto's conditional
+/// writes are not atomic across its threads, so this is tested here, not on the emulator.
+pub fn deps_claims_held(cfg: Config) -> (Deps, Watchdog, Fakes) {
+    deps_with(Function::OnboardingWatchdog, cfg, false, false, true)
+}
+
+fn deps_with(
+    function: Function,
+    cfg: Config,
+    user_data_denied: bool,
+    publish_fails: bool,
+    claims_held: bool,
+) -> (Deps, Watchdog, Fakes) {
     let ec2_rules = ec2_rules(user_data_denied);
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, ec2_rules.all());
     let published = Arc::new(Mutex::new(Vec::new()));
@@ -122,6 +139,17 @@ pub fn deps_for(
     let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]);
     let batch_get = mock!(aws_sdk_dynamodb::Client::batch_get_item)
         .then_output(|| BatchGetItemOutput::builder().build());
+    // Only conditional writes can lose; the rest (the overdue list) succeed.
+    let lost = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(move |r| claims_held && r.condition_expression().is_some())
+        .then_error(|| {
+            aws_sdk_dynamodb::operation::put_item::PutItemError::generic(
+                aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                    .code("ConditionalCheckFailedException")
+                    .message("The conditional request failed")
+                    .build(),
+            )
+        });
     let put =
         mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build());
     let deletes = mock!(aws_sdk_dynamodb::Client::delete_item)
@@ -132,7 +160,7 @@ pub fn deps_for(
     let dynamodb = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
-        [&batch_get, &put, &deletes, &reads]
+        [&batch_get, &lost, &put, &deletes, &reads]
     );
     let secret_reads = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
         GetSecretValueOutput::builder()
