@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::SdkConfig;
+use chrono::{DateTime, Duration, Utc};
 use ssr_core::handlers::guard;
+use ssr_core::handlers::watchdog::Watchdog;
 use ssr_core::plan::ActionStatus;
 use ssr_core::{Config, Deps};
 use ssr_onboard_tests::{ec2_state_change_event, RouterSpec, TestAws};
@@ -160,5 +162,307 @@ async fn when_no_hub_account_is_configured_then_a_foreign_account_event_is_handl
         o.reason.contains("InvalidInstanceID.NotFound"),
         "{}",
         o.reason
+    );
+}
+
+/// A Mist org that knows no gateway yet (the real shapes: both lists empty).
+async fn empty_mist() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let mist = MockServer::start().await;
+    for resource in ["inventory", "stats/devices"] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/orgs/{MIST_ORG}/{resource}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+            .mount(&mist)
+            .await;
+    }
+    mist
+}
+
+const MIST_ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
+
+/// The hub's watchdog: its own account plus `members` (`MEMBER_ACCOUNTS`), Mist at `mist`.
+fn hub_watchdog(aws: &TestAws, topic: &str, members: &str, mist: &str) -> (Deps, Watchdog) {
+    let vars = HashMap::from([
+        ("STATE_TABLE", TABLE.to_string()),
+        ("ALERT_TOPIC_ARN", topic.to_string()),
+        ("HUB_ACCOUNT_ID", HUB.to_string()),
+        ("MEMBER_ACCOUNTS", members.to_string()),
+        ("MIST_API_URL", mist.to_string()),
+        ("MIST_ORG_ID", MIST_ORG.to_string()),
+        ("MIST_API_TOKEN", "mist-token-org-test".to_string()),
+    ]);
+    let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
+    let deps = Deps::from_sdk_config(config, &aws.sdk);
+    let w = Watchdog::new(&deps.config, deps.secrets_client());
+    (deps, w)
+}
+
+fn sweep_event(at: DateTime<Utc>) -> serde_json::Value {
+    let mut v = ssr_testkit::fixture("scheduled-event");
+    v["time"] = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+    v["id"] = format!("sweep-{}", at.timestamp()).into();
+    v
+}
+
+#[tokio::test]
+async fn when_the_watchdog_sweeps_a_member_account_then_its_late_router_is_paged_once_on_the_hub_topic_naming_the_account(
+) {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let member = Sandbox::from_sdk(
+        &member_sdk(&aws).await,
+        aws.emulator.endpoint(),
+        "us-east-1",
+    )
+    .expect("member sandbox");
+    let vpc = member.guide_vpc().await.expect("member vpc");
+    let router = member
+        .launch_router(
+            &vpc,
+            // The sandbox's IAM calls use the hub's key: no instance profile in the member.
+            &RouterSpec {
+                iam_instance_profile: false,
+                ..RouterSpec::guide("member-late")
+            },
+        )
+        .await
+        .expect("router");
+    let launched = member
+        .ec2
+        .describe_instances()
+        .instance_ids(&router.instance_id)
+        .send()
+        .await
+        .expect("member DescribeInstances")
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .find_map(|i| i.launch_time())
+        .and_then(|t| DateTime::from_timestamp(t.secs(), 0))
+        .expect("launch time");
+    let mist = empty_mist().await;
+    let (d, w) = hub_watchdog(&aws, &capture.topic_arn, MEMBER, &mist.uri());
+
+    let first = w
+        .handle_event(&d, sweep_event(launched + Duration::minutes(1)))
+        .await
+        .expect("first sweep");
+    let scopes: Vec<(Option<&str>, &str, usize)> = first
+        .members
+        .iter()
+        .map(|m| (m.account.as_deref(), m.status.as_str(), m.routers))
+        .collect();
+    assert_eq!(
+        scopes,
+        [(Some(HUB), "ok", 0), (Some(MEMBER), "ok", 1)],
+        "the hub's own account and the member, each swept"
+    );
+    assert!(capture.drain(&aws).await.is_empty(), "not late yet");
+
+    let late = w
+        .handle_event(&d, sweep_event(launched + Duration::minutes(16)))
+        .await
+        .expect("late sweep");
+    assert_eq!(late.overdue_now, 1);
+    assert_eq!(late.episodes[0].account.as_deref(), Some(MEMBER));
+    let alerts = capture.drain(&aws).await;
+    assert_eq!(alerts.len(), 1, "one page for the member's late router");
+    let a = &alerts[0];
+    let subject = a.subject.as_deref().unwrap_or_default();
+    assert!(
+        subject.starts_with(&format!("[{MEMBER} us-east-1] SSR onboarding overdue")),
+        "{subject}"
+    );
+    assert_eq!(
+        a.attributes.get("account").map(String::as_str),
+        Some(MEMBER)
+    );
+    assert_eq!(
+        a.attributes.get("region").map(String::as_str),
+        Some("us-east-1")
+    );
+    assert!(a.message.contains(&router.instance_id), "{}", a.message);
+    assert!(
+        a.message.contains(&format!("Account:     {MEMBER}")),
+        "{}",
+        a.message
+    );
+
+    // The next sweep (and a replay of this one) pages nobody again.
+    for at in [16, 17] {
+        let o = w
+            .handle_event(&d, sweep_event(launched + Duration::minutes(at)))
+            .await
+            .expect("later sweep");
+        assert_eq!(o.overdue_now, 1);
+    }
+    assert!(capture.drain(&aws).await.is_empty(), "paged exactly once");
+}
+
+#[tokio::test]
+async fn when_member_accounts_is_org_then_every_active_account_of_the_organization_is_swept() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let org = aws_sdk_organizations::Client::new(&aws.sdk);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("CreateOrganization");
+    let created = org
+        .create_account()
+        .account_name("branch-fleet")
+        .email("fleet@example.com")
+        .send()
+        .await
+        .expect("CreateAccount");
+    let member = created
+        .create_account_status()
+        .and_then(|s| s.account_id())
+        .expect("the new account's id")
+        .to_string();
+    let mist = empty_mist().await;
+    let (d, w) = hub_watchdog(&aws, &capture.topic_arn, "org", &mist.uri());
+
+    let o = w
+        .handle_event(&d, sweep_event(Utc::now()))
+        .await
+        .expect("sweep");
+
+    let accounts: Vec<(&str, &str)> = o
+        .members
+        .iter()
+        .filter_map(|m| Some((m.account.as_deref()?, m.status.as_str())))
+        .collect();
+    assert!(
+        accounts.contains(&(member.as_str(), "ok")),
+        "the organization's new account is swept: {accounts:?}"
+    );
+    assert!(accounts.contains(&(HUB, "ok")), "{accounts:?}");
+    assert!(o.errors.is_empty(), "{:?}", o.errors);
+}
+
+#[tokio::test]
+async fn when_a_member_region_cannot_be_read_then_one_member_unreachable_alert_per_account_a_day_and_the_rest_is_swept(
+) {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let member = Sandbox::from_sdk(
+        &member_sdk(&aws).await,
+        aws.emulator.endpoint(),
+        "us-east-1",
+    )
+    .expect("member sandbox");
+    let vpc = member.guide_vpc().await.expect("member vpc");
+    member
+        .launch_router(
+            &vpc,
+            // The sandbox's IAM calls use the hub's key: no instance profile in the member.
+            &RouterSpec {
+                iam_instance_profile: false,
+                ..RouterSpec::guide("member-ok")
+            },
+        )
+        .await
+        .expect("router");
+    let mist = empty_mist().await;
+    let vars = HashMap::from([
+        ("STATE_TABLE", TABLE.to_string()),
+        ("ALERT_TOPIC_ARN", capture.topic_arn.clone()),
+        ("HUB_ACCOUNT_ID", HUB.to_string()),
+        ("MEMBER_ACCOUNTS", MEMBER.to_string()),
+        // The emulator serves no region of this name and answers every EC2 call there with an
+        // error (an HTTP 500), as a real account answers for an opt-in region it has not
+        // enabled (with an AuthFailure): the scope cannot be read.
+        ("MEMBER_REGIONS", "us-east-1,xx-nowhere-1".to_string()),
+        ("MIST_API_URL", mist.uri()),
+        ("MIST_ORG_ID", MIST_ORG.to_string()),
+        ("MIST_API_TOKEN", "mist-token-org-test".to_string()),
+    ]);
+    let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
+    let d = Deps::from_sdk_config(config, &aws.sdk);
+    let w = Watchdog::new(&d.config, d.secrets_client());
+    let now = Utc::now();
+
+    let o = w
+        .handle_event(&d, sweep_event(now))
+        .await
+        .expect("a sweep with unreachable scopes still succeeds");
+
+    let scopes: Vec<(Option<&str>, Option<&str>, &str, usize)> = o
+        .members
+        .iter()
+        .map(|m| {
+            (
+                m.account.as_deref(),
+                m.region.as_deref(),
+                m.status.as_str(),
+                m.routers,
+            )
+        })
+        .collect();
+    assert_eq!(
+        scopes,
+        [
+            (Some(HUB), Some("us-east-1"), "ok", 0),
+            (Some(HUB), Some("xx-nowhere-1"), "unreachable", 0),
+            (Some(MEMBER), Some("us-east-1"), "ok", 1),
+            (Some(MEMBER), Some("xx-nowhere-1"), "unreachable", 0),
+        ]
+    );
+    assert_eq!(o.routers, 1, "the reachable member's router is watched");
+    let alerts = capture.drain(&aws).await;
+    let mut unreachable: Vec<(String, String)> = alerts
+        .iter()
+        .filter(|a| a.attributes.get("kind").map(String::as_str) == Some("member-unreachable"))
+        .map(|a| {
+            (
+                a.attributes.get("account").cloned().unwrap_or_default(),
+                a.subject.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    unreachable.sort();
+    assert_eq!(unreachable.len(), 2, "one per account: {unreachable:?}");
+    assert_eq!(unreachable[0].0, HUB);
+    assert_eq!(unreachable[1].0, MEMBER);
+    assert!(
+        unreachable[1]
+            .1
+            .contains(&format!("member account {MEMBER} not swept")),
+        "{}",
+        unreachable[1].1
+    );
+    let body = &alerts
+        .iter()
+        .find(|a| a.attributes.get("account").map(String::as_str) == Some(MEMBER))
+        .expect("the member's alert")
+        .message;
+    assert!(
+        body.contains(&format!("arn:aws:iam::{MEMBER}:role/ssr-onboard-member")),
+        "names the role: {body}"
+    );
+
+    // The same day, later sweeps say nothing more about it.
+    let again = w
+        .handle_event(&d, sweep_event(now + Duration::minutes(1)))
+        .await
+        .expect("second sweep");
+    assert_eq!(
+        again
+            .members
+            .iter()
+            .filter(|m| m.status == "unreachable")
+            .count(),
+        2
+    );
+    assert!(
+        capture.drain(&aws).await.is_empty(),
+        "once a day per account"
     );
 }

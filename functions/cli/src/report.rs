@@ -56,6 +56,61 @@ pub struct Report {
     pub overdue: Option<OverdueNow>,
     /// The five slowest episodes, slowest first.
     pub slowest: Vec<EpisodeRecord>,
+    /// Per account and region (an organization deployment's hub table holds every member's
+    /// episodes; a single-account table has one row, or none when the account is not recorded).
+    pub by_account: Vec<ScopeReport>,
+}
+
+/// One account and region of the report.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ScopeReport {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub count: usize,
+    pub alerted: usize,
+    pub durations_seconds: Option<Durations>,
+    /// Routers overdue there as of the latest sweep.
+    pub overdue: usize,
+}
+
+type ScopeKey = (Option<String>, Option<String>);
+
+/// Episodes and overdue routers grouped by account and region (sorted; scopes without a
+/// recorded account or region sort first).
+pub fn by_account(episodes: &[EpisodeRecord], overdue: Option<&OverdueNow>) -> Vec<ScopeReport> {
+    let mut groups: std::collections::BTreeMap<ScopeKey, (Vec<EpisodeRecord>, usize)> =
+        Default::default();
+    for e in episodes {
+        groups
+            .entry((e.account.clone(), e.region.clone()))
+            .or_default()
+            .0
+            .push(e.clone());
+    }
+    for r in overdue.map(|o| o.routers.as_slice()).unwrap_or_default() {
+        groups
+            .entry((r.account.clone(), r.region.clone()))
+            .or_default()
+            .1 += 1;
+    }
+    groups
+        .into_iter()
+        .map(|((account, region), (eps, overdue))| ScopeReport {
+            account,
+            region,
+            count: eps.len(),
+            alerted: eps.iter().filter(|e| e.alerted).count(),
+            durations_seconds: durations(&eps),
+            overdue,
+        })
+        .collect()
+}
+
+fn scope_cell(account: Option<&str>, region: Option<&str>) -> String {
+    match (account, region) {
+        (None, None) => "-".into(),
+        (a, r) => format!("{}/{}", a.unwrap_or("?"), r.unwrap_or("?")),
+    }
 }
 
 /// Nearest-rank percentile of sorted values (`p` in 1..=100): the smallest value with at least
@@ -81,6 +136,7 @@ pub fn durations(episodes: &[EpisodeRecord]) -> Option<Durations> {
 
 pub fn build(table: &str, mut episodes: Vec<EpisodeRecord>, overdue: Option<OverdueNow>) -> Report {
     let durations_seconds = durations(&episodes);
+    let by_account = by_account(&episodes, overdue.as_ref());
     let alerted = episodes.iter().filter(|e| e.alerted).count();
     let count = episodes.len();
     episodes.sort_by_key(|e| std::cmp::Reverse(e.duration_seconds));
@@ -93,6 +149,7 @@ pub fn build(table: &str, mut episodes: Vec<EpisodeRecord>, overdue: Option<Over
         durations_seconds,
         overdue,
         slowest: episodes,
+        by_account,
     }
 }
 
@@ -127,11 +184,40 @@ pub fn render_text(r: &Report, style: &Style) -> String {
                 r.alerted.to_string().into(),
             ]);
             out.push_str(&t.render(style));
-            let mut slow = Table::new(&["SLOWEST", "INSTANCE", "STARTED", "TOOK", "PAGED"]);
+            if r.by_account.len() > 1 {
+                let mut t = Table::new(&[
+                    "ACCOUNT/REGION",
+                    "COUNT",
+                    "P50",
+                    "P95",
+                    "MAX",
+                    "PAGED FIRST",
+                    "OVERDUE NOW",
+                ]);
+                for s in &r.by_account {
+                    let d = s.durations_seconds;
+                    let h = |f: fn(&Durations) -> i64| d.as_ref().map_or("-".into(), |d| human(f(d)));
+                    t.row(vec![
+                        scope_cell(s.account.as_deref(), s.region.as_deref()).into(),
+                        s.count.to_string().into(),
+                        h(|d| d.p50).into(),
+                        h(|d| d.p95).into(),
+                        h(|d| d.max).into(),
+                        s.alerted.to_string().into(),
+                        s.overdue.to_string().into(),
+                    ]);
+                }
+                out.push('\n');
+                out.push_str(&t.render(style));
+            }
+            let mut slow = Table::new(&[
+                "SLOWEST", "INSTANCE", "ACCOUNT/REGION", "STARTED", "TOOK", "PAGED",
+            ]);
             for e in &r.slowest {
                 slow.row(vec![
                     e.router_name.as_deref().unwrap_or("-").into(),
                     e.instance_id.as_str().into(),
+                    scope_cell(e.account.as_deref(), e.region.as_deref()).into(),
                     e.started_at.format("%Y-%m-%d %H:%M").to_string().into(),
                     human(e.duration_seconds).into(),
                     if e.alerted { "yes" } else { "no" }.into(),
@@ -160,11 +246,20 @@ pub fn render_text(r: &Report, style: &Style) -> String {
                 ),
                 o.as_of.format("%Y-%m-%d %H:%M:%SZ")
             ));
-            let mut t = Table::new(&["ROUTER", "INSTANCE", "STARTED", "WAITING", "PHASE", "PAGED"]);
+            let mut t = Table::new(&[
+                "ROUTER",
+                "INSTANCE",
+                "ACCOUNT/REGION",
+                "STARTED",
+                "WAITING",
+                "PHASE",
+                "PAGED",
+            ]);
             for w in &o.routers {
                 t.row(vec![
                     w.router_name.as_str().into(),
                     w.instance_id.as_str().into(),
+                    scope_cell(w.account.as_deref(), w.region.as_deref()).into(),
                     w.started_at.format("%Y-%m-%d %H:%M").to_string().into(),
                     human((o.as_of - w.started_at).num_seconds()).into(),
                     w.phase.as_str().into(),
@@ -227,6 +322,70 @@ mod tests {
         assert_eq!(percentile(&[7], 95), Some(7));
         assert_eq!(percentile(&[], 50), None);
         assert_eq!(percentile(&[1, 2, 3], 50), Some(2));
+    }
+
+    fn record(id: &str, account: &str, seconds: i64, alerted: bool) -> EpisodeRecord {
+        let t0 = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        EpisodeRecord {
+            instance_id: id.into(),
+            router_name: Some(format!("r-{id}")),
+            started_at: t0,
+            onboarded_at: t0 + chrono::Duration::seconds(seconds),
+            duration_seconds: seconds,
+            alerted,
+            onboarded_by: Some("mist".into()),
+            account: Some(account.into()),
+            region: Some("eu-west-1".into()),
+        }
+    }
+
+    #[test]
+    fn when_episodes_come_from_two_accounts_then_the_report_groups_them_with_their_overdue() {
+        use ssr_core::aws::state::items::OverdueRouter;
+        let episodes = vec![
+            record("i-1", "444455556666", 600, false),
+            record("i-2", "444455556666", 1200, true),
+            record("i-3", "111122223333", 300, false),
+        ];
+        let t0 = episodes[0].started_at;
+        let overdue = OverdueNow {
+            as_of: t0,
+            routers: vec![OverdueRouter {
+                instance_id: "i-9".into(),
+                router_name: "late".into(),
+                started_at: t0,
+                phase: "not-in-inventory".into(),
+                alerted: true,
+                account: Some("777788889999".into()),
+                region: Some("us-east-1".into()),
+            }],
+        };
+        let r = build("t", episodes, Some(overdue));
+        let rows: Vec<(Option<&str>, usize, usize, usize)> = r
+            .by_account
+            .iter()
+            .map(|s| (s.account.as_deref(), s.count, s.alerted, s.overdue))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some("111122223333"), 1, 0, 0),
+                (Some("444455556666"), 2, 1, 0),
+                (Some("777788889999"), 0, 0, 1),
+            ]
+        );
+        assert_eq!(
+            r.by_account[1].durations_seconds,
+            Some(Durations {
+                p50: 600,
+                p95: 1200,
+                max: 1200
+            })
+        );
+        let text = render_text(&r, &Style::plain());
+        assert!(text.contains("ACCOUNT/REGION"), "{text}");
+        assert!(text.contains("444455556666/eu-west-1"), "{text}");
+        assert!(text.contains("777788889999/us-east-1"), "{text}");
     }
 
     #[test]

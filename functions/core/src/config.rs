@@ -57,6 +57,94 @@ pub struct Config {
     pub hub_account_id: Option<String>,
     /// `MEMBER_ROLE_NAME`: the role assumed in a member account (infra/member.yaml).
     pub member_role_name: String,
+    /// `MEMBER_ACCOUNTS`: the member accounts the watchdog sweeps besides its own (a comma list
+    /// of account ids, or `org` for every active account of the AWS Organization).
+    pub member_accounts: MemberAccounts,
+    /// `MEMBER_REGIONS`: the regions swept in each account (comma list); empty means the
+    /// function's own region only.
+    pub member_regions: Vec<String>,
+}
+
+/// `MEMBER_ACCOUNTS`: which accounts an organization sweep (the watchdog) or audit covers
+/// besides the hub's own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum MemberAccounts {
+    /// Unset: the function's own account only.
+    #[default]
+    None,
+    /// Listed account ids (12 digits each, de-duplicated, in the order given).
+    List(Vec<String>),
+    /// `org`: every active account of the organization (AWS Organizations `ListAccounts`; the
+    /// hub must be the management account or a delegated administrator).
+    Organization,
+}
+
+impl MemberAccounts {
+    /// Parses `org` or a comma list of 12-digit account ids; `var` names the flag or variable in
+    /// the error.
+    pub fn parse(var: &'static str, value: Option<&str>) -> Result<Self, ConfigError> {
+        let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(MemberAccounts::None);
+        };
+        if v.eq_ignore_ascii_case("org") {
+            return Ok(MemberAccounts::Organization);
+        }
+        let mut ids: Vec<String> = Vec::new();
+        for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            if !is_account_id(a) {
+                return Err(ConfigError::Invalid {
+                    var,
+                    reason: format!(
+                        "`{a}` is not a 12-digit AWS account id; give a comma list of ids or `org`"
+                    ),
+                });
+            }
+            if !ids.iter().any(|x| x == a) {
+                ids.push(a.to_string());
+            }
+        }
+        Ok(if ids.is_empty() {
+            MemberAccounts::None
+        } else {
+            MemberAccounts::List(ids)
+        })
+    }
+}
+
+/// Parses a comma list of AWS region names (`us-east-1`, `eu-central-2`, `us-gov-west-1`…),
+/// de-duplicated in the order given; `var` names the flag or variable in the error.
+pub fn parse_regions(var: &'static str, value: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let mut out: Vec<String> = Vec::new();
+    for r in value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        if !is_region(r) {
+            return Err(ConfigError::Invalid {
+                var,
+                reason: format!("`{r}` is not an AWS region name such as us-east-1"),
+            });
+        }
+        if !out.iter().any(|x| x == r) {
+            out.push(r.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// `xx-name-N` or `xx-xxx-name-N`: lower-case letter groups joined by dashes, ending in a number.
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    (3..=4).contains(&parts.len())
+        && s.len() <= 25
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The member role's name unless `MEMBER_ROLE_NAME` says otherwise.
@@ -184,7 +272,7 @@ impl Config {
                 reason: "expected an http(s) URL such as https://api.mist.com".into(),
             });
         }
-        Ok(Config {
+        Config {
             router_tag_key: non_empty("ROUTER_TAG_KEY")
                 .unwrap_or_else(|| DEFAULT_ROUTER_TAG_KEY.to_string()),
             router_stacks,
@@ -265,7 +353,36 @@ impl Config {
                 }
                 None => DEFAULT_MEMBER_ROLE_NAME.to_string(),
             },
-        })
+            member_accounts: MemberAccounts::parse(
+                "MEMBER_ACCOUNTS",
+                non_empty("MEMBER_ACCOUNTS").as_deref(),
+            )?,
+            member_regions: parse_regions(
+                "MEMBER_REGIONS",
+                non_empty("MEMBER_REGIONS").as_deref(),
+            )?,
+        }
+        .checked()
+    }
+
+    /// Settings that only make sense together.
+    fn checked(self) -> Result<Self, ConfigError> {
+        if self.hub_account_id.is_none() {
+            let var = if self.member_accounts != MemberAccounts::None {
+                Some("MEMBER_ACCOUNTS")
+            } else if !self.member_regions.is_empty() {
+                Some("MEMBER_REGIONS")
+            } else {
+                None
+            };
+            if let Some(var) = var {
+                return Err(ConfigError::Invalid {
+                    var,
+                    reason: "an organization sweep needs HUB_ACCOUNT_ID (this deployment's own account) to tell members from the hub".into(),
+                });
+            }
+        }
+        Ok(self)
     }
 
     /// Is `stack_name` one of the `ROUTER_STACKS` globs?
@@ -280,7 +397,7 @@ pub fn is_account_id(s: &str) -> bool {
 }
 
 /// IAM's role-name alphabet and length.
-fn is_role_name(s: &str) -> bool {
+pub fn is_role_name(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
@@ -391,6 +508,57 @@ mod tests {
         ] {
             let err = cfg(&[(var, bad)]).unwrap_err().to_string();
             assert!(err.starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn when_member_accounts_and_regions_are_set_then_they_are_parsed_and_bad_ones_named() {
+        const HUB: (&str, &str) = ("HUB_ACCOUNT_ID", "111122223333");
+        let c = cfg(&[
+            HUB,
+            (
+                "MEMBER_ACCOUNTS",
+                " 444455556666, 777788889999 ,444455556666",
+            ),
+            ("MEMBER_REGIONS", "eu-west-1,us-gov-west-1, eu-west-1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.member_accounts,
+            MemberAccounts::List(vec!["444455556666".into(), "777788889999".into()])
+        );
+        assert_eq!(c.member_regions, ["eu-west-1", "us-gov-west-1"]);
+        assert_eq!(
+            cfg(&[HUB, ("MEMBER_ACCOUNTS", "ORG")])
+                .unwrap()
+                .member_accounts,
+            MemberAccounts::Organization
+        );
+        assert_eq!(cfg(&[]).unwrap().member_accounts, MemberAccounts::None);
+        assert!(cfg(&[]).unwrap().member_regions.is_empty());
+        for (var, bad) in [
+            ("MEMBER_ACCOUNTS", "4444-5555-6666"),
+            ("MEMBER_ACCOUNTS", "all"),
+            ("MEMBER_REGIONS", "EU-WEST-1"),
+            ("MEMBER_REGIONS", "eu-west"),
+            ("MEMBER_REGIONS", "https://ec2.eu-west-1.amazonaws.com"),
+        ] {
+            let err = cfg(&[HUB, (var, bad)]).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn when_an_organization_sweep_is_asked_without_the_hub_account_then_config_error() {
+        for var in ["MEMBER_ACCOUNTS", "MEMBER_REGIONS"] {
+            let value = if var == "MEMBER_ACCOUNTS" {
+                "444455556666"
+            } else {
+                "eu-west-1"
+            };
+            let err = cfg(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{err}");
+            assert!(err.contains("HUB_ACCOUNT_ID"), "{err}");
         }
     }
 

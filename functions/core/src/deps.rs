@@ -14,6 +14,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::aws::accounts::Organizations;
 use crate::aws::cloudformation::CloudFormation;
 use crate::aws::ec2::Ec2;
 use crate::aws::sns::Alerts;
@@ -45,6 +46,15 @@ impl<T> Lazy<T> {
         Lazy { sdk: None, cell }
     }
 
+    /// Neither given nor derivable: built from an empty configuration on first use, so a call
+    /// through it fails with an AWS error (no region, no credentials) rather than a panic.
+    fn unset() -> Self {
+        Lazy {
+            sdk: None,
+            cell: OnceLock::new(),
+        }
+    }
+
     fn from_sdk(sdk: &SdkConfig) -> Self {
         Lazy {
             sdk: Some(sdk.clone()),
@@ -55,7 +65,7 @@ impl<T> Lazy<T> {
     fn get(&self, build: impl FnOnce(&SdkConfig) -> T) -> &T {
         self.cell.get_or_init(|| match &self.sdk {
             Some(sdk) => build(sdk),
-            // `ready` always sets the cell; this arm is never taken.
+            // `ready` sets the cell, so only `unset` gets here.
             None => build(&SdkConfig::builder().build()),
         })
     }
@@ -145,6 +155,8 @@ pub struct Deps {
     pub account: Option<String>,
     cloudformation: Lazy<CloudFormation>,
     secrets: Lazy<aws_sdk_secretsmanager::Client>,
+    /// AWS Organizations (`MEMBER_ACCOUNTS=org`), built on first use.
+    organizations: Lazy<Organizations>,
     /// The SDK configuration the clients came from (`None` for explicit clients): member
     /// accounts' clients are derived from it.
     sdk: Option<SdkConfig>,
@@ -175,6 +187,7 @@ impl Deps {
             state: StateStore::new(clients.dynamodb, config.state_table.clone()),
             cloudformation: Lazy::ready(CloudFormation::new(clients.cloudformation)),
             secrets: Lazy::ready(clients.secrets),
+            organizations: Lazy::unset(),
             account: config.hub_account_id.clone(),
             sdk: None,
             scopes: Arc::default(),
@@ -198,6 +211,7 @@ impl Deps {
             ),
             cloudformation: Lazy::from_sdk(sdk),
             secrets: Lazy::from_sdk(sdk),
+            organizations: Lazy::from_sdk(sdk),
             region: sdk.region().map(|r| r.to_string()),
             account: config.hub_account_id.clone(),
             sdk: Some(sdk.clone()),
@@ -270,6 +284,7 @@ impl Deps {
             account: Some(scope.0.clone()),
             cloudformation: Lazy::from_sdk(&member_sdk),
             secrets: self.secrets.clone(),
+            organizations: self.organizations.clone(),
             sdk: Some(member_sdk),
             scopes: self.scopes.clone(),
             config: self.config.clone(),
@@ -294,6 +309,23 @@ impl Deps {
     pub fn cloudformation(&self) -> &CloudFormation {
         self.cloudformation
             .get(|sdk| CloudFormation::new(aws_sdk_cloudformation::Client::new(sdk)))
+    }
+
+    /// These dependencies act in an organization member account, not the deployment's own.
+    pub fn is_member(&self) -> bool {
+        self.config.hub_account_id.is_some() && self.account != self.config.hub_account_id
+    }
+
+    /// The AWS Organizations adapter (built on first use).
+    pub fn organizations(&self) -> &Organizations {
+        self.organizations
+            .get(|sdk| Organizations::new(aws_sdk_organizations::Client::new(sdk)))
+    }
+
+    /// These dependencies with an explicit Organizations client (tests).
+    pub fn with_organizations(mut self, client: aws_sdk_organizations::Client) -> Self {
+        self.organizations = Lazy::ready(Organizations::new(client));
+        self
     }
 
     /// The Secrets Manager client (built on first use).

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
+use crate::episode::Decision;
 use crate::findings::Severity;
 use crate::handlers::guard::GuardOutcome;
 use crate::handlers::stack_watch::StackWatchOutcome;
@@ -44,6 +45,8 @@ pub const ALERTS_SENT: &str = "AlertsSent";
 pub const ROUTERS_OVERDUE: &str = "RoutersOverdue";
 pub const ONBOARDING_SECONDS: &str = "OnboardingSeconds";
 pub const MIST_READ_FAILURES: &str = "MistReadFailures";
+/// Member accounts (× regions) an organization sweep could not read.
+pub const MEMBERS_UNREACHABLE: &str = "MembersUnreachable";
 pub const DURATION_MS: &str = "DurationMs";
 
 /// The value of the `Function` dimension.
@@ -334,6 +337,30 @@ pub fn sweep(o: &SweepOutcome) -> Metrics {
         o.alerts.iter().filter(|a| a.delivery.sent).count(),
     );
     m.count(ROUTERS_OVERDUE, o.overdue_now);
+    if !o.members.is_empty() {
+        // An organization sweep: how many scopes were unreachable, and the overdue routers per
+        // account (dimension set [Function, Account]) so a dashboard can show where.
+        m.count(
+            MEMBERS_UNREACHABLE,
+            o.members.iter().filter(|s| s.status != "ok").count(),
+        );
+        let mut accounts: Vec<&str> = o
+            .members
+            .iter()
+            .filter_map(|s| s.account.as_deref())
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        for a in accounts {
+            let n = o
+                .episodes
+                .iter()
+                .filter(|e| e.account.as_deref() == Some(a))
+                .filter(|e| matches!(e.decision, Decision::Overdue | Decision::StillOverdue))
+                .count();
+            m.count_by(ROUTERS_OVERDUE, &[("Account", a)], n);
+        }
+    }
     let seconds: Vec<f64> = o.onboarding_seconds.iter().map(|s| *s as f64).collect();
     m.values(ONBOARDING_SECONDS, Unit::Seconds, &seconds);
     match o.mist.status.as_str() {

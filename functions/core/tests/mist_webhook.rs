@@ -219,3 +219,60 @@ async fn when_the_function_url_request_names_its_account_then_the_page_names_it(
     );
     assert!(!unnamed[0].1.contains("Injected"), "{}", unnamed[0].1);
 }
+
+#[tokio::test]
+async fn when_a_re_delivered_batch_under_device_events_holds_a_ztp_failure_then_already_paged_and_nothing_sent(
+) {
+    let mut c = base_config("http://127.0.0.1:9");
+    c.push(("MIST_WEBHOOK_SECRET", SECRET.into()));
+    // The failure was paged by the first delivery: DynamoDB refuses the second claim, as it
+    // answers the loser of a conditional write.
+    let (d, _w, fakes) = deps_claims_held(cfg(&c));
+    let h = MistWebhook::new(&d.config, d.secrets_client());
+    let ev = |kind: &str, at: i64| {
+        serde_json::json!({
+            "device_name": "SSR_1_Router", "device_type": "gateway", "ev_type": "warn",
+            "mac": "0a0000000001", "org_id": ORG, "timestamp": at, "type": kind,
+            "text": "ZTP failed: config download"
+        })
+    };
+    // Mist's sample spelling of the topic, two events in one delivery, the later one first.
+    let b = serde_json::json!({
+        "topic": "device_events",
+        "events": [ev("GW_ARP_UNRESOLVED", LAUNCH_EPOCH + 700), ev("GW_ZTP_FAILED", LAUNCH_EPOCH + 600)]
+    })
+    .to_string();
+    let r = h
+        .handle_request(&d, request(&b, Some(&sign(b.as_bytes()))))
+        .await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    let v = body(&r);
+    assert_eq!(v["events"], 2, "{v}");
+    let outcomes: Vec<(&str, &str)> = v["results"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    (
+                        x["type"].as_str().unwrap_or_default(),
+                        x["outcome"].as_str().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        outcomes,
+        [
+            ("GW_ZTP_FAILED", "already-paged"),
+            ("GW_ARP_UNRESOLVED", "ignored")
+        ],
+        "the earliest event first; the held claim sends nothing: {v}"
+    );
+    assert!(fakes
+        .published
+        .lock()
+        .map(|p| p.is_empty())
+        .unwrap_or(false));
+    assert_clean(&r);
+}

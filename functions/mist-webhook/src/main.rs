@@ -19,7 +19,12 @@ async fn main() -> Result<(), lambda::Error> {
         FUNCTION,
         &state,
         |(deps, hook): &(_, MistWebhook), event| async move {
-            Ok::<_, lambda::FunctionError>(hook.handle_request(deps, event.payload).await)
+            // The context's deadline (epoch ms) bounds the delivery's Mist reads.
+            let deadline = lambda::deadline_instant(event.context.deadline);
+            Ok::<_, lambda::FunctionError>(
+                hook.handle_request_until(deps, event.payload, Some(deadline))
+                    .await,
+            )
         },
     )
     .await

@@ -1,5 +1,6 @@
 //! AWS adapters: the only code that calls AWS. Each call is written once, here.
 
+pub mod accounts;
 pub mod cloudformation;
 pub mod ec2;
 pub mod permissions;

@@ -161,6 +161,14 @@ macro_rules! watchdog_calls {
                 "secretsmanager:GetSecretValue",
                 "a token secret encrypted with a customer managed key (MistTokenSecretKmsKeyArn) is decrypted with the caller's rights",
             ),
+            called(
+                "sts:AssumeRole",
+                "organization hub only (MemberAssumePolicy): the member role in each account swept (MEMBER_ACCOUNTS x MEMBER_REGIONS), sent by aws-config's AssumeRole provider",
+            ),
+            called(
+                "organizations:ListAccounts",
+                "MEMBER_ACCOUNTS=org only (OrganizationAccountsPolicy): the organization's active accounts, once per 15 minutes per warm container",
+            ),
         ]
     };
 }
@@ -213,10 +221,10 @@ const STACK_WATCH: [Permission; 20] = concat(
     ),
 );
 
-const ONBOARDING_WATCHDOG: [Permission; 15] =
+const ONBOARDING_WATCHDOG: [Permission; 17] =
     concat(every_function!(), router_reads!(), watchdog_calls!());
 
-const MIST_WEBHOOK: [Permission; 15] =
+const MIST_WEBHOOK: [Permission; 17] =
     concat(every_function!(), router_reads!(), watchdog_calls!());
 
 /// The table: every action `function`'s role must grant, and nothing else.

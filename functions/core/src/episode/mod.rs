@@ -38,6 +38,10 @@ pub struct Episode {
     pub watch: Option<WatchItem>,
     /// The overdue page was sent.
     pub alerted: bool,
+    /// Where the router runs (the sweep's scope): an organization deployment's member account
+    /// and region, or this deployment's own (the account `None` when not known).
+    pub account: Option<String>,
+    pub region: Option<String>,
 }
 
 impl Episode {
@@ -133,6 +137,8 @@ impl Episode {
                 duration_seconds: (now - self.started_at).num_seconds(),
                 alerted: self.alerted,
                 onboarded_by: Some(onboarded_by.to_string()),
+                account: self.account.clone(),
+                region: self.region.clone(),
             },
             measured,
         )
@@ -206,6 +212,8 @@ pub fn plan_sweep(
                 started_at: e.started_at,
                 phase: phase.code().to_string(),
                 alerted: e.alerted,
+                account: e.account.clone(),
+                region: e.region.clone(),
             });
         }
         plan.episodes.push(EpisodePlan {
@@ -245,6 +253,8 @@ mod tests {
                 first_seen_at: t0(),
             }),
             alerted,
+            account: Some("444455556666".into()),
+            region: Some("eu-west-1".into()),
         }
     }
 

@@ -636,6 +636,7 @@ async fn check(
         account: echo.stack_id.split(':').nth(4).map(String::from),
         event_id: Some(echo.request_id.clone()),
         deadline: Some(std::time::SystemTime::now() + budget),
+        member: deps.is_member(),
     };
     let id = &props.instance_id;
     match run_guard(deps, id, ctx, budget).await {

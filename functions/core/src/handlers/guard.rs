@@ -181,6 +181,7 @@ pub async fn handle_event_until(
         account: ev.account.clone().or_else(|| deps.account.clone()),
         event_id: ev.id.clone(),
         deadline,
+        member: deps.is_member(),
     };
     guard_instance(deps, id, Some(&ev.detail.state), &ctx).await
 }

@@ -12,6 +12,7 @@
 //! Never a panic, and never a secret in the answer or the logs.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
 
 use base64::Engine;
 use chrono::Utc;
@@ -19,12 +20,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
-use super::watchdog::{act, running_routers, Watchdog};
+use super::watchdog::{act, gather, Gathered, Watchdog};
 use crate::alerting::AlertOutcome;
 use crate::aws::secrets::Secrets;
 use crate::config::{Config, ConfigError, VersionCheck};
 use crate::deps::Deps;
-use crate::episode::{phase_of, Episode, InventoryIndex, MistView};
+use crate::episode::{phase_of, Episode, InventoryIndex, MatchedBy, MistView};
 use crate::mist::webhook::{self, DeviceEvent, EventMeaning, MAX_BODY, SIGNATURE_HEADER};
 use crate::mist::InventoryDevice;
 use crate::render::EventContext;
@@ -183,11 +184,30 @@ impl MistWebhook {
 
     /// One Function URL request → the HTTP answer. Never fails: every problem is a status.
     pub async fn handle_request(&self, deps: &Deps, event: serde_json::Value) -> HttpResponse {
-        let span = tracing::info_span!("mist_webhook", function = "mist-webhook");
-        self.handle_inner(deps, event).instrument(span).await
+        self.handle_request_until(deps, event, None).await
     }
 
-    async fn handle_inner(&self, deps: &Deps, event: serde_json::Value) -> HttpResponse {
+    /// Lambda entry: `deadline` (the invocation's) bounds every Mist read of the delivery
+    /// together, so a slow Mist never makes the function time out (Mist would see a 502 and
+    /// deliver again); what is not confirmed in time is left to the sweep.
+    pub async fn handle_request_until(
+        &self,
+        deps: &Deps,
+        event: serde_json::Value,
+        deadline: Option<Instant>,
+    ) -> HttpResponse {
+        let span = tracing::info_span!("mist_webhook", function = "mist-webhook");
+        // One Mist budget for the whole delivery, never past the deadline minus a margin.
+        let until = Instant::now() + self.watchdog.mist_budget(deadline);
+        self.handle_inner(deps, event, until).instrument(span).await
+    }
+
+    async fn handle_inner(
+        &self,
+        deps: &Deps,
+        event: serde_json::Value,
+        until: Instant,
+    ) -> HttpResponse {
         let req: FunctionUrlRequest = match serde_json::from_value(event) {
             Ok(r) => r,
             Err(_) => return HttpResponse::error(400, "not a Function URL request"),
@@ -242,7 +262,7 @@ impl MistWebhook {
             .and_then(|c| c.account_id)
             .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
         let summary = self
-            .act_on(deps, account, delivery.topic, delivery.events)
+            .act_on(deps, account, delivery.topic, delivery.events, until)
             .await;
         let status = if summary.errors.is_empty() { 200 } else { 500 };
         tracing::info!(
@@ -270,6 +290,7 @@ impl MistWebhook {
         account: Option<String>,
         topic: String,
         events: Vec<DeviceEvent>,
+        until: Instant,
     ) -> WebhookSummary {
         let mut summary = WebhookSummary {
             topic,
@@ -280,27 +301,53 @@ impl MistWebhook {
             e.meaning() != EventMeaning::Other
                 && e.device_type.as_deref().is_none_or(|t| t == "gateway")
         });
-        let mut open = Vec::new();
+        // The open episodes of every account and region the sweep covers, as the sweep sees
+        // them (one rule, one read path).
+        let mut gathered = None;
         if relevant {
-            match open_episodes(deps).await {
-                Ok(o) => open = o,
+            let scopes = match self.watchdog.scopes(deps).await {
+                Ok(s) => s,
                 Err(e) => {
-                    summary.errors.push(e);
+                    summary.errors.push(e.to_string());
+                    return summary;
+                }
+            };
+            match gather(deps, &scopes, Utc::now()).await {
+                Ok(g) => gathered = Some(g),
+                Err(e) => {
+                    summary.errors.push(e.to_string());
                     return summary;
                 }
             }
         }
+        let mut open = gathered
+            .as_mut()
+            .map(|g| std::mem::take(&mut g.open))
+            .unwrap_or_default();
         let ctx = EventContext {
             trigger: "Mist webhook (device-events)".into(),
             region: deps.region.clone(),
             account,
             event_id: None,
             deadline: None,
+            member: false,
         };
         let mut finished: HashSet<String> = HashSet::new();
-        for ev in &events {
+        // Mist batches events in no promised order: the earliest first, so an episode ends at
+        // the first event that shows it onboarded.
+        let mut ordered: Vec<&DeviceEvent> = events.iter().collect();
+        ordered.sort_by_key(|e| e.time());
+        for ev in ordered {
             let r = self
-                .act_on_event(deps, &ctx, &mut open, &mut finished, ev)
+                .act_on_event(
+                    deps,
+                    gathered.as_ref(),
+                    &ctx,
+                    &mut open,
+                    &mut finished,
+                    ev,
+                    until,
+                )
                 .await;
             match r {
                 Ok(r) => summary.results.push(r),
@@ -315,11 +362,13 @@ impl MistWebhook {
 
     async fn act_on_event(
         &self,
-        deps: &Deps,
+        hub: &Deps,
+        gathered: Option<&Gathered>,
         ctx: &EventContext,
         open: &mut [Episode],
         finished: &mut HashSet<String>,
         ev: &DeviceEvent,
+        until: Instant,
     ) -> Result<EventResult, String> {
         let mut r = EventResult {
             kind: ev.kind.chars().take(40).collect(),
@@ -350,7 +399,7 @@ impl MistWebhook {
             ..Default::default()
         };
         let probe = InventoryIndex::new(vec![device.clone()], vec![]);
-        let matches: Vec<usize> = open
+        let matches: Vec<(usize, MatchedBy)> = open
             .iter()
             .enumerate()
             .filter_map(|(i, e)| {
@@ -358,25 +407,27 @@ impl MistWebhook {
                     .find(e.mist_name(), &e.macs(), None)
                     .map(|(_, by)| (i, by))
             })
-            .map(|(i, _)| i)
             .collect();
-        let Some(&i) = matches.first() else {
-            return ignored(r, "no open onboarding episode matches this gateway");
-        };
-        if matches.len() > 1
-            && r.mac.as_deref().is_none_or(|m| {
-                !open[i]
-                    .macs()
-                    .iter()
-                    .any(|x| crate::mist::normalize_mac(x).as_deref() == Some(m))
-            })
+        // A MAC match is the router itself; a name match only when it is the one candidate.
+        let i = match matches
+            .iter()
+            .find(|(_, by)| matches!(by, MatchedBy::Mac(_)))
         {
-            return ignored(
-                r,
-                "several open episodes carry this name; left to the sweep",
-            );
-        }
+            Some((i, _)) => *i,
+            None => match matches.as_slice() {
+                [] => return ignored(r, "no open onboarding episode matches this gateway"),
+                [(i, _)] => *i,
+                _ => {
+                    return ignored(
+                        r,
+                        "several open episodes carry this name; left to the sweep",
+                    )
+                }
+            },
+        };
         let e = &mut open[i];
+        let deps = gathered.map_or(hub, |g| g.deps_for(hub, e));
+        let ctx = &gathered.map_or_else(|| ctx.clone(), |g| g.ctx_for(ctx, e));
         r.instance_id = Some(e.instance_id.clone());
         if at < e.started_at {
             return ignored(r, "the event is older than this onboarding episode");
@@ -391,7 +442,14 @@ impl MistWebhook {
                     .await
                     .map_err(|e| e.to_string())?;
                 e.alerted = true;
-                r.outcome = "paged".into();
+                // A re-delivery (or an episode already paged as overdue) holds the claim:
+                // nothing was sent this time, and the summary says so.
+                r.outcome = if a.delivery.already_sent {
+                    "already-paged"
+                } else {
+                    "paged"
+                }
+                .into();
                 r.phase = Some("ztp-failed".into());
                 r.alerts.push(a.delivery);
                 Ok(r)
@@ -404,7 +462,7 @@ impl MistWebhook {
                 let mut stats = Vec::new();
                 if check != VersionCheck::Off && e.wanted_version().is_some() {
                     if let Some(mac) = r.mac.as_deref() {
-                        match self.watchdog.stats_of(mac).await {
+                        match self.watchdog.stats_of(mac, until).await {
                             Ok(s) => stats.extend(s),
                             Err(why) => {
                                 return ignored(
@@ -444,38 +502,4 @@ impl MistWebhook {
             }
         }
     }
-}
-
-/// The open onboarding episodes of the running routers, as the sweep sees them.
-async fn open_episodes(deps: &Deps) -> Result<Vec<Episode>, String> {
-    let now = Utc::now();
-    let (_, mut episodes) = running_routers(deps).await.map_err(|e| e.to_string())?;
-    let ids: Vec<String> = episodes.iter().map(|e| e.instance_id.clone()).collect();
-    let starts = deps
-        .state
-        .onboarding_starts(&ids)
-        .await
-        .map_err(|e| e.to_string())?;
-    for e in &mut episodes {
-        if let Some(s) = starts.get(&e.instance_id).filter(|s| **s > e.launch_time) {
-            e.started_at = *s;
-        }
-    }
-    let keys: Vec<String> = episodes.iter().map(Episode::key).collect();
-    let (mut states, _) = deps
-        .state
-        .episode_states(&keys, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut open = Vec::new();
-    for mut e in episodes {
-        let st = states.remove(&e.key()).unwrap_or_default();
-        if st.done {
-            continue;
-        }
-        e.watch = st.watch;
-        e.alerted = st.alerted;
-        open.push(e);
-    }
-    Ok(open)
 }

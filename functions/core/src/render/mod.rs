@@ -35,6 +35,16 @@ impl Alert {
     /// Adds the `account` and `region` attributes, where the context knows them (subscription
     /// filter policies of an organization deployment route by them).
     pub(crate) fn in_context(mut self, ctx: &EventContext) -> Self {
+        if ctx.member {
+            // An organization member's router: the subject says where, first, so a person
+            // reading a list of subjects sees the account without opening the message.
+            self.subject = subject(&format!(
+                "[{} {}] {}",
+                ctx.account.as_deref().unwrap_or("?"),
+                ctx.region.as_deref().unwrap_or("?"),
+                self.subject
+            ));
+        }
         for (name, value) in [("account", &ctx.account), ("region", &ctx.region)] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
                 self.attributes.insert(name.to_string(), string_attr(v));
@@ -62,6 +72,22 @@ pub struct EventContext {
     /// When the invocation must be done (the Lambda deadline, when the trigger knows it): waits
     /// such as the fixes' read-back polling never go past it.
     pub deadline: Option<std::time::SystemTime>,
+    /// The router is in an organization member account, not the hub's own: the subject names
+    /// the account and region.
+    pub member: bool,
+}
+
+impl EventContext {
+    /// This context for a router in `account` and `region` (where known), `member` when that
+    /// account is not the deployment's own.
+    pub fn at(&self, account: Option<&str>, region: Option<&str>, member: bool) -> EventContext {
+        EventContext {
+            account: account.map(String::from).or_else(|| self.account.clone()),
+            region: region.map(String::from).or_else(|| self.region.clone()),
+            member,
+            ..self.clone()
+        }
+    }
 }
 
 /// ASCII-only, single line, at most `MAX_SUBJECT` characters (cut with an ellipsis).

@@ -167,6 +167,19 @@ pub fn overdue_alert(
     let _ = writeln!(b, "Phase reached: {}", phase.code());
     let _ = writeln!(b, "  {}", phase.describe());
     let _ = writeln!(b);
+    // The guard holds WAN_NO_PUBLIC_IP back right after launch (the address may come with a
+    // later resource); by the deadline it is due: re-checked here, on what the sweep read.
+    let late_findings: Vec<crate::findings::Finding> =
+        crate::snapshot::wan_interface_of(e.interfaces)
+            .and_then(crate::rules::network::wan_public_ip)
+            .into_iter()
+            .collect();
+    for f in &late_findings {
+        let _ = writeln!(b, "Found now: {} on {}", f.code.as_str(), f.resource);
+        let _ = writeln!(b, "  {}", f.message);
+        let _ = writeln!(b, "  Fix: {}", f.remediation);
+        let _ = writeln!(b);
+    }
     context_lines(&mut b, ctx, e, now);
     let _ = writeln!(b);
     let (user, other) = ssh_users(e.stack_name);
@@ -449,6 +462,85 @@ pub fn token_rejected_alert(
     .in_context(ctx)
 }
 
+/// "ssr-onboard cannot reach member account <account>": an operational alert, once a day per
+/// account while the sweep cannot read it. Names the role and the error, and the checks that
+/// settle it.
+pub fn member_unreachable_alert(
+    ctx: &EventContext,
+    account: &str,
+    role: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Alert {
+    let region = ctx.region.as_deref().unwrap_or("?");
+    let subject = subject(&format!(
+        "SSR onboarding watchdog: member account {account} not swept ({region})"
+    ));
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "The onboarding watchdog could not read the routers of member account {account} in {region}:"
+    );
+    let _ = writeln!(b, "  {error}");
+    let _ = writeln!(b);
+    let _ = writeln!(
+        b,
+        "Until this is fixed, routers there are not watched: a router that does not onboard is not paged. Other accounts are swept as usual."
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(b, "What to do");
+    let _ = writeln!(
+        b,
+        "  1. Check the member stack is deployed there (StackSet ssr-onboard-member, infra/member.yaml) and that the role exists:"
+    );
+    let _ = writeln!(
+        b,
+        "       aws iam get-role --role-name {} (in account {account})",
+        role.rsplit('/').next().unwrap_or(role)
+    );
+    let _ = writeln!(
+        b,
+        "  2. From the hub, check the watchdog's role may assume it (its trust policy names the hub's function roles):"
+    );
+    let _ = writeln!(
+        b,
+        "       aws sts assume-role --role-arn {role} --role-session-name ssr-onboard-check"
+    );
+    let _ = writeln!(
+        b,
+        "  3. If the account left the organization or was closed, remove it from MEMBER_ACCOUNTS (with MEMBER_ACCOUNTS=org it drops out by itself)."
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(
+        b,
+        "  Account: {account}   Region: {region}   Seen: {}",
+        now.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(
+        b,
+        "This alert is sent at most once a day (UTC) per account while it stays unreachable."
+    );
+    Alert {
+        subject,
+        body: b,
+        attributes: BTreeMap::from([
+            ("kind".to_string(), string_attr("member-unreachable")),
+            ("severity".to_string(), string_attr("error")),
+        ]),
+        thread_id: format!("ssr-onboard/member/{account}"),
+        related_resources: vec![role.to_string()],
+        next_steps: vec![
+            format!("Check the member role {role} exists and trusts the hub's watchdog role"),
+            "Remove the account from MEMBER_ACCOUNTS if it left the organization".to_string(),
+        ],
+    }
+    .in_context(&EventContext {
+        member: false,
+        ..ctx.clone()
+    })
+}
+
 fn attributes(
     kind: &str,
     severity: &str,
@@ -492,6 +584,7 @@ mod tests {
             account: Some("123456789012".into()),
             event_id: None,
             deadline: None,
+            member: false,
         }
     }
 
@@ -601,6 +694,21 @@ mod tests {
             a.body
         );
         assert!(a.body.contains("no public IP"), "{}", a.body);
+        assert!(
+            a.body
+                .contains("Found now: WAN_NO_PUBLIC_IP on eni-wan\n  WAN interface eni-wan has no public IP address"),
+            "the late re-check of what the guard held back after launch:\n{}",
+            a.body
+        );
+        let with_ip = [eni("eni-wan", 0, Some("WAN"))];
+        let a = overdue_alert(
+            &ctx(),
+            &view(&with_ip, "r"),
+            &Phase::NotInInventory,
+            e.started_at + Duration::minutes(20),
+            Duration::minutes(15),
+        );
+        assert!(!a.body.contains("Found now"), "{}", a.body);
     }
 
     #[test]
@@ -656,6 +764,72 @@ mod tests {
         assert!(a.subject.len() < 100);
         assert!(a.body.contains(&format!("--secret-id {arn}")), "{}", a.body);
         assert_eq!(a.attributes["kind"], string_attr("mist-token-rejected"));
+    }
+
+    #[test]
+    fn when_a_member_account_is_unreachable_then_the_alert_names_the_account_the_role_and_the_checks(
+    ) {
+        let role = "arn:aws:iam::444455556666:role/ssr-onboard-member";
+        let c = ctx().at(Some("444455556666"), Some("eu-west-1"), true);
+        let a = member_unreachable_alert(
+            &c,
+            "444455556666",
+            role,
+            "AssumeRole failed: AccessDenied: not authorized",
+            DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        );
+        assert_eq!(
+            a.subject, "SSR onboarding watchdog: member account 444455556666 not swept (eu-west-1)",
+            "named once, no [account region] prefix on an alert about the account itself"
+        );
+        assert!(a.body.contains("AccessDenied"), "{}", a.body);
+        assert!(
+            a.body
+                .contains(&format!("aws sts assume-role --role-arn {role}")),
+            "{}",
+            a.body
+        );
+        assert!(a
+            .body
+            .contains("aws iam get-role --role-name ssr-onboard-member"));
+        assert_eq!(a.attributes["kind"], string_attr("member-unreachable"));
+        assert_eq!(a.attributes["account"], string_attr("444455556666"));
+        assert_eq!(a.attributes["region"], string_attr("eu-west-1"));
+        assert_eq!(a.thread_id, "ssr-onboard/member/444455556666");
+    }
+
+    #[test]
+    fn when_the_router_is_in_a_member_account_then_the_subject_starts_with_account_and_region() {
+        let e = view(&[], "branch-1");
+        let c = ctx().at(Some("444455556666"), Some("eu-west-1"), true);
+        let now = e.started_at + Duration::minutes(16);
+        let a = overdue_alert(&c, &e, &Phase::NotInInventory, now, Duration::minutes(15));
+        assert!(
+            a.subject
+                .starts_with("[444455556666 eu-west-1] SSR onboarding overdue: "),
+            "{}",
+            a.subject
+        );
+        assert!(
+            a.subject.len() <= crate::render::MAX_SUBJECT,
+            "{}",
+            a.subject
+        );
+        assert!(a
+            .body
+            .contains("Account:     444455556666   Region: eu-west-1"));
+        let own = overdue_alert(
+            &ctx(),
+            &e,
+            &Phase::NotInInventory,
+            now,
+            Duration::minutes(15),
+        );
+        assert!(
+            own.subject.starts_with("SSR onboarding overdue: "),
+            "{}",
+            own.subject
+        );
     }
 
     #[test]

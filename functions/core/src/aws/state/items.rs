@@ -10,6 +10,8 @@
 //! | `overdue#<instance-id>#<start>` | `onboarding-overdue` | watchdog: the one overdue page |
 //! | `recovered#<instance-id>#<start>` | `onboarding-recovered` | watchdog: the one recovered notice |
 //! | `episode#<instance-id>#<start>` | `episode` / `episode-unmeasured` | watchdog: the finished episode |
+//! | `mist-token-rejected#<date>` | `mist-token-rejected` | watchdog: Mist refused the token (once a day) |
+//! | `member-unreachable#<account>#<date>` | `member-unreachable` | watchdog: a member account not swept (once a day) |
 //! | `watchdog#overdue-now` | `overdue-now` | watchdog: routers overdue as of the latest sweep |
 //!
 //! Every item carries `expires_at` (epoch seconds, the table's TTL attribute) except
@@ -25,6 +27,9 @@ pub const RECOVERED_PREFIX: &str = "recovered#";
 pub const EPISODE_PREFIX: &str = "episode#";
 /// `mist-token-rejected#<YYYY-MM-DD>`: the one "Mist rejected the token" alert of a UTC day.
 pub const TOKEN_REJECTED_PREFIX: &str = "mist-token-rejected#";
+/// `member-unreachable#<account>#<YYYY-MM-DD>`: the one "member account not swept" alert of a
+/// UTC day for that account.
+pub const MEMBER_UNREACHABLE_PREFIX: &str = "member-unreachable#";
 /// The one item listing the routers overdue as of the latest sweep.
 pub const OVERDUE_NOW_PK: &str = "watchdog#overdue-now";
 /// `kind` of a finished episode whose duration was measured.
@@ -51,6 +56,12 @@ pub struct ClaimItem {
     pub started_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
+    /// The account and region the router runs in (an organization deployment's member, or
+    /// the hub's own when known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// Stored shape of a claim.
@@ -117,6 +128,12 @@ pub struct EpisodeRecord {
     pub alerted: bool,
     /// `mist` or `tag`.
     pub onboarded_by: Option<String>,
+    /// The account and region the router runs in (an organization deployment's member, or
+    /// the hub's own when known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -135,6 +152,10 @@ pub(crate) struct StoredEpisode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_seconds: Option<i64>,
     pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// A router overdue as of the latest sweep (inside item `watchdog#overdue-now`).
@@ -145,6 +166,12 @@ pub struct OverdueRouter {
     pub started_at: DateTime<Utc>,
     pub phase: String,
     pub alerted: bool,
+    /// The account and region the router runs in (an organization deployment's member, or
+    /// the hub's own when known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -203,6 +230,8 @@ impl StoredEpisode {
             duration_seconds: self.duration_seconds?,
             alerted: self.alerted,
             onboarded_by: self.onboarded_by.filter(|s| !s.is_empty()),
+            account: self.account.filter(|s| !s.is_empty()),
+            region: self.region.filter(|s| !s.is_empty()),
         })
     }
 }

@@ -277,6 +277,8 @@ impl StateStore {
             onboarded_by: record.onboarded_by.clone(),
             duration_seconds: measured.then_some(record.duration_seconds),
             expires_at: epoch(expires_at),
+            account: record.account.clone(),
+            region: record.region.clone(),
         })
         .await
     }

@@ -224,6 +224,7 @@ pub(crate) fn context(
         account: account.or_else(|| deps.account.clone()),
         event_id: id,
         deadline: Some(deadline),
+        member: deps.is_member(),
     }
 }
 

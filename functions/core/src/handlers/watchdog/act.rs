@@ -8,19 +8,23 @@ use super::outcome::EpisodeAlert;
 use crate::alerting::AlertOutcome;
 use crate::alerting::{publish_once, Once};
 use crate::aws::state::items::{
-    ClaimItem, WatchItem, OVERDUE_PREFIX, RECOVERED_PREFIX, TOKEN_REJECTED_PREFIX,
+    ClaimItem, WatchItem, MEMBER_UNREACHABLE_PREFIX, OVERDUE_PREFIX, RECOVERED_PREFIX,
+    TOKEN_REJECTED_PREFIX,
 };
 use crate::aws::AwsError;
 use crate::deps::Deps;
 use crate::episode::{Episode, Phase};
 use crate::onboarding_config::{inspect_bytes, OnboardingStatus};
-use crate::render::watchdog::{failed_alert, overdue_alert, recovered_alert, token_rejected_alert};
+use crate::render::watchdog::{
+    failed_alert, member_unreachable_alert, overdue_alert, recovered_alert, token_rejected_alert,
+};
 use crate::render::{Alert, EventContext};
 
 pub const KIND_OVERDUE: &str = "onboarding-overdue";
 pub const KIND_RECOVERED: &str = "onboarding-recovered";
 pub const KIND_TOKEN_REJECTED: &str = "mist-token-rejected";
 pub const KIND_FAILED: &str = "onboarding-failed";
+pub const KIND_MEMBER_UNREACHABLE: &str = "member-unreachable";
 
 /// Mist reported `GW_ZTP_FAILED`: page at once. The claim is the episode's overdue claim, so the
 /// deadline sweep sees the episode as alerted and does not page it again.
@@ -71,6 +75,36 @@ pub async fn token_rejected(
             ..Default::default()
         },
         held_reason: "already sent today".into(),
+        sent_reason: "sent".into(),
+    };
+    publish_once(&deps.alerts, &deps.state, &alert, once, now).await
+}
+
+/// A member account the sweep could not read: one operational alert per account per UTC day
+/// (claim `member-unreachable#<account>#<date>`), naming the role and the error.
+pub async fn member_unreachable(
+    deps: &Deps,
+    ctx: &EventContext,
+    account: &str,
+    role: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<AlertOutcome, AwsError> {
+    let alert = member_unreachable_alert(ctx, account, role, error, now);
+    let once = Once {
+        pk: format!(
+            "{MEMBER_UNREACHABLE_PREFIX}{account}#{}",
+            now.format("%Y-%m-%d")
+        ),
+        expires_at: now + chrono::Duration::days(2),
+        item: ClaimItem {
+            kind: KIND_MEMBER_UNREACHABLE.to_string(),
+            status: Some(error.to_string()),
+            account: Some(account.to_string()),
+            region: ctx.region.clone(),
+            ..Default::default()
+        },
+        held_reason: "already sent today for this account".into(),
         sent_reason: "sent".into(),
     };
     publish_once(&deps.alerts, &deps.state, &alert, once, now).await
@@ -146,6 +180,8 @@ async fn send_once(
             router_name: Some(e.label().to_string()),
             started_at: Some(e.started_at.timestamp()),
             phase: Some(phase.to_string()),
+            account: e.account.clone(),
+            region: e.region.clone(),
             ..Default::default()
         },
         held_reason: "already sent for this episode".into(),

@@ -24,15 +24,20 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use tracing::Instrument;
 
-pub use act::{KIND_FAILED, KIND_OVERDUE, KIND_RECOVERED, KIND_TOKEN_REJECTED};
-pub use outcome::{EpisodeAlert, EpisodeOutcome, MistOutcome, SweepError, SweepOutcome};
+pub use act::{
+    KIND_FAILED, KIND_MEMBER_UNREACHABLE, KIND_OVERDUE, KIND_RECOVERED, KIND_TOKEN_REJECTED,
+};
+pub use outcome::{
+    EpisodeAlert, EpisodeOutcome, MemberOutcome, MistOutcome, SweepError, SweepOutcome,
+};
 
 use super::{parse_event, EventError};
+use crate::aws::accounts::{across, member_account_ids, scopes, Scope, ScopeFailure};
 use crate::aws::ec2::InstanceQuery;
 use crate::aws::secrets::Secrets;
 use crate::aws::state::items::{OverdueNow, WatchItem};
 use crate::config::{Config, ConfigError, VersionCheck};
-use crate::deps::Deps;
+use crate::deps::{member_role_arn, Deps};
 use crate::episode::{plan_sweep, Decision, Episode, InventoryIndex, MistView};
 use crate::mist::token::TokenSource;
 use crate::mist::{GatewayStats, InventoryDevice, Listed, MistClient, MistError};
@@ -82,6 +87,8 @@ pub struct Watchdog {
     mist: MistSetup,
     version_check: VersionCheck,
     mist_budget: Duration,
+    /// The organization's active accounts (`MEMBER_ACCOUNTS=org`) and when they were listed.
+    org_accounts: tokio::sync::Mutex<Option<(Instant, Vec<String>)>>,
 }
 
 impl std::fmt::Debug for Watchdog {
@@ -118,6 +125,7 @@ impl Watchdog {
             mist,
             version_check: config.mist.version_check,
             mist_budget: MIST_BUDGET,
+            org_accounts: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -127,9 +135,37 @@ impl Watchdog {
         self
     }
 
+    /// The scopes a sweep covers: this account and region, then `MEMBER_ACCOUNTS` (this account
+    /// included) × `MEMBER_REGIONS` (this region when unset). The organization's account list
+    /// is read once per [`ORG_ACCOUNTS_TTL`] per warm container.
+    pub(crate) async fn scopes(&self, deps: &Deps) -> Result<Vec<Scope>, crate::aws::AwsError> {
+        use crate::config::MemberAccounts;
+        let config = &deps.config;
+        let members = match &config.member_accounts {
+            MemberAccounts::Organization => {
+                let mut cached = self.org_accounts.lock().await;
+                match cached.as_ref() {
+                    Some((at, ids)) if at.elapsed() < ORG_ACCOUNTS_TTL => ids.clone(),
+                    _ => {
+                        let ids = member_account_ids(deps, &config.member_accounts).await?;
+                        *cached = Some((Instant::now(), ids.clone()));
+                        ids
+                    }
+                }
+            }
+            other => member_account_ids(deps, other).await?,
+        };
+        Ok(scopes(
+            deps.account.as_deref(),
+            deps.region.as_deref(),
+            &members,
+            &config.member_regions,
+        ))
+    }
+
     /// The time the Mist read may take: the budget, never past `deadline` minus
     /// [`DEADLINE_MARGIN`].
-    fn mist_budget(&self, deadline: Option<Instant>) -> Duration {
+    pub(crate) fn mist_budget(&self, deadline: Option<Instant>) -> Duration {
         match deadline {
             None => self.mist_budget,
             Some(d) => self.mist_budget.min(
@@ -181,6 +217,7 @@ impl Watchdog {
             account: ev.account.clone(),
             event_id: ev.id.clone(),
             deadline: None,
+            member: false,
         };
         self.sweep(deps, now, &ctx, deadline).await
     }
@@ -214,40 +251,70 @@ impl Watchdog {
             ..Default::default()
         };
 
-        // 1. Running routers (selection in core: DescribeInstances has no ENI-tag filter).
-        let (running, mut episodes) = running_routers(deps).await?;
-        outcome.running_instances = running;
-        outcome.routers = episodes.len();
-
-        // 2. Episode starts, then the episodes' state items, in batches.
-        let ids: Vec<String> = episodes.iter().map(|e| e.instance_id.clone()).collect();
-        let starts = deps.state.onboarding_starts(&ids).await?;
-        for e in &mut episodes {
-            if let Some(s) = starts.get(&e.instance_id).filter(|s| **s > e.launch_time) {
-                e.started_at = *s;
+        // 1. Running routers of every account and region swept (selection in core:
+        //    DescribeInstances has no ENI-tag filter), then the episodes' starts and state items.
+        let scopes = match self.scopes(deps).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "member accounts not listed; sweeping this account only");
+                outcome.errors.push(e.to_string());
+                vec![own_scope(deps)]
             }
-        }
-        let keys: Vec<String> = episodes.iter().map(Episode::key).collect();
-        let (mut states, overdue_before) = deps.state.episode_states(&keys, now).await?;
-        let mut open = Vec::new();
-        for mut e in episodes {
-            let st = states.remove(&e.key()).unwrap_or_default();
-            if st.done {
-                continue;
-            }
-            e.watch = st.watch;
-            e.alerted = st.alerted;
-            open.push(e);
-        }
+        };
+        let gathered = gather(deps, &scopes, now).await?;
+        outcome.running_instances = gathered.running;
+        outcome.routers = gathered.routers;
+        let overdue_before = gathered.overdue_before.clone();
+        let mut open = gathered.open.clone();
         outcome.open_episodes = open.len();
+        for m in &gathered.unreachable {
+            let ctx = ctx.at(m.scope.account.as_deref(), m.scope.region.as_deref(), true);
+            let alert = match m.scope.account.as_deref() {
+                Some(account) => {
+                    act::member_unreachable(deps, &ctx, account, &m.role, &m.error, now)
+                        .await
+                        .map_err(|e| {
+                            tracing::error!(error = %e, "member-unreachable alert not sent");
+                            outcome.errors.push(e.to_string());
+                        })
+                        .ok()
+                }
+                None => None,
+            };
+            outcome.members.push(MemberOutcome {
+                account: m.scope.account.clone(),
+                region: m.scope.region.clone(),
+                status: "unreachable".into(),
+                routers: 0,
+                error: Some(m.error.clone()),
+                alert,
+            });
+        }
+        for (scope, routers) in &gathered.reached {
+            outcome.members.push(MemberOutcome {
+                account: scope.account.clone(),
+                region: scope.region.clone(),
+                status: "ok".into(),
+                routers: *routers,
+                error: None,
+                alert: None,
+            });
+        }
+        outcome
+            .members
+            .sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
 
         // 3. New episodes: read the onboarding config once (oldest first, bounded per sweep).
         let mut new: Vec<&Episode> = open.iter().filter(|e| e.watch.is_none()).collect();
         new.sort_by(|a, b| (a.started_at, &a.instance_id).cmp(&(b.started_at, &b.instance_id)));
         outcome.deferred_init = new.len().saturating_sub(INIT_BUDGET);
         new.truncate(INIT_BUDGET);
+        let gathered = &gathered;
         let inits: HashMap<String, WatchItem> = stream::iter(new)
-            .map(|e| async move { (e.instance_id.clone(), act::init_watch(deps, e, now).await) })
+            .map(|e| async move {
+                let scoped = gathered.deps_for(deps, e);
+                (e.instance_id.clone(), act::init_watch(scoped, e, now).await)
+            })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
@@ -330,6 +397,8 @@ impl Watchdog {
             }
             outcome.episodes.push(EpisodeOutcome {
                 instance_id: e.instance_id.clone(),
+                account: e.account.clone(),
+                region: e.region.clone(),
                 router_name: e.label().to_string(),
                 started_at: e.started_at,
                 elapsed_minutes: p.elapsed_minutes,
@@ -342,10 +411,11 @@ impl Watchdog {
             stream::iter(plan.actions())
                 .map(|p| {
                     let e = &open[p.episode];
+                    let ctx = gathered.ctx_for(ctx, e);
                     async move {
                         match p.decision {
-                            Decision::Overdue => act::overdue(deps, ctx, e, &p.phase, now).await,
-                            _ => act::finish(deps, ctx, e, &p.phase, now).await,
+                            Decision::Overdue => act::overdue(deps, &ctx, e, &p.phase, now).await,
+                            _ => act::finish(deps, &ctx, e, &p.phase, now).await,
                         }
                     }
                 })
@@ -485,8 +555,12 @@ impl Watchdog {
         }
     }
 
-    /// One gateway's stats (one request, within the budget), for the webhook's version check.
-    pub(crate) async fn stats_of(&self, mac: &str) -> Result<Option<GatewayStats>, String> {
+    /// One gateway's stats (one request, done by `until`), for the webhook's version check.
+    pub(crate) async fn stats_of(
+        &self,
+        mac: &str,
+        until: Instant,
+    ) -> Result<Option<GatewayStats>, String> {
         let MistSetup::Ready { client, token } = &self.mist else {
             return Err(match &self.mist {
                 MistSetup::NotConfigured(why) | MistSetup::Broken(why) => why.clone(),
@@ -508,11 +582,10 @@ impl Watchdog {
                 }
             }
         };
-        tokio::time::timeout(self.mist_budget, read)
-            .await
-            .unwrap_or_else(|_| {
-                Err("the Mist stats read did not finish within its time budget".into())
-            })
+        let left = until.saturating_duration_since(Instant::now());
+        tokio::time::timeout(left, read).await.unwrap_or_else(|_| {
+            Err("the Mist stats read did not finish within its time budget".into())
+        })
     }
 
     pub(crate) fn version_check(&self) -> VersionCheck {
@@ -534,7 +607,142 @@ impl Watchdog {
     }
 }
 
-/// The running instances, and those selected as routers as new episodes (launch time as start).
+/// Scopes swept at once (each a DescribeInstances walk and its interface reads).
+const SCOPE_CONCURRENCY: usize = 8;
+/// How long the organization's account list (`MEMBER_ACCOUNTS=org`) is reused.
+const ORG_ACCOUNTS_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// This deployment's own account and region.
+pub(crate) fn own_scope(deps: &Deps) -> Scope {
+    Scope {
+        account: deps.account.clone(),
+        region: deps.region.clone(),
+    }
+}
+
+/// A member scope the sweep could not read.
+pub(crate) struct Unreachable {
+    pub scope: Scope,
+    /// The role the hub tried to assume there.
+    pub role: String,
+    pub error: String,
+}
+
+/// What a sweep (or a webhook delivery) knows of the routers of every scope: the open
+/// episodes with their state, and each scope's dependencies.
+pub(crate) struct Gathered {
+    pub running: usize,
+    pub routers: usize,
+    /// Episodes not finished, with their state items.
+    pub open: Vec<Episode>,
+    pub overdue_before: Option<OverdueNow>,
+    /// Scopes read, with their router count.
+    pub reached: Vec<(Scope, usize)>,
+    pub unreachable: Vec<Unreachable>,
+    /// Each member scope's dependencies (EC2 there with the member role).
+    scoped: HashMap<Scope, Deps>,
+}
+
+impl Gathered {
+    /// The dependencies that act where `e` runs.
+    pub fn deps_for<'a>(&'a self, hub: &'a Deps, e: &Episode) -> &'a Deps {
+        let scope = Scope {
+            account: e.account.clone(),
+            region: e.region.clone(),
+        };
+        self.scoped.get(&scope).unwrap_or(hub)
+    }
+
+    /// The alert context for `e`: its account and region, a member's named in the subject.
+    pub fn ctx_for(&self, ctx: &EventContext, e: &Episode) -> EventContext {
+        let member = self
+            .scoped
+            .iter()
+            .any(|(s, d)| s.account == e.account && s.region == e.region && d.is_member());
+        ctx.at(e.account.as_deref(), e.region.as_deref(), member)
+    }
+}
+
+/// Reads every scope's running routers (concurrently, bounded), then, from the hub's state
+/// table, the episodes' recorded starts and state items (in batches). A member scope that fails
+/// is reported in [`Gathered::unreachable`]; the own scope failing fails the whole.
+pub(crate) async fn gather(
+    deps: &Deps,
+    scopes: &[Scope],
+    now: DateTime<Utc>,
+) -> Result<Gathered, SweepError> {
+    let own = own_scope(deps);
+    let results = across(deps, scopes, SCOPE_CONCURRENCY, |d, _| async move {
+        running_routers(&d).await.map(|r| (d, r))
+    })
+    .await;
+    let mut g = Gathered {
+        running: 0,
+        routers: 0,
+        open: Vec::new(),
+        overdue_before: None,
+        reached: Vec::new(),
+        unreachable: Vec::new(),
+        scoped: HashMap::new(),
+    };
+    let mut episodes = Vec::new();
+    for (scope, res) in results {
+        match res {
+            Ok((d, (running, eps))) => {
+                g.running += running;
+                g.reached.push((scope.clone(), eps.len()));
+                episodes.extend(eps);
+                if scope != own {
+                    g.scoped.insert(scope, d);
+                }
+            }
+            Err(ScopeFailure::Work(e)) if scope == own => return Err(e),
+            Err(e) => {
+                let role = member_role_arn(
+                    &deps.config.member_role_name,
+                    scope.account.as_deref().unwrap_or("?"),
+                    scope.region.as_deref().unwrap_or(""),
+                );
+                tracing::warn!(
+                    account = scope.account.as_deref().unwrap_or("?"),
+                    region = scope.region.as_deref().unwrap_or("?"),
+                    error = %e,
+                    decision = "member-unreachable",
+                    "member account not swept"
+                );
+                g.unreachable.push(Unreachable {
+                    scope,
+                    role,
+                    error: e.to_string(),
+                });
+            }
+        }
+    }
+    g.routers = episodes.len();
+    let ids: Vec<String> = episodes.iter().map(|e| e.instance_id.clone()).collect();
+    let starts = deps.state.onboarding_starts(&ids).await?;
+    for e in &mut episodes {
+        if let Some(s) = starts.get(&e.instance_id).filter(|s| **s > e.launch_time) {
+            e.started_at = *s;
+        }
+    }
+    let keys: Vec<String> = episodes.iter().map(Episode::key).collect();
+    let (mut states, overdue_before) = deps.state.episode_states(&keys, now).await?;
+    g.overdue_before = overdue_before;
+    for mut e in episodes {
+        let st = states.remove(&e.key()).unwrap_or_default();
+        if st.done {
+            continue;
+        }
+        e.watch = st.watch;
+        e.alerted = st.alerted;
+        g.open.push(e);
+    }
+    Ok(g)
+}
+
+/// The running instances of the scope `deps` acts in, and those selected as routers as new
+/// episodes (launch time as start).
 pub(crate) async fn running_routers(deps: &Deps) -> Result<(usize, Vec<Episode>), SweepError> {
     let instances = deps.ec2.instances(InstanceQuery::Running).await?;
     let ids: Vec<String> = instances.iter().map(|i| i.instance_id.clone()).collect();
@@ -576,6 +784,8 @@ pub(crate) async fn running_routers(deps: &Deps) -> Result<(usize, Vec<Episode>)
             instance_id: i.instance_id,
             watch: None,
             alerted: false,
+            account: deps.account.clone(),
+            region: deps.region.clone(),
         });
     }
     Ok((running, out))

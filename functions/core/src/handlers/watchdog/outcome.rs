@@ -67,7 +67,27 @@ pub struct SweepOutcome {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub onboarding_seconds: Vec<i64>,
     pub overdue_now: usize,
+    /// Each account and region swept (an organization deployment: the hub's own and every
+    /// member's), with its router count; an unreachable one with its error and alert.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberOutcome>,
     pub errors: Vec<String>,
+}
+
+/// One account and region of the sweep.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MemberOutcome {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// `ok` or `unreachable` (the member role could not be assumed or EC2 refused the reads).
+    pub status: String,
+    /// Routers running there.
+    pub routers: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The `member-unreachable` alert (once per account per UTC day).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertOutcome>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -91,6 +111,10 @@ pub struct MistOutcome {
 #[derive(Clone, Debug, Serialize)]
 pub struct EpisodeOutcome {
     pub instance_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub router_name: String,
     pub started_at: DateTime<Utc>,
     pub elapsed_minutes: i64,

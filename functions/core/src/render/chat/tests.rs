@@ -34,6 +34,7 @@ fn ctx() -> EventContext {
         account: Some("123456789012".into()),
         event_id: None,
         deadline: None,
+        member: false,
     }
 }
 
