@@ -84,6 +84,16 @@ pub struct WebhookSummary {
     pub errors: Vec<String>,
 }
 
+/// What every event of one delivery shares: the hub's dependencies, the routers found in every
+/// account and region, the alert context and when the Mist reads must be done.
+#[derive(Clone, Copy)]
+struct DeliveryScope<'a> {
+    hub: &'a Deps,
+    gathered: Option<&'a Gathered>,
+    ctx: &'a EventContext,
+    until: Instant,
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct EventResult {
     #[serde(rename = "type")]
@@ -337,17 +347,15 @@ impl MistWebhook {
         // the first event that shows it onboarded.
         let mut ordered: Vec<&DeviceEvent> = events.iter().collect();
         ordered.sort_by_key(|e| e.time());
+        let delivery = DeliveryScope {
+            hub: deps,
+            gathered: gathered.as_ref(),
+            ctx: &ctx,
+            until,
+        };
         for ev in ordered {
             let r = self
-                .act_on_event(
-                    deps,
-                    gathered.as_ref(),
-                    &ctx,
-                    &mut open,
-                    &mut finished,
-                    ev,
-                    until,
-                )
+                .act_on_event(&delivery, &mut open, &mut finished, ev)
                 .await;
             match r {
                 Ok(r) => summary.results.push(r),
@@ -362,14 +370,17 @@ impl MistWebhook {
 
     async fn act_on_event(
         &self,
-        hub: &Deps,
-        gathered: Option<&Gathered>,
-        ctx: &EventContext,
+        delivery: &DeliveryScope<'_>,
         open: &mut [Episode],
         finished: &mut HashSet<String>,
         ev: &DeviceEvent,
-        until: Instant,
     ) -> Result<EventResult, String> {
+        let DeliveryScope {
+            hub,
+            gathered,
+            ctx,
+            until,
+        } = *delivery;
         let mut r = EventResult {
             kind: ev.kind.chars().take(40).collect(),
             mac: ev.mac(),

@@ -3,7 +3,7 @@
 
 mod ena;
 mod interfaces;
-mod network;
+pub mod network;
 mod not_checked;
 mod onboarding;
 mod profile;

@@ -1,6 +1,6 @@
 use super::Policy;
 use crate::findings::{Finding, FindingCode};
-use crate::snapshot::RouterSnapshot;
+use crate::snapshot::{Interface, RouterSnapshot};
 
 /// Reachability of the Mist cloud (guide: "Configuring a Default Route to an Internet Gateway";
 /// the template gives the public interface "a unique and static public IP address").
@@ -39,9 +39,19 @@ pub(super) fn check(s: &RouterSnapshot, policy: &Policy) -> Vec<Finding> {
     }
     // A stopped instance loses an auto-assigned public IP; only an Elastic IP stays. Right after
     // launch the address may not be associated yet: held back for the grace period (the stack's
-    // completion event and the watchdog look again later).
-    if wan.public_ip.is_none() && !policy.stopped && !policy.within_public_ip_grace(s.launch_time) {
-        out.push(Finding::new(
+    // completion event looks again; the watchdog's overdue page re-checks it, long after).
+    if !policy.stopped && !policy.within_public_ip_grace(s.launch_time) {
+        out.extend(wan_public_ip(wan));
+    }
+    out
+}
+
+/// `WAN_NO_PUBLIC_IP` when the WAN interface has no public IP: the one rule, used by the guard
+/// (after the grace period) and by the watchdog's overdue page (the late re-check: the grace is
+/// long over by the deadline).
+pub fn wan_public_ip(wan: &Interface) -> Option<Finding> {
+    wan.public_ip.is_none().then(|| {
+        Finding::new(
             FindingCode::WanNoPublicIp,
             &wan.eni_id,
             format!("WAN interface {} has no public IP address; the router cannot reach Mist through the internet gateway.", wan.eni_id),
@@ -49,9 +59,8 @@ pub(super) fn check(s: &RouterSnapshot, policy: &Policy) -> Vec<Finding> {
                 "aws ec2 allocate-address --domain vpc, then aws ec2 associate-address --allocation-id <eipalloc-id> --network-interface-id {}",
                 wan.eni_id
             ),
-        ));
-    }
-    out
+        )
+    })
 }
 
 #[cfg(test)]
