@@ -88,6 +88,24 @@ pub fn deadline_instant(deadline_ms: u64) -> std::time::Instant {
     std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
+/// Time kept before the Lambda deadline by a handler's waits (the guard's read-back polling),
+/// so the alert and the answer to Lambda still fit in the invocation (the custom resource keeps
+/// its own, larger margin: `custom_resource::DEADLINE_MARGIN`).
+pub const WAIT_DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The deadline a handler's waits may not pass: the invocation's `deadline` less `margin`,
+/// never earlier than `now` (an invocation already inside its margin waits for nothing).
+pub fn wait_deadline(
+    deadline: std::time::SystemTime,
+    margin: std::time::Duration,
+    now: std::time::SystemTime,
+) -> std::time::SystemTime {
+    let remaining = deadline
+        .duration_since(now)
+        .unwrap_or(std::time::Duration::ZERO);
+    now + remaining.saturating_sub(margin)
+}
+
 /// Serves invocations of `function` with `handler` over `state` (built once per cold start).
 pub async fn serve<'a, D, F, Fut, O, E>(
     function: Function,
@@ -150,5 +168,27 @@ mod tests {
         )));
         assert_eq!(d.error_type, "MalformedEvent");
         assert!(d.error_message.contains("expected an EC2 event"));
+    }
+
+    #[test]
+    fn when_the_deadline_is_far_then_waits_stop_the_margin_before_it() {
+        let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+        let deadline = now + std::time::Duration::from_secs(30);
+        assert_eq!(
+            wait_deadline(deadline, WAIT_DEADLINE_MARGIN, now),
+            now + std::time::Duration::from_secs(28)
+        );
+    }
+
+    #[test]
+    fn when_the_deadline_is_inside_the_margin_or_past_then_waits_stop_now() {
+        let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+        for deadline in [
+            now + std::time::Duration::from_millis(1_500),
+            now,
+            now - std::time::Duration::from_secs(5),
+        ] {
+            assert_eq!(wait_deadline(deadline, WAIT_DEADLINE_MARGIN, now), now);
+        }
     }
 }

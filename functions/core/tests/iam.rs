@@ -7,10 +7,14 @@
 //! the KMS key policies naming the role as a principal. `!If` branches all count (the union: a
 //! conditional grant exists in some deployment). Only `Allow` statements grant; the trust policy
 //! (`sts:AssumeRole` for Lambda) is not a grant to the role and is not read.
+//!
+//! In an organization deployment the functions act on a member account's routers through
+//! infra/member.yaml's `MemberRole`: it must grant every EC2 and CloudFormation action the
+//! functions that act there call (the state table, topics, keys and logs stay in the hub).
 
 use std::collections::BTreeSet;
 
-use ssr_core::aws::permissions::permissions;
+use ssr_core::aws::permissions::{called_actions, permissions};
 use ssr_core::metrics::Function;
 use yaml_rust2::Yaml;
 
@@ -33,10 +37,12 @@ fn role_of(doc: &Yaml, function: Function) -> String {
         .to_string()
 }
 
-/// Every value of `y`, with `!If [cond, a, b]` (a list after loading) opened into `a` and `b`.
+/// Every value of `y`, with `!If [cond, a, b]` (a list after loading) opened into `a` and `b`;
+/// none for a key the document does not have.
 fn flatten(y: &Yaml, out: &mut Vec<Yaml>) {
     match y {
         Yaml::Array(items) => items.iter().for_each(|i| flatten(i, out)),
+        Yaml::BadValue => {}
         other => out.push(other.clone()),
     }
 }
@@ -180,4 +186,63 @@ fn when_the_role_list_is_read_then_every_function_has_its_own_role() {
     let doc = template::load();
     let roles: BTreeSet<String> = Function::ALL.iter().map(|f| role_of(&doc, *f)).collect();
     assert_eq!(roles.len(), Function::ALL.len(), "{roles:?}");
+}
+
+/// The functions whose EC2 and CloudFormation calls go through the member role.
+const ACTING_IN_MEMBER_ACCOUNTS: [Function; 2] = [Function::InstanceGuard, Function::StackWatch];
+
+/// The services a function reaches in the member account (everything else stays in the hub).
+fn called_in_member_account(function: Function) -> Vec<&'static str> {
+    called_actions(function)
+        .into_iter()
+        .filter(|a| a.starts_with("ec2:") || a.starts_with("cloudformation:"))
+        .collect()
+}
+
+/// The actions of `function` called in a member account that `member`'s `MemberRole` lacks.
+fn missing_from_member_role(member: &Yaml, function: Function) -> Vec<&'static str> {
+    let granted = granted(member, "MemberRole");
+    called_in_member_account(function)
+        .into_iter()
+        .filter(|a| !granted.contains(*a))
+        .collect()
+}
+
+#[test]
+fn when_the_member_role_is_read_then_it_grants_every_ec2_and_cloudformation_call_of_the_guard_and_stack_watch(
+) {
+    let member = template::load_str(template::MEMBER);
+    for function in ACTING_IN_MEMBER_ACCOUNTS {
+        assert!(
+            !called_in_member_account(function).is_empty(),
+            "{} calls EC2 in member accounts",
+            function.name()
+        );
+        let missing = missing_from_member_role(&member, function);
+        assert!(
+            missing.is_empty(),
+            "{}: called in a member account (ssr_core::aws::permissions) but not granted by \
+             infra/member.yaml's MemberRole: {missing:?}",
+            function.name()
+        );
+    }
+}
+
+#[test]
+fn when_a_grant_is_removed_from_the_member_role_then_the_comparison_reports_it_missing() {
+    let text = template::MEMBER.replace(
+        "\n                  - cloudformation:ListStackResources",
+        "",
+    );
+    assert_ne!(
+        text,
+        template::MEMBER,
+        "the member role's stack statement was found"
+    );
+    let member = template::load_str(&text);
+    assert_eq!(
+        missing_from_member_role(&member, Function::StackWatch),
+        ["cloudformation:ListStackResources"]
+    );
+    assert!(missing_from_member_role(&member, Function::InstanceGuard).is_empty());
 }

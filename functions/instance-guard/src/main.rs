@@ -10,7 +10,13 @@ const FUNCTION: lambda::Function = lambda::Function::InstanceGuard;
 async fn main() -> Result<(), lambda::Error> {
     let deps = lambda::init().await;
     lambda::serve(FUNCTION, &deps, |deps, event| {
-        let deadline = event.context.deadline();
+        // The read-back's waits stop WAIT_DEADLINE_MARGIN before the invocation's deadline,
+        // leaving time for the alert and the answer.
+        let deadline = lambda::wait_deadline(
+            event.context.deadline(),
+            lambda::WAIT_DEADLINE_MARGIN,
+            std::time::SystemTime::now(),
+        );
         guard::handle_event_until(deps, event.payload, Some(deadline))
     })
     .await

@@ -1,4 +1,5 @@
-//! infra/template.yaml as YAML, for the tests that hold it to the code (event rules, IAM).
+//! infra/template.yaml (and member.yaml, ssr-router.yaml) as YAML, for the tests that hold them
+//! to the code (event rules, IAM, parameters).
 //!
 //! CloudFormation short tags (!Ref, !Sub, !GetAtt, !If…) are local tags: the loader drops the
 //! tag and keeps the tagged value (`!Ref X` → `"X"`, `!If [c, a, b]` → `[c, a, b]`), and the rest
@@ -8,6 +9,10 @@
 use yaml_rust2::{Yaml, YamlLoader};
 
 pub const TEMPLATE: &str = include_str!("../../../../infra/template.yaml");
+/// infra/member.yaml: a member account's forwarding rules and the role the hub assumes.
+pub const MEMBER: &str = include_str!("../../../../infra/member.yaml");
+/// infra/ssr-router.yaml: the example router stack.
+pub const ROUTER_STACK: &str = include_str!("../../../../infra/ssr-router.yaml");
 
 /// The template's document.
 pub fn load() -> Yaml {

@@ -7,12 +7,53 @@ pub const CFN_SOURCE: &str = "aws.cloudformation";
 pub const RESOURCE_STATUS_DETAIL_TYPE: &str = "CloudFormation Resource Status Change";
 pub const STACK_STATUS_DETAIL_TYPE: &str = "CloudFormation Stack Status Change";
 
-/// Resource types whose completion runs the guard on their instance.
-pub const WATCHED_RESOURCE_TYPES: &[&str] = &[
-    "AWS::EC2::Instance",
-    "AWS::EC2::NetworkInterface",
-    "AWS::EC2::NetworkInterfaceAttachment",
-];
+/// A resource type whose completion runs the guard on its instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchedResource {
+    /// `AWS::EC2::Instance`: the physical id is the instance id.
+    Instance,
+    /// `AWS::EC2::NetworkInterface`: the instance the interface is attached to.
+    NetworkInterface,
+    /// `AWS::EC2::NetworkInterfaceAttachment`: the instance of the interface with that attachment.
+    NetworkInterfaceAttachment,
+}
+
+impl WatchedResource {
+    /// Every watched type: the one list ([`WATCHED_RESOURCE_TYPES`] is its names).
+    pub const ALL: [WatchedResource; 3] = [
+        WatchedResource::Instance,
+        WatchedResource::NetworkInterface,
+        WatchedResource::NetworkInterfaceAttachment,
+    ];
+
+    /// The CloudFormation resource type (`detail.resource-type`).
+    pub const fn resource_type(self) -> &'static str {
+        match self {
+            WatchedResource::Instance => "AWS::EC2::Instance",
+            WatchedResource::NetworkInterface => "AWS::EC2::NetworkInterface",
+            WatchedResource::NetworkInterfaceAttachment => "AWS::EC2::NetworkInterfaceAttachment",
+        }
+    }
+
+    /// The watched type named `resource_type`, if it is one.
+    pub fn from_resource_type(resource_type: &str) -> Option<WatchedResource> {
+        Self::ALL
+            .into_iter()
+            .find(|w| w.resource_type() == resource_type)
+    }
+}
+
+/// Resource types whose completion runs the guard on their instance (the names of
+/// [`WatchedResource::ALL`]).
+pub const WATCHED_RESOURCE_TYPES: &[&str] = &{
+    let mut names = [""; WatchedResource::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = WatchedResource::ALL[i].resource_type();
+        i += 1;
+    }
+    names
+};
 /// Resource statuses acted on.
 pub const WATCHED_RESOURCE_STATUSES: &[&str] = &["CREATE_COMPLETE", "UPDATE_COMPLETE"];
 /// Stack statuses after which a router stack's instances are guarded.
@@ -87,4 +128,35 @@ pub struct ResourceStatusChange {
 pub struct StackStatusChange {
     pub stack_id: String,
     pub status_details: StatusDetails,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_a_resource_type_is_read_then_only_the_watched_names_map_to_their_type() {
+        assert_eq!(
+            WATCHED_RESOURCE_TYPES,
+            [
+                "AWS::EC2::Instance",
+                "AWS::EC2::NetworkInterface",
+                "AWS::EC2::NetworkInterfaceAttachment"
+            ]
+        );
+        for w in WatchedResource::ALL {
+            assert_eq!(
+                WatchedResource::from_resource_type(w.resource_type()),
+                Some(w)
+            );
+        }
+        for other in [
+            "AWS::EC2::EIP",
+            "AWS::EC2::Subnet",
+            "aws::ec2::instance",
+            "",
+        ] {
+            assert_eq!(WatchedResource::from_resource_type(other), None, "{other}");
+        }
+    }
 }

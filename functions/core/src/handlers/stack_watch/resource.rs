@@ -4,12 +4,13 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use tracing::Instrument;
 
-use super::events::{ResourceStatusChange, WATCHED_RESOURCE_STATUSES};
+use super::events::{ResourceStatusChange, WatchedResource, WATCHED_RESOURCE_STATUSES};
 use super::{context, EventKind, InstanceResult, ResourceRef, StackWatchOutcome};
 use crate::aws::cloudformation::stack_name_from_id;
 use crate::deps::Deps;
 use crate::handlers::guard::guard_instance;
 use crate::handlers::{EventError, HandlerError};
+use crate::snapshot::is_instance_id;
 
 pub(super) async fn handle_resource_event(
     deps: &Deps,
@@ -61,22 +62,34 @@ async fn resource_inner(
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty());
-    let instance_id = match d.resource_type.as_str() {
-        "AWS::EC2::Instance" => match physical {
-            Some(id) if id.starts_with("i-") => Some(id.to_string()),
+    let Some(watched) = WatchedResource::from_resource_type(&d.resource_type) else {
+        let other = d.resource_type.as_str();
+        o.decision = format!("resource type {other} is not watched");
+        tracing::info!(
+            resource_type = other,
+            decision = "ignore",
+            "resource type not watched"
+        );
+        return Ok(o);
+    };
+    let instance_id = match watched {
+        WatchedResource::Instance => match physical {
+            Some(id) if is_instance_id(id) => Some(id.to_string()),
             other => {
                 return Err(EventError::malformed(format!(
-                "detail.physical-resource-id `{}` of an AWS::EC2::Instance is not an instance id",
-                other.unwrap_or("")
-            ))
+                    "detail.physical-resource-id `{}` of an {} is not an instance id",
+                    other.unwrap_or(""),
+                    watched.resource_type()
+                ))
                 .into())
             }
         },
-        "AWS::EC2::NetworkInterface" => {
+        WatchedResource::NetworkInterface => {
             let Some(eni) = physical.filter(|p| p.starts_with("eni-")) else {
                 return Err(EventError::malformed(format!(
-                    "detail.physical-resource-id `{}` of an AWS::EC2::NetworkInterface is not an interface id",
-                    physical.unwrap_or("")
+                    "detail.physical-resource-id `{}` of an {} is not an interface id",
+                    physical.unwrap_or(""),
+                    watched.resource_type()
                 ))
                 .into());
             };
@@ -89,11 +102,12 @@ async fn resource_inner(
                 Some(n) => n.instance_id,
             }
         }
-        "AWS::EC2::NetworkInterfaceAttachment" => {
+        WatchedResource::NetworkInterfaceAttachment => {
             let Some(attachment) = physical else {
-                return Err(EventError::malformed(
-                    "detail.physical-resource-id of an AWS::EC2::NetworkInterfaceAttachment is empty",
-                )
+                return Err(EventError::malformed(format!(
+                    "detail.physical-resource-id of an {} is empty",
+                    watched.resource_type()
+                ))
                 .into());
             };
             match deps.ec2.interface_by_attachment(attachment).await? {
@@ -110,15 +124,6 @@ async fn resource_inner(
                 }
                 Some(n) => n.instance_id,
             }
-        }
-        other => {
-            o.decision = format!("resource type {other} is not watched");
-            tracing::info!(
-                resource_type = other,
-                decision = "ignore",
-                "resource type not watched"
-            );
-            return Ok(o);
         }
     };
     let Some(instance_id) = instance_id else {

@@ -8,7 +8,9 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
-use super::events::{failure_claim_key, is_complete, is_failure, StackStatusChange};
+use super::events::{
+    failure_claim_key, is_complete, is_failure, StackStatusChange, WatchedResource,
+};
 use super::recognise::{recognise_by_name, recognise_described, Recognition};
 use super::{context, EventKind, InstanceResult, StackWatchOutcome};
 use crate::alerting::{publish_once, AlertOutcome, Once};
@@ -19,6 +21,7 @@ use crate::deps::Deps;
 use crate::handlers::guard::guard_instance;
 use crate::handlers::{EventError, HandlerError};
 use crate::render::stack::stack_alert;
+use crate::snapshot::is_instance_id;
 
 /// `source` of the onboarding-start records this function writes.
 pub const ONBOARDING_SOURCE: &str = "stack-watch";
@@ -134,9 +137,9 @@ async fn stack_instances(
     let resources = deps.cloudformation().stack_resources(stack_id).await?;
     let mut ids: Vec<String> = resources
         .into_iter()
-        .filter(|r| r.resource_type == "AWS::EC2::Instance")
+        .filter(|r| r.resource_type == WatchedResource::Instance.resource_type())
         .filter_map(|r| r.physical_resource_id)
-        .filter(|p| p.starts_with("i-"))
+        .filter(|p| is_instance_id(p))
         .collect();
     ids.sort();
     ids.dedup();

@@ -985,6 +985,21 @@ async fn when_instance_event_has_no_instance_id_then_malformed() {
     assert!(matches!(err, HandlerError::Event(EventError::Malformed(_))));
 }
 
+#[tokio::test]
+async fn when_instance_event_physical_id_is_not_an_instance_id_then_malformed_without_calls() {
+    for bad in ["i-", "i-xyz", "i-abcd11", "sg-0abc1234567890def"] {
+        let mut v = json(FIX_RES_INSTANCE);
+        v["detail"]["physical-resource-id"] = bad.into();
+        let err = handle_event(&no_aws(&[]), &sender(), v, deadline())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, HandlerError::Event(EventError::Malformed(_))),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
 #[test]
 fn when_outcome_serialises_then_kind_is_kebab_case() {
     let o = StackWatchOutcome::new(EventKind::StackStatusChange, None);
