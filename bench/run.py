@@ -54,7 +54,7 @@ sys.path.insert(0, HERE)
 from harness.aws_proxy import AwsProxy  # noqa: E402
 from harness.runtime_api import RuntimeApi  # noqa: E402
 from harness.world import (ACCOUNT_ID, REGION, Moto, World, ec2_state_change_event,  # noqa: E402
-                           scheduled_event)
+                           member_ec2, member_fleet, scheduled_event)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 _n = 0
@@ -282,6 +282,67 @@ def sweep_bench(fn, world, proxy, n_routers, delays, logdir, reps):
         env.close()
 
 
+ORG_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "eu-central-1"]
+
+
+def org_sweep_bench(bin_dir, endpoint, proxy, topic, table, accounts, regions, per_scope, delays, logdir, reps):
+    """The onboarding-watchdog on a hub sweeping `accounts` member accounts × `regions` regions
+    with `per_scope` routers each (issue 14's scale benchmark): AssumeRole calls, describes,
+    state reads and wall time, cold (first sweep of a fresh process) and steady."""
+    members = [str(444400000000 + i) for i in range(accounts)]
+    region_list = ORG_REGIONS[:regions]
+    log(f"org sweep: {accounts} accounts × {regions} regions × {per_scope} routers in moto")
+    t = time.monotonic()
+    for acct in members:
+        for region in region_list:
+            member_fleet(member_ec2(endpoint, acct, region), per_scope, f"fleet-{acct}-{region}")
+    log(f"org sweep: fleets launched in {time.monotonic() - t:.1f}s")
+    fn = Fn("rust-watchdog-org", [os.path.join(bin_dir, "onboarding-watchdog")], "onboarding-watchdog",
+            {"ALERT_TOPIC_ARN": topic, "STATE_TABLE": table, "HUB_ACCOUNT_ID": ACCOUNT_ID,
+             "MEMBER_ACCOUNTS": ",".join(members), "MEMBER_REGIONS": ",".join(region_list)})
+    env = Warm(fn, proxy, logdir)
+    try:
+        sweeps = []
+        for i in range(accounts * regions * per_scope // 100 + 5):
+            proxy.reset()
+            inv = env.invoke(scheduled_event(seq()), timeout_s=900)
+            if not inv.ok:
+                raise RuntimeError(f"org sweep failed: {inv.body[:800]!r}")
+            o = inv.result()
+            unreachable = [m for m in o.get("members", []) if m.get("status") != "ok"]
+            if unreachable:
+                raise RuntimeError(f"org sweep: unreachable scopes {unreachable[:3]!r}")
+            sweeps.append({"wall_ms": round((inv.answered - inv.submitted) * 1000, 1), "calls": proxy.total(),
+                           "calls_by_operation": proxy.counts(), "routers": o.get("routers"),
+                           "scopes": len(o.get("members", [])), "initialised": o.get("initialised"),
+                           "deferred_init": o.get("deferred_init")})
+            log(f"org sweep {i + 1}: {sweeps[-1]['wall_ms']} ms, {sweeps[-1]['calls']} calls, "
+                f"{sweeps[-1]['routers']} routers, initialised {sweeps[-1]['initialised']}")
+            if o.get("initialised") == 0 and o.get("deferred_init") == 0:
+                break
+        steady = {}
+        for d in delays:
+            proxy.delay_s = d / 1000
+            walls = []
+            for _ in range(reps):
+                proxy.reset()
+                inv = env.invoke(scheduled_event(seq()), timeout_s=900)
+                if not inv.ok:
+                    raise RuntimeError(f"org sweep failed: {inv.body[:800]!r}")
+                walls.append((inv.answered - inv.submitted) * 1000)
+            steady[str(d)] = {"wall_ms": med(walls), "calls": proxy.total(), "calls_by_operation": proxy.counts(),
+                              "max_concurrent_calls": proxy.max_in_flight,
+                              "routers": inv.result().get("routers")}
+            if d and "0" in steady:
+                steady[str(d)]["round_trips"] = round((statistics.median(walls) - steady["0"]["wall_ms"]) / d, 2)
+        proxy.delay_s = 0
+        return {"accounts": accounts, "regions": regions, "routers_per_scope": per_scope,
+                "scopes": 1 + accounts * regions + (regions - 1 if regions > 1 else 0),
+                "first_sweep": sweeps[0], "convergence_sweeps": len(sweeps), "steady": steady}
+    finally:
+        env.close()
+
+
 def zip_size(paths_in_zip):
     with tempfile.TemporaryFile() as tmp:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
@@ -335,6 +396,8 @@ def main():
     ap.add_argument("--cold", type=int, help="cold starts per implementation (default 11; smoke 3)")
     ap.add_argument("--reps", type=int, help="warm invocations per scenario and delay (default 5; smoke 2)")
     ap.add_argument("--delay-ms", type=int, default=50, help="per-call delay modelling a round trip (default 50)")
+    ap.add_argument("--org", default=None,
+                    help="organization sweep ACCOUNTSxREGIONSxROUTERS (default 10x2x100; smoke 2x2x5; 0 skips)")
     args = ap.parse_args()
     smoke = args.smoke
     routers = args.routers or (20 if smoke else 1000)
@@ -342,6 +405,13 @@ def main():
     n_cold = args.cold or (3 if smoke else 11)
     reps = args.reps or (2 if smoke else 5)
     delays = [0, args.delay_ms]
+    org = args.org or ("2x2x5" if smoke else "10x2x100")
+    try:
+        org_shape = None if org == "0" else tuple(int(x) for x in org.lower().split("x"))
+        if org_shape is not None and (len(org_shape) != 3 or not 1 <= org_shape[1] <= len(ORG_REGIONS)):
+            raise ValueError(org)
+    except ValueError:
+        sys.exit(f"bench: --org takes ACCOUNTSxREGIONSxROUTERS (regions 1..{len(ORG_REGIONS)}), got {org!r}")
 
     bin_dir = os.path.abspath(args.bin_dir) if args.bin_dir else build_release()
     if not os.access(os.path.join(bin_dir, "instance-guard"), os.X_OK):
@@ -403,6 +473,9 @@ def main():
                 {"ALERT_TOPIC_ARN": topic, "STATE_TABLE": w.state_table("ssr-onboard-state-watchdog")})
         results["watchdog_sweep"] = (sweep_bench(wd, w, proxy, routers, delays, logdir, 1 if smoke else 3)
                                      if have_watchdog else None)
+        results["org_sweep"] = (org_sweep_bench(bin_dir, moto.url, proxy, topic, w.state_table("ssr-onboard-state-org"),
+                                                *org_shape, delays, logdir, 1 if smoke else 3)
+                                if have_watchdog and org_shape else None)
         results["artifacts"] = artifacts(bin_dir)
         results["wall_s"] = round(time.monotonic() - started, 1)
     finally:
@@ -459,6 +532,18 @@ def table(res):
         rows.append(("watchdog sweep: round trips on the critical path", "%.2f" % st[d]["round_trips"], "—", ""))
     else:
         rows.append(("watchdog sweep", "skipped (no onboarding-watchdog binary)", "—", ""))
+    o = res.get("org_sweep")
+    if o:
+        st, first = o["steady"], o["first_sweep"]
+        shape = f"{o['accounts']} accounts × {o['regions']} regions × {o['routers_per_scope']}"
+        ops = first["calls_by_operation"]
+        assume = sum(n for k, n in ops.items() if k.endswith("AssumeRole"))
+        rows.append((f"org sweep ({shape}): first sweep, AssumeRole calls", str(assume), "—", ""))
+        rows.append((f"org sweep: first sweep AWS calls / wall", f"{first['calls']} / {first['wall_ms']:.0f} ms", "—", ""))
+        rows.append((f"org sweep: steady AWS calls ({first['routers']} routers)", str(st["0"]["calls"]), "—", ""))
+        rows.append(("org sweep: steady @0 ms", "%.0f ms" % st["0"]["wall_ms"], "—", ""))
+        rows.append((f"org sweep: steady @{d} ms/call", "%.0f ms" % st[d]["wall_ms"], "—", ""))
+        rows.append(("org sweep: round trips on the critical path", "%.2f" % st[d]["round_trips"], "—", ""))
     a = res["artifacts"]
     ig = a["rust"].get("instance-guard", {}).get("zip_bytes")
     row("artifact: instance-guard zip", ig / 1e6 if ig else None, a["boto3"]["instance-guard"]["zip_bytes"] / 1e6, " MB", fmt="{:.2f}")

@@ -208,3 +208,32 @@ class World:
                     {"Key": "Name", "Value": name}, {"Key": "SSR-ROUTER", "Value": "true"}]}],
             )
             left -= n
+
+
+def member_ec2(endpoint, account, region, role_name="ssr-onboard-member"):
+    """An EC2 client in `account` and `region`, with credentials from AssumeRole into the member
+    role there: moto makes the resources created with them belong to that account."""
+    kw = dict(endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+              config=BotoConfig(retries={"max_attempts": 2, "mode": "standard"}))
+    creds = boto3.client("sts", region_name=region, **kw).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{role_name}", RoleSessionName="bench-setup")["Credentials"]
+    return boto3.client("ec2", endpoint_url=endpoint, region_name=region,
+                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"],
+                        config=BotoConfig(retries={"max_attempts": 2, "mode": "standard"}))
+
+
+def member_fleet(ec2, count, name):
+    """`count` routers (one interface each, tagged SSR-ROUTER, the guide's user data) in the
+    region's default VPC of a member account, in batches of 250."""
+    subnet = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"][0]["SubnetId"]
+    ud = guide_user_data(name)
+    left = count
+    while left > 0:
+        n = min(250, left)
+        ec2.run_instances(
+            ImageId=ROUTER_AMI, InstanceType="c5.xlarge", MinCount=n, MaxCount=n, SubnetId=subnet, UserData=ud,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                {"Key": "Name", "Value": name}, {"Key": "SSR-ROUTER", "Value": "true"}]}],
+        )
+        left -= n
