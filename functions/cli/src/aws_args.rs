@@ -44,6 +44,40 @@ impl AwsArgs {
     }
 }
 
+/// The account the credentials belong to (`sts:GetCallerIdentity`, which needs no permission):
+/// the "own" account of an audit across several.
+pub async fn caller_account(sdk: &SdkConfig) -> Result<String, AwsError> {
+    let out = aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("sts:GetCallerIdentity", e))?;
+    out.account().map(String::from).ok_or_else(|| {
+        AwsError::new(
+            "sts:GetCallerIdentity",
+            "MissingAccount",
+            "the answer names no account",
+        )
+    })
+}
+
+/// An AWS error's text without the debug dump of the SDK error (raw response included) that
+/// `DisplayErrorContext` appends in parentheses: the readable chain of causes only.
+pub fn concise(e: &AwsError) -> String {
+    const DUMPS: [&str; 5] = [
+        " (DispatchFailure(",
+        " (TimeoutError(",
+        " (ResponseError(",
+        " (ServiceError(",
+        " (ConstructionFailure(",
+    ];
+    let text = e.to_string();
+    match DUMPS.iter().filter_map(|d| text.find(d)).min() {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
 /// What to do about an AWS error, in one line.
 pub fn hint(e: &AwsError) -> &'static str {
     let code = e.code.as_str();
@@ -93,6 +127,26 @@ mod tests {
             "You are not authorized",
         );
         assert!(hint(&e).contains("permission"));
+    }
+
+    #[test]
+    fn when_the_sdk_appended_its_debug_dump_then_concise_keeps_the_readable_chain() {
+        let e = AwsError::new(
+            "DescribeInstances",
+            "Unknown",
+            "dispatch failure: other: an error occurred while loading credentials: AccessDenied \
+             (DispatchFailure(DispatchFailure { source: ConnectorError { raw: Response {} } }))",
+        );
+        assert_eq!(
+            concise(&e),
+            "DescribeInstances failed: Unknown: dispatch failure: other: an error occurred while loading credentials: AccessDenied"
+        );
+        let plain = AwsError::new(
+            "DescribeInstances",
+            "Throttling",
+            "Rate exceeded (try later)",
+        );
+        assert_eq!(concise(&plain), plain.to_string());
     }
 
     #[test]

@@ -25,6 +25,7 @@ Start here (no AWS account needed):
 Examples:
   ssr-onboard audit --region us-east-1
   ssr-onboard audit --fix --dry-run --output json
+  ssr-onboard audit --accounts org --regions us-east-1,eu-west-1
   ssr-onboard report --table ssr-onboard-state
   ssr-onboard invoke instance-guard --event tests/fixtures/ec2-state-change-running.json
   ssr-onboard invoke stack-watch --event tests/fixtures/cfn-stack-status-create-complete.json
@@ -34,8 +35,8 @@ AWS access uses the standard chain: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, c
 Commands read the same environment variables as the Lambda functions (ROUTER_TAG_KEY,
 ROUTER_STACKS, MIN_ROOT_VOLUME_GB, STATE_TABLE, ...; see README and docs/cli.md).
 
-Exit codes: 0 success, 1 AWS error, 2 usage or configuration error, 3 findings remain (audit),
-130 interrupted."
+Exit codes: 0 success, 1 AWS error (audit: also an account that could not be audited),
+2 usage or configuration error, 3 findings remain (audit), 130 interrupted."
 )]
 struct Cli {
     /// More log output on stderr (-v debug, -vv trace).
@@ -50,7 +51,8 @@ enum Command {
     /// One-command demo on an emulated AWS (moto on 127.0.0.1): routers launched right and
     /// wrong, the real handlers fixing and alerting, the on-call messages as they would arrive.
     Demo(demo::DemoArgs),
-    /// Check every managed router in a region; with --fix apply the safe fixes.
+    /// Check every managed router in a region (or across accounts and regions); with --fix
+    /// apply the safe fixes.
     Audit(audit::AuditArgs),
     /// Onboarding durations (count, p50, p95, max) and routers overdue now, from the state table.
     Report(report::ReportArgs),

@@ -385,3 +385,54 @@ fn when_mist_webhook_event_file_is_malformed_then_exit_2() {
     );
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }
+
+#[tokio::test]
+async fn when_the_event_names_a_member_account_and_hub_account_id_is_set_then_invoke_acts_there_as_the_lambda_does(
+) {
+    const MEMBER: &str = "444455556666";
+    let aws = TestAws::start().await;
+    let (_, member) = aws.member_world(MEMBER, "ssr-onboard-member").await;
+    let vpc = member.guide_vpc().await.expect("member vpc");
+    let router = member
+        .launch_router(
+            &vpc,
+            &RouterSpec {
+                iam_instance_profile: false,
+                ..RouterSpec::guide("cli-member")
+            },
+        )
+        .await
+        .expect("member router");
+    let mut event = ssr_testkit::fixture("ec2-state-change-running");
+    event["detail"]["instance-id"] = router.instance_id.clone().into();
+    event["account"] = MEMBER.into();
+    let endpoint = aws.emulator.endpoint().to_string();
+    let run = |hub: Option<&'static str>| {
+        let (endpoint, event) = (endpoint.clone(), event.to_string());
+        tokio::task::spawn_blocking(move || {
+            let mut env = vec![("AWS_ENDPOINT_URL", endpoint.as_str()), ("DRY_RUN", "true")];
+            env.extend(hub.map(|h| ("HUB_ACCOUNT_ID", h)));
+            invoke(
+                &["invoke", "instance-guard", "--event", "-"],
+                &env,
+                Some(&event),
+            )
+        })
+    };
+
+    // As the hub: the member role is assumed in the event's account, the router found there.
+    let out = run(Some(ssr_onboard_tests::ACCOUNT_ID))
+        .await
+        .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON result");
+    assert_eq!(result["instance_id"], router.instance_id.as_str());
+    assert_eq!(result["selected"], true, "{result}");
+
+    // Without HUB_ACCOUNT_ID (a single-account deployment) it looks in its own account, where
+    // the member's router does not exist: the Lambda would do the same.
+    let out = run(None).await.expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON result");
+    assert_eq!(result["selected"], false, "{result}");
+}
