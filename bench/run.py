@@ -241,6 +241,28 @@ def burst(env, proxy, event_of, n, throttle_every=0):
             "peak_rss_mb": round(vm_hwm_kb(env.p.pid) / 1024, 2)}
 
 
+def steady_sweeps(env, proxy, delays, reps, timeout_s):
+    """Sweeps of a converged watchdog (no new episode) at each per-call delay: median wall time,
+    calls (by operation), the most calls in flight, and round trips on the critical path."""
+    steady = {}
+    for d in delays:
+        proxy.delay_s = d / 1000
+        walls = []
+        for _ in range(reps):
+            proxy.reset()
+            inv = env.invoke(scheduled_event(seq()), timeout_s=timeout_s)
+            if not inv.ok:
+                raise RuntimeError(f"sweep failed: {inv.body[:800]!r}")
+            walls.append((inv.answered - inv.submitted) * 1000)
+        steady[str(d)] = {"wall_ms": med(walls), "calls": proxy.total(), "calls_by_operation": proxy.counts(),
+                          "max_concurrent_calls": proxy.max_in_flight,
+                          "routers": inv.result().get("routers")}
+        if d and "0" in steady:
+            steady[str(d)]["round_trips"] = round((statistics.median(walls) - steady["0"]["wall_ms"]) / d, 2)
+    proxy.delay_s = 0
+    return steady
+
+
 def sweep_bench(fn, world, proxy, n_routers, delays, logdir, reps):
     log(f"watchdog: launching {n_routers} routers in moto")
     t = time.monotonic()
@@ -261,23 +283,8 @@ def sweep_bench(fn, world, proxy, n_routers, delays, logdir, reps):
             log(f"watchdog sweep {i + 1}: {sweeps[-1]}")
             if o.get("initialised") == 0 and o.get("deferred_init") == 0:
                 break
-        steady = {}
-        for d in delays:
-            proxy.delay_s = d / 1000
-            walls = []
-            for _ in range(reps):
-                proxy.reset()
-                inv = env.invoke(scheduled_event(seq()), timeout_s=600)
-                if not inv.ok:
-                    raise RuntimeError(f"sweep failed: {inv.body[:800]!r}")
-                walls.append((inv.answered - inv.submitted) * 1000)
-            steady[str(d)] = {"wall_ms": med(walls), "calls": proxy.total(), "calls_by_operation": proxy.counts(),
-                              "max_concurrent_calls": proxy.max_in_flight,
-                              "routers": inv.result().get("routers")}
-            if d and "0" in steady:
-                steady[str(d)]["round_trips"] = round((statistics.median(walls) - steady["0"]["wall_ms"]) / d, 2)
-        proxy.delay_s = 0
-        return {"routers": n_routers, "convergence_sweeps": sweeps, "steady": steady}
+        return {"routers": n_routers, "convergence_sweeps": sweeps,
+                "steady": steady_sweeps(env, proxy, delays, reps, 600)}
     finally:
         env.close()
 
@@ -320,22 +327,7 @@ def org_sweep_bench(bin_dir, endpoint, proxy, topic, table, accounts, regions, p
                 f"{sweeps[-1]['routers']} routers, initialised {sweeps[-1]['initialised']}")
             if o.get("initialised") == 0 and o.get("deferred_init") == 0:
                 break
-        steady = {}
-        for d in delays:
-            proxy.delay_s = d / 1000
-            walls = []
-            for _ in range(reps):
-                proxy.reset()
-                inv = env.invoke(scheduled_event(seq()), timeout_s=900)
-                if not inv.ok:
-                    raise RuntimeError(f"org sweep failed: {inv.body[:800]!r}")
-                walls.append((inv.answered - inv.submitted) * 1000)
-            steady[str(d)] = {"wall_ms": med(walls), "calls": proxy.total(), "calls_by_operation": proxy.counts(),
-                              "max_concurrent_calls": proxy.max_in_flight,
-                              "routers": inv.result().get("routers")}
-            if d and "0" in steady:
-                steady[str(d)]["round_trips"] = round((statistics.median(walls) - steady["0"]["wall_ms"]) / d, 2)
-        proxy.delay_s = 0
+        steady = steady_sweeps(env, proxy, delays, reps, 900)
         return {"accounts": accounts, "regions": regions, "routers_per_scope": per_scope,
                 "scopes": 1 + accounts * regions + (regions - 1 if regions > 1 else 0),
                 "first_sweep": sweeps[0], "convergence_sweeps": len(sweeps), "steady": steady}

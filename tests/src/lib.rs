@@ -118,6 +118,31 @@ impl TestAws {
         Deps::new(config, clients, sdk.region().map(|r| r.to_string()))
     }
 
+    /// The emulated world of another account: SDK configuration with the credentials of
+    /// `role_name` assumed there from this emulator's (moto makes what they create belong to
+    /// `account`; it does not check the role exists), and a sandbox building with them. The
+    /// sandbox's IAM calls keep the default account's key, so launch member routers with
+    /// `iam_instance_profile: false`.
+    pub async fn member_world(&self, account: &str, role_name: &str) -> (SdkConfig, Sandbox) {
+        let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+            "arn:aws:iam::{account}:role/{role_name}"
+        ))
+        .session_name("test-setup")
+        .configure(&self.sdk)
+        .build()
+        .await;
+        let sdk = self
+            .sdk
+            .to_builder()
+            .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .build();
+        let sandbox = Sandbox::from_sdk(&sdk, self.emulator.endpoint(), REGION)
+            .unwrap_or_else(|e| panic!("member sandbox: {e}"));
+        (sdk, sandbox)
+    }
+
     /// Creates the DynamoDB state table: partition key `pk` (String), on-demand billing.
     pub async fn create_state_table(&self, name: &str) {
         self.sandbox

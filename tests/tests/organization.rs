@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 
-use aws_config::sts::AssumeRoleProvider;
-use aws_config::SdkConfig;
 use chrono::{DateTime, Duration, Utc};
 use ssr_core::handlers::guard;
 use ssr_core::handlers::watchdog::Watchdog;
 use ssr_core::plan::ActionStatus;
 use ssr_core::{Config, Deps};
-use ssr_onboard_tests::{ec2_state_change_event, RouterSpec, TestAws};
+use ssr_onboard_tests::{
+    ec2_state_change_event, AlertCapture, LaunchedRouter, RouterSpec, TestAws,
+};
 use ssr_sandbox::world::Sandbox;
 
 const TABLE: &str = "ssr-onboard-state";
@@ -20,21 +20,23 @@ const TABLE: &str = "ssr-onboard-state";
 const HUB: &str = "123456789012";
 const MEMBER: &str = "444455556666";
 
-/// What an operator's credentials in the member account look like to moto: the member role,
-/// assumed from the hub's credentials.
-async fn member_sdk(aws: &TestAws) -> SdkConfig {
-    let provider =
-        AssumeRoleProvider::builder(format!("arn:aws:iam::{MEMBER}:role/ssr-onboard-member"))
-            .session_name("test-setup")
-            .configure(&aws.sdk)
-            .build()
-            .await;
-    aws.sdk
-        .to_builder()
-        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
-            provider,
-        ))
-        .build()
+/// A started emulator with the state table and the alert capture, and `spec`'s router launched
+/// in the member account (guide VPC there). The sandbox's IAM calls use the hub's static key
+/// (it has no IAM SDK), so member routers go without an instance profile.
+async fn world_with_member_router(
+    spec: RouterSpec,
+) -> (TestAws, AlertCapture, Sandbox, LaunchedRouter) {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let (_, member) = aws.member_world(MEMBER, "ssr-onboard-member").await;
+    let vpc = member.guide_vpc().await.expect("member vpc");
+    let spec = RouterSpec {
+        iam_instance_profile: false,
+        ..spec
+    };
+    let router = member.launch_router(&vpc, &spec).await.expect("router");
+    (aws, capture, member, router)
 }
 
 fn hub_deps(aws: &TestAws, topic: &str) -> Deps {
@@ -59,24 +61,12 @@ fn member_event(instance_id: &str) -> serde_json::Value {
 #[tokio::test]
 async fn when_a_member_router_event_reaches_the_hub_then_it_is_fixed_in_the_member_account_and_alerted_on_the_hub_topic(
 ) {
-    let aws = TestAws::start().await;
-    aws.create_state_table(TABLE).await;
-    let capture = aws.alert_capture().await;
-    let member = Sandbox::from_sdk(
-        &member_sdk(&aws).await,
-        aws.emulator.endpoint(),
-        "us-east-1",
-    )
-    .expect("member sandbox");
-    let vpc = member.guide_vpc().await.expect("member vpc");
-    // The sandbox's IAM calls use the hub's static key (it has no IAM SDK), so the member's
-    // router goes without an instance profile; the small disk is the finding to alert.
-    let spec = RouterSpec {
+    // The small disk is the finding to alert.
+    let (aws, capture, member, router) = world_with_member_router(RouterSpec {
         root_volume_gb: 8,
-        iam_instance_profile: false,
         ..RouterSpec::guide("member-branch")
-    };
-    let router = member.launch_router(&vpc, &spec).await.expect("router");
+    })
+    .await;
     // The router is the member's: the hub's own credentials do not see it.
     let hub_view = aws
         .ec2
@@ -209,27 +199,8 @@ fn sweep_event(at: DateTime<Utc>) -> serde_json::Value {
 #[tokio::test]
 async fn when_the_watchdog_sweeps_a_member_account_then_its_late_router_is_paged_once_on_the_hub_topic_naming_the_account(
 ) {
-    let aws = TestAws::start().await;
-    aws.create_state_table(TABLE).await;
-    let capture = aws.alert_capture().await;
-    let member = Sandbox::from_sdk(
-        &member_sdk(&aws).await,
-        aws.emulator.endpoint(),
-        "us-east-1",
-    )
-    .expect("member sandbox");
-    let vpc = member.guide_vpc().await.expect("member vpc");
-    let router = member
-        .launch_router(
-            &vpc,
-            // The sandbox's IAM calls use the hub's key: no instance profile in the member.
-            &RouterSpec {
-                iam_instance_profile: false,
-                ..RouterSpec::guide("member-late")
-            },
-        )
-        .await
-        .expect("router");
+    let (aws, capture, member, router) =
+        world_with_member_router(RouterSpec::guide("member-late")).await;
     let launched = member
         .ec2
         .describe_instances()
@@ -349,27 +320,8 @@ async fn when_member_accounts_is_org_then_every_active_account_of_the_organizati
 #[tokio::test]
 async fn when_a_member_region_cannot_be_read_then_one_member_unreachable_alert_per_account_a_day_and_the_rest_is_swept(
 ) {
-    let aws = TestAws::start().await;
-    aws.create_state_table(TABLE).await;
-    let capture = aws.alert_capture().await;
-    let member = Sandbox::from_sdk(
-        &member_sdk(&aws).await,
-        aws.emulator.endpoint(),
-        "us-east-1",
-    )
-    .expect("member sandbox");
-    let vpc = member.guide_vpc().await.expect("member vpc");
-    member
-        .launch_router(
-            &vpc,
-            // The sandbox's IAM calls use the hub's key: no instance profile in the member.
-            &RouterSpec {
-                iam_instance_profile: false,
-                ..RouterSpec::guide("member-ok")
-            },
-        )
-        .await
-        .expect("router");
+    let (aws, capture, _member, _router) =
+        world_with_member_router(RouterSpec::guide("member-ok")).await;
     let mist = empty_mist().await;
     let vars = HashMap::from([
         ("STATE_TABLE", TABLE.to_string()),

@@ -402,6 +402,7 @@ impl Measured for crate::handlers::mist_webhook::HttpResponse {
 }
 
 /// An error at the boundary (bad configuration) has no outcome to report.
+#[cfg(feature = "lambda")]
 impl Measured for crate::lambda::FunctionError {
     fn metrics(&self) -> Metrics {
         Metrics::default()
