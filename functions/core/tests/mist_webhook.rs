@@ -276,3 +276,41 @@ async fn when_a_re_delivered_batch_under_device_events_holds_a_ztp_failure_then_
         .unwrap_or(false));
     assert_clean(&r);
 }
+
+#[tokio::test]
+async fn when_mist_is_slower_than_the_invocation_allows_then_the_webhook_answers_in_time_and_leaves_it_to_the_sweep(
+) {
+    let mist = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/orgs/{ORG}/stats/devices")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!([]))
+                .set_delay(std::time::Duration::from_secs(10)),
+        )
+        .mount(&mist)
+        .await;
+    let (d, h, fakes) = hook(&mist.uri()).await;
+    let b = delivery("GW_ZTP_FINISHED", serde_json::json!({}));
+    // 16 s left in the invocation: the watchdog's 15 s margin leaves 1 s for Mist.
+    // Had the read waited for Mist's answer (an empty stats list: counted as onboarded under
+    // when-reported), the episode would have ended; the budget stops it first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(16);
+    let r = h
+        .handle_request_until(&d, request(&b, Some(&sign(b.as_bytes()))), Some(deadline))
+        .await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    let v = body(&r);
+    assert_eq!(v["results"][0]["outcome"], "ignored", "{v}");
+    assert!(
+        v["results"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("left to the sweep")),
+        "{v}"
+    );
+    assert!(fakes
+        .published
+        .lock()
+        .map(|p| p.is_empty())
+        .unwrap_or(false));
+}
