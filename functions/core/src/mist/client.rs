@@ -414,6 +414,44 @@ mod tests {
         assert!(!format!("{inv:?}").contains("CLAIM-CODE-SECRET"));
     }
 
+    #[tokio::test]
+    async fn when_gateway_stats_span_pages_with_paging_headers_then_all_read_and_no_request_past_the_total(
+    ) {
+        let server = MockServer::start().await;
+        let stat = |i: usize| {
+            serde_json::json!({"mac": format!("02{i:010x}"), "name": format!("router-{i}"),
+                "type": "gateway", "status": "connected", "version": "6.3.0-107.r1"})
+        };
+        let p1: Vec<_> = (0..PAGE_LIMIT).map(stat).collect();
+        let p2: Vec<_> = (PAGE_LIMIT..2 * PAGE_LIMIT).map(stat).collect();
+        for (page, body) in [("1", p1), ("2", p2)] {
+            Mock::given(method("GET"))
+                .and(path(format!("/api/v1/orgs/{ORG}/stats/devices")))
+                .and(query_param("type", "gateway"))
+                .and(query_param("limit", "1000"))
+                .and(query_param("page", page))
+                .and(header("authorization", format!("Token {TOKEN}").as_str()))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .insert_header("X-Page-Total", "2000")
+                        .insert_header("X-Page-Limit", "1000")
+                        .insert_header("X-Page-Page", page)
+                        .set_body_json(body),
+                )
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        let c = MistClient::new(&server.uri(), ORG).unwrap();
+        let stats = c.gateway_stats(&SecretString::from(TOKEN)).await.unwrap();
+        assert_eq!(stats.items.len(), 2000);
+        assert_eq!(
+            stats.requests, 2,
+            "a full last page at the total asks for no third"
+        );
+        assert_eq!(stats.items[1999].version.as_deref(), Some("6.3.0-107.r1"));
+    }
+
     const INV_P1: &str =
         include_str!("../../../../tests/fixtures/mist/inventory-gateways-page1.json");
     const INV_P2: &str =
