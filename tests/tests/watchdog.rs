@@ -584,6 +584,20 @@ async fn when_mist_rejects_the_token_then_one_operational_alert_a_day_and_overdu
         "{}",
         page.message
     );
+    // Still refused the next UTC day: one more reminder that day, no page for the router again.
+    let next_day = sweep(&wd, &d, t0 + Duration::days(1) + Duration::minutes(16)).await;
+    assert!(
+        next_day.mist.token_alert.as_ref().is_some_and(|a| a.sent),
+        "{:?}",
+        next_day.mist
+    );
+    let kinds: Vec<Option<String>> = w
+        .alerts()
+        .await
+        .iter()
+        .map(|a| a.attributes.get("kind").cloned())
+        .collect();
+    assert_eq!(kinds, [Some("mist-token-rejected".to_string())]);
 }
 
 /// A /20 subnet in the guide's VPC (the guide's /24 subnets hold 251 interfaces).
