@@ -292,10 +292,23 @@ def sweep_bench(fn, world, proxy, n_routers, delays, logdir, reps):
 ORG_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "eu-central-1"]
 
 
-def org_sweep_bench(bin_dir, endpoint, proxy, topic, table, accounts, regions, per_scope, delays, logdir, reps):
+def org_sweep_bench(bin_dir, python, accounts, regions, per_scope, delays, logdir, reps):
     """The onboarding-watchdog on a hub sweeping `accounts` member accounts × `regions` regions
     with `per_scope` routers each (issue 14's scale benchmark): AssumeRole calls, describes,
-    state reads and wall time, cold (first sweep of a fresh process) and steady."""
+    state reads and wall time, cold (first sweep of a fresh process) and steady. Its own moto
+    and proxy, so the other scenarios' instances are not in the hub's account."""
+    moto = Moto(python, os.path.join(logdir, "moto-org.log"))
+    proxy = AwsProxy(moto.port)
+    try:
+        w = World(moto.url)
+        return _org_sweep(bin_dir, moto.url, proxy, w.topic("ssr-onboard-alerts"), w.state_table("ssr-onboard-state"),
+                          accounts, regions, per_scope, delays, logdir, reps)
+    finally:
+        proxy.close()
+        moto.stop()
+
+
+def _org_sweep(bin_dir, endpoint, proxy, topic, table, accounts, regions, per_scope, delays, logdir, reps):
     members = [str(444400000000 + i) for i in range(accounts)]
     region_list = ORG_REGIONS[:regions]
     log(f"org sweep: {accounts} accounts × {regions} regions × {per_scope} routers in moto")
@@ -319,9 +332,10 @@ def org_sweep_bench(bin_dir, endpoint, proxy, topic, table, accounts, regions, p
             unreachable = [m for m in o.get("members", []) if m.get("status") != "ok"]
             if unreachable:
                 raise RuntimeError(f"org sweep: unreachable scopes {unreachable[:3]!r}")
+            first_scopes = len(o.get("members", []))
             sweeps.append({"wall_ms": round((inv.answered - inv.submitted) * 1000, 1), "calls": proxy.total(),
                            "calls_by_operation": proxy.counts(), "routers": o.get("routers"),
-                           "scopes": len(o.get("members", [])), "initialised": o.get("initialised"),
+                           "scopes": first_scopes, "initialised": o.get("initialised"),
                            "deferred_init": o.get("deferred_init")})
             log(f"org sweep {i + 1}: {sweeps[-1]['wall_ms']} ms, {sweeps[-1]['calls']} calls, "
                 f"{sweeps[-1]['routers']} routers, initialised {sweeps[-1]['initialised']}")
@@ -329,7 +343,7 @@ def org_sweep_bench(bin_dir, endpoint, proxy, topic, table, accounts, regions, p
                 break
         steady = steady_sweeps(env, proxy, delays, reps, 900)
         return {"accounts": accounts, "regions": regions, "routers_per_scope": per_scope,
-                "scopes": 1 + accounts * regions + (regions - 1 if regions > 1 else 0),
+                "scopes": first_scopes,
                 "first_sweep": sweeps[0], "convergence_sweeps": len(sweeps), "steady": steady}
     finally:
         env.close()
@@ -465,8 +479,7 @@ def main():
                 {"ALERT_TOPIC_ARN": topic, "STATE_TABLE": w.state_table("ssr-onboard-state-watchdog")})
         results["watchdog_sweep"] = (sweep_bench(wd, w, proxy, routers, delays, logdir, 1 if smoke else 3)
                                      if have_watchdog else None)
-        results["org_sweep"] = (org_sweep_bench(bin_dir, moto.url, proxy, topic, w.state_table("ssr-onboard-state-org"),
-                                                *org_shape, delays, logdir, 1 if smoke else 3)
+        results["org_sweep"] = (org_sweep_bench(bin_dir, python, *org_shape, delays, logdir, 1 if smoke else 3)
                                 if have_watchdog and org_shape else None)
         results["artifacts"] = artifacts(bin_dir)
         results["wall_s"] = round(time.monotonic() - started, 1)
@@ -527,7 +540,7 @@ def table(res):
     o = res.get("org_sweep")
     if o:
         st, first = o["steady"], o["first_sweep"]
-        shape = f"{o['accounts']} accounts × {o['regions']} regions × {o['routers_per_scope']}"
+        shape = f"{o['accounts']} accounts × {o['regions']} regions × {o['routers_per_scope']}; {o['scopes']} scopes"
         ops = first["calls_by_operation"]
         assume = sum(n for k, n in ops.items() if k.endswith("AssumeRole"))
         rows.append((f"org sweep ({shape}): first sweep, AssumeRole calls", str(assume), "—", ""))

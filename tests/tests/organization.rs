@@ -174,7 +174,18 @@ const MIST_ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
 
 /// The hub's watchdog: its own account plus `members` (`MEMBER_ACCOUNTS`), Mist at `mist`.
 fn hub_watchdog(aws: &TestAws, topic: &str, members: &str, mist: &str) -> (Deps, Watchdog) {
-    let vars = HashMap::from([
+    hub_watchdog_with(aws, topic, members, mist, &[])
+}
+
+/// [`hub_watchdog`] with more variables (`MEMBER_REGIONS`…).
+fn hub_watchdog_with(
+    aws: &TestAws,
+    topic: &str,
+    members: &str,
+    mist: &str,
+    extra: &[(&'static str, &str)],
+) -> (Deps, Watchdog) {
+    let mut vars = HashMap::from([
         ("STATE_TABLE", TABLE.to_string()),
         ("ALERT_TOPIC_ARN", topic.to_string()),
         ("HUB_ACCOUNT_ID", HUB.to_string()),
@@ -183,6 +194,7 @@ fn hub_watchdog(aws: &TestAws, topic: &str, members: &str, mist: &str) -> (Deps,
         ("MIST_ORG_ID", MIST_ORG.to_string()),
         ("MIST_API_TOKEN", "mist-token-org-test".to_string()),
     ]);
+    vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
     let deps = Deps::from_sdk_config(config, &aws.sdk);
     let w = Watchdog::new(&deps.config, deps.secrets_client());
@@ -323,22 +335,16 @@ async fn when_a_member_region_cannot_be_read_then_one_member_unreachable_alert_p
     let (aws, capture, _member, _router) =
         world_with_member_router(RouterSpec::guide("member-ok")).await;
     let mist = empty_mist().await;
-    let vars = HashMap::from([
-        ("STATE_TABLE", TABLE.to_string()),
-        ("ALERT_TOPIC_ARN", capture.topic_arn.clone()),
-        ("HUB_ACCOUNT_ID", HUB.to_string()),
-        ("MEMBER_ACCOUNTS", MEMBER.to_string()),
-        // The emulator serves no region of this name and answers every EC2 call there with an
-        // error (an HTTP 500), as a real account answers for an opt-in region it has not
-        // enabled (with an AuthFailure): the scope cannot be read.
-        ("MEMBER_REGIONS", "us-east-1,xx-nowhere-1".to_string()),
-        ("MIST_API_URL", mist.uri()),
-        ("MIST_ORG_ID", MIST_ORG.to_string()),
-        ("MIST_API_TOKEN", "mist-token-org-test".to_string()),
-    ]);
-    let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
-    let d = Deps::from_sdk_config(config, &aws.sdk);
-    let w = Watchdog::new(&d.config, d.secrets_client());
+    // The emulator serves no region of this name and answers every EC2 call there with an
+    // error (an HTTP 500), as a real account answers for an opt-in region it has not enabled
+    // (with an AuthFailure): the scope cannot be read.
+    let (d, w) = hub_watchdog_with(
+        &aws,
+        &capture.topic_arn,
+        MEMBER,
+        &mist.uri(),
+        &[("MEMBER_REGIONS", "us-east-1,xx-nowhere-1")],
+    );
     let now = Utc::now();
 
     let o = w

@@ -380,29 +380,42 @@ mod tests {
         assert_eq!(normalize_mac(""), None);
     }
 
+    /// Mist's answers for `resource` (`inventory`, `stats/devices`): page N of `pages` (type
+    /// gateway, limit 1000, the token) with the `X-Page-*` headers of a `total`-item list, each
+    /// expected exactly once.
+    async fn mount_pages<const N: usize>(
+        server: &MockServer,
+        resource: &str,
+        pages: [Vec<serde_json::Value>; N],
+        total: usize,
+    ) {
+        for (i, body) in pages.into_iter().enumerate() {
+            let page = (i + 1).to_string();
+            Mock::given(method("GET"))
+                .and(path(format!("/api/v1/orgs/{ORG}/{resource}")))
+                .and(query_param("type", "gateway"))
+                .and(query_param("limit", "1000"))
+                .and(query_param("page", page.as_str()))
+                .and(header("authorization", format!("Token {TOKEN}").as_str()))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .insert_header("X-Page-Total", total.to_string().as_str())
+                        .insert_header("X-Page-Limit", "1000")
+                        .insert_header("X-Page-Page", page.as_str())
+                        .set_body_json(body),
+                )
+                .expect(1)
+                .mount(server)
+                .await;
+        }
+    }
+
     #[tokio::test]
     async fn when_inventory_spans_pages_then_all_pages_read_with_token_and_limit() {
         let server = MockServer::start().await;
         let p1: Vec<_> = (0..PAGE_LIMIT).map(device).collect();
         let p2: Vec<_> = (PAGE_LIMIT..PAGE_LIMIT + 5).map(device).collect();
-        for (page, body) in [("1", p1), ("2", p2)] {
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v1/orgs/{ORG}/inventory")))
-                .and(query_param("type", "gateway"))
-                .and(query_param("limit", "1000"))
-                .and(query_param("page", page))
-                .and(header("authorization", format!("Token {TOKEN}").as_str()))
-                .respond_with(
-                    ResponseTemplate::new(200)
-                        .insert_header("X-Page-Total", "1005")
-                        .insert_header("X-Page-Limit", "1000")
-                        .insert_header("X-Page-Page", page)
-                        .set_body_json(body),
-                )
-                .expect(1)
-                .mount(&server)
-                .await;
-        }
+        mount_pages(&server, "inventory", [p1, p2], 1005).await;
         let c = MistClient::new(&server.uri(), ORG).unwrap();
         let inv = c
             .gateway_inventory(&SecretString::from(TOKEN))
@@ -424,24 +437,7 @@ mod tests {
         };
         let p1: Vec<_> = (0..PAGE_LIMIT).map(stat).collect();
         let p2: Vec<_> = (PAGE_LIMIT..2 * PAGE_LIMIT).map(stat).collect();
-        for (page, body) in [("1", p1), ("2", p2)] {
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v1/orgs/{ORG}/stats/devices")))
-                .and(query_param("type", "gateway"))
-                .and(query_param("limit", "1000"))
-                .and(query_param("page", page))
-                .and(header("authorization", format!("Token {TOKEN}").as_str()))
-                .respond_with(
-                    ResponseTemplate::new(200)
-                        .insert_header("X-Page-Total", "2000")
-                        .insert_header("X-Page-Limit", "1000")
-                        .insert_header("X-Page-Page", page)
-                        .set_body_json(body),
-                )
-                .expect(1)
-                .mount(&server)
-                .await;
-        }
+        mount_pages(&server, "stats/devices", [p1, p2], 2000).await;
         let c = MistClient::new(&server.uri(), ORG).unwrap();
         let stats = c.gateway_stats(&SecretString::from(TOKEN)).await.unwrap();
         assert_eq!(stats.items.len(), 2000);
