@@ -434,25 +434,17 @@ pub fn token_rejected_alert(
         "     The watchdog reads the secret again after every rejection: no redeploy needed."
     );
     let _ = writeln!(b);
-    let _ = writeln!(
-        b,
-        "  Account: {}   Region: {}   Seen: {}",
+    daily_footer(
+        &mut b,
         ctx.account.as_deref().unwrap_or("?"),
         ctx.region.as_deref().unwrap_or("?"),
-        now.format("%Y-%m-%d %H:%M:%S UTC")
-    );
-    let _ = writeln!(b);
-    let _ = writeln!(
-        b,
-        "This alert is sent at most once a day (UTC) while Mist keeps refusing the token."
+        now,
+        "while Mist keeps refusing the token",
     );
     Alert {
         subject,
         body: b,
-        attributes: BTreeMap::from([
-            ("kind".to_string(), string_attr("mist-token-rejected")),
-            ("severity".to_string(), string_attr("error")),
-        ]),
+        attributes: operational_attributes("mist-token-rejected"),
         thread_id: "ssr-onboard/mist-token".to_string(),
         related_resources: vec![],
         next_steps: vec![
@@ -511,23 +503,17 @@ pub fn member_unreachable_alert(
         "  3. If the account left the organization or was closed, remove it from MEMBER_ACCOUNTS (with MEMBER_ACCOUNTS=org it drops out by itself)."
     );
     let _ = writeln!(b);
-    let _ = writeln!(
-        b,
-        "  Account: {account}   Region: {region}   Seen: {}",
-        now.format("%Y-%m-%d %H:%M:%S UTC")
-    );
-    let _ = writeln!(b);
-    let _ = writeln!(
-        b,
-        "This alert is sent at most once a day (UTC) per account while it stays unreachable."
+    daily_footer(
+        &mut b,
+        account,
+        region,
+        now,
+        "per account while it stays unreachable",
     );
     Alert {
         subject,
         body: b,
-        attributes: BTreeMap::from([
-            ("kind".to_string(), string_attr("member-unreachable")),
-            ("severity".to_string(), string_attr("error")),
-        ]),
+        attributes: operational_attributes("member-unreachable"),
         thread_id: format!("ssr-onboard/member/{account}"),
         related_resources: vec![role.to_string()],
         next_steps: vec![
@@ -539,6 +525,25 @@ pub fn member_unreachable_alert(
         member: false,
         ..ctx.clone()
     })
+}
+
+/// The last lines of an operational alert sent at most once a UTC day.
+fn daily_footer(b: &mut String, account: &str, region: &str, now: DateTime<Utc>, while_: &str) {
+    let _ = writeln!(
+        b,
+        "  Account: {account}   Region: {region}   Seen: {}",
+        now.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(b, "This alert is sent at most once a day (UTC) {while_}.");
+}
+
+/// An operational alert's attributes (no router): its kind, severity error.
+fn operational_attributes(kind: &str) -> BTreeMap<String, (String, String)> {
+    BTreeMap::from([
+        ("kind".to_string(), string_attr(kind)),
+        ("severity".to_string(), string_attr("error")),
+    ])
 }
 
 fn attributes(
