@@ -438,7 +438,7 @@ impl MistWebhook {
         };
         let e = &mut open[i];
         let deps = gathered.map_or(hub, |g| g.deps_for(hub, e));
-        let ctx = &gathered.map_or_else(|| ctx.clone(), |g| g.ctx_for(ctx, e));
+        let ctx = &gathered.map_or_else(|| ctx.clone(), |g| g.ctx_for(hub, ctx, e));
         r.instance_id = Some(e.instance_id.clone());
         if at < e.started_at {
             return ignored(r, "the event is older than this onboarding episode");

@@ -59,11 +59,8 @@ impl Gathered {
     }
 
     /// The alert context for `e`: its account and region, a member's named in the subject.
-    pub fn ctx_for(&self, ctx: &EventContext, e: &Episode) -> EventContext {
-        let member = self
-            .scoped
-            .iter()
-            .any(|(s, d)| s.account == e.account && s.region == e.region && d.is_member());
+    pub fn ctx_for(&self, hub: &Deps, ctx: &EventContext, e: &Episode) -> EventContext {
+        let member = self.deps_for(hub, e).is_member();
         ctx.at(e.account.as_deref(), e.region.as_deref(), member)
     }
 }

@@ -413,7 +413,7 @@ impl Watchdog {
             stream::iter(plan.actions())
                 .map(|p| {
                     let e = &open[p.episode];
-                    let ctx = gathered.ctx_for(ctx, e);
+                    let ctx = gathered.ctx_for(deps, ctx, e);
                     async move {
                         match p.decision {
                             Decision::Overdue => act::overdue(deps, &ctx, e, &p.phase, now).await,
