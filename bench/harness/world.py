@@ -1,5 +1,5 @@
 """One moto server and the guide's AWS world in it, built with boto3 straight against moto (never
-through the counting proxy), mirroring functions/sandbox/src/world.rs: the guide's VPC (public
+through the counting proxy), mirroring functions/sandbox/src/world/: the guide's VPC (public
 and private subnet, internet gateway, public route table), routers with two interfaces tagged
 SSR-ROLE=WAN/LAN, the guide's cloud-init user data, a 128 GB root volume, an instance profile and
 an Elastic IP on the WAN interface.
@@ -83,7 +83,7 @@ def guide_user_data(name, ssr_version=GUIDE_SSR_VERSION, registration_code=FAKE_
 
 
 def ec2_state_change_event(instance_id, state, n):
-    """The EC2 user guide's sample (tests/fixtures/ec2-state-change-running.json), as world.rs."""
+    """The EC2 user guide's sample (tests/fixtures/ec2-state-change-running.json), as world/events.rs."""
     with open(os.path.join(FIXTURES, "ec2-state-change-running.json")) as f:
         ev = json.load(f)
     ev["id"] = "2f5c8a1e-4b3d-4c61-9e7a-%012x" % ((os.getpid() << 24) | n)
@@ -161,7 +161,7 @@ class World:
         return self._profile
 
     def launch_router(self, name, source_dest_check=True, root_volume_gb=128):
-        """RouterSpec::guide(name) of world.rs, launched as Sandbox::launch_router does."""
+        """RouterSpec::guide(name) of world/routers.rs, launched as Sandbox::launch_router does."""
         v = self.vpc
         ec2 = self.ec2
         out = ec2.run_instances(
