@@ -2,7 +2,7 @@
 
 The yardstick for the Rust function, not a strawman: module-level clients (built once per cold
 start), standard retries, and the same checks and fixes as ssr_core's guard on an EC2 state-change
-event (functions/core/src/rules/, functions/core/src/aws/ec2.rs):
+event (functions/domain/src/rules/, functions/core/src/aws/ec2/):
 
   DescribeInstances, DescribeNetworkInterfaces (attachment.instance-id) -> select the router ->
   DescribeInstanceAttribute enaSupport (when DescribeInstances did not say true),

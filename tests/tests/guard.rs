@@ -48,9 +48,13 @@ async fn when_two_eni_router_launched_like_the_guide_then_both_enis_fixed_and_ve
     );
     let d = deps(&aws, Some(&capture), &[]).await;
 
-    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
-        .await
-        .expect("guarded");
+    let o = guard::handle_event(
+        &d,
+        ec2_state_change_event(&router.instance_id, "running"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("guarded");
 
     assert!(o.selected, "{}", o.reason);
     let fixed: Vec<&str> = o
@@ -91,12 +95,16 @@ async fn when_same_event_replayed_then_zero_ec2_writes_and_no_second_alert() {
     let d = deps(&aws, Some(&capture), &[]).await;
     let event = ec2_state_change_event(&router.instance_id, "running");
 
-    let first = guard::handle_event(&d, event.clone()).await.expect("first");
+    let first = guard::handle_event(&d, event.clone(), ssr_core::Deadline::NONE)
+        .await
+        .expect("first");
     assert_eq!(first.actions.len(), 2);
     assert!(first.alert.sent, "small disk is alerted");
 
     aws.start_recording().await;
-    let replay = guard::handle_event(&d, event).await.expect("replay");
+    let replay = guard::handle_event(&d, event, ssr_core::Deadline::NONE)
+        .await
+        .expect("replay");
     let writes = aws.ec2_write_calls().await;
     assert!(writes.is_empty(), "replay wrote to EC2: {writes:?}");
     let calls: Vec<String> = aws
@@ -140,9 +148,13 @@ async fn when_instance_is_not_a_router_then_it_is_untouched() {
     let d = deps(&aws, Some(&capture), &[]).await;
 
     aws.start_recording().await;
-    let o = guard::handle_event(&d, ec2_state_change_event(&plain, "running"))
-        .await
-        .expect("skipped");
+    let o = guard::handle_event(
+        &d,
+        ec2_state_change_event(&plain, "running"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("skipped");
     assert!(!o.selected);
     assert!(o.reason.contains("not a managed router"), "{}", o.reason);
     assert!(aws.ec2_write_calls().await.is_empty());
@@ -161,9 +173,13 @@ async fn when_only_an_eni_carries_ssr_role_then_instance_is_selected() {
     };
     let router = aws.launch_router(&vpc, &spec).await;
     let d = deps(&aws, None, &[]).await;
-    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
-        .await
-        .expect("guarded");
+    let o = guard::handle_event(
+        &d,
+        ec2_state_change_event(&router.instance_id, "running"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("guarded");
     assert!(o.selected);
     assert!(o.reason.contains("SSR-ROLE"), "{}", o.reason);
 }
@@ -186,9 +202,13 @@ async fn when_lan_tag_missing_and_user_data_bad_then_one_readable_alert_without_
     let router = aws.launch_router(&vpc, &spec).await;
     let d = deps(&aws, Some(&capture), &[]).await;
 
-    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
-        .await
-        .expect("guarded");
+    let o = guard::handle_event(
+        &d,
+        ec2_state_change_event(&router.instance_id, "running"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("guarded");
     let remaining = codes(&o);
     for code in [
         "ENI_ROLE_TAG_MISSING",
@@ -250,15 +270,23 @@ async fn when_instance_terminated_then_no_op_without_writes() {
     let d = deps(&aws, None, &[]).await;
     aws.start_recording().await;
     for state in ["shutting-down", "terminated"] {
-        let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, state))
-            .await
-            .expect("no-op");
+        let o = guard::handle_event(
+            &d,
+            ec2_state_change_event(&router.instance_id, state),
+            ssr_core::Deadline::NONE,
+        )
+        .await
+        .expect("no-op");
         assert!(o.actions.is_empty() && o.findings.is_empty());
     }
     // A late "running" event for the terminated instance: described as terminated, left alone.
-    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
-        .await
-        .expect("no-op");
+    let o = guard::handle_event(
+        &d,
+        ec2_state_change_event(&router.instance_id, "running"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("no-op");
     assert!(o.actions.is_empty(), "{o:?}");
     assert!(aws.ec2_write_calls().await.is_empty());
 }
@@ -274,9 +302,13 @@ async fn when_dry_run_then_plan_reported_and_enis_unchanged() {
         .await;
     let d = deps(&aws, Some(&capture), &[("DRY_RUN", "true")]).await;
     aws.start_recording().await;
-    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
-        .await
-        .expect("planned");
+    let o = guard::handle_event(
+        &d,
+        ec2_state_change_event(&router.instance_id, "running"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("planned");
     assert!(aws.ec2_write_calls().await.is_empty());
     assert!(o.actions.iter().all(|a| a.status == ActionStatus::Planned) && o.actions.len() == 2);
     assert_eq!(
@@ -307,9 +339,13 @@ async fn when_router_selected_by_stack_glob_then_guarded() {
     };
     let router = aws.launch_router(&vpc, &spec).await;
     let d = deps(&aws, None, &[("ROUTER_STACKS", "ssr-*")]).await;
-    let o = guard::handle_event(&d, ec2_state_change_event(&router.instance_id, "running"))
-        .await
-        .expect("guarded");
+    let o = guard::handle_event(
+        &d,
+        ec2_state_change_event(&router.instance_id, "running"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("guarded");
     assert!(o.selected);
     assert!(o.reason.contains("ROUTER_STACKS"), "{}", o.reason);
 }

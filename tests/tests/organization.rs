@@ -80,9 +80,13 @@ async fn when_a_member_router_event_reaches_the_hub_then_it_is_fixed_in_the_memb
     );
     let d = hub_deps(&aws, &capture.topic_arn);
 
-    let o = guard::handle_event(&d, member_event(&router.instance_id))
-        .await
-        .expect("guarded in the member account");
+    let o = guard::handle_event(
+        &d,
+        member_event(&router.instance_id),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("guarded in the member account");
 
     assert!(o.selected, "{}", o.reason);
     let fixed: Vec<&str> = o
@@ -128,9 +132,13 @@ async fn when_a_member_router_event_reaches_the_hub_then_it_is_fixed_in_the_memb
 
     // A replay writes nothing and pages nobody.
     aws.start_recording().await;
-    let replay = guard::handle_event(&d, member_event(&router.instance_id))
-        .await
-        .expect("replay");
+    let replay = guard::handle_event(
+        &d,
+        member_event(&router.instance_id),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("replay");
     assert!(replay.actions.is_empty(), "{:?}", replay.actions);
     assert!(aws.ec2_write_calls().await.is_empty());
     assert!(capture.drain(&aws).await.is_empty());
@@ -144,9 +152,13 @@ async fn when_no_hub_account_is_configured_then_a_foreign_account_event_is_handl
     let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
     let d = Deps::from_sdk_config(config, &aws.sdk);
     // A single-account deployment: the instance is looked up here; a member's id is not found.
-    let o = guard::handle_event(&d, member_event("i-0123456789abcdef0"))
-        .await
-        .expect("handled");
+    let o = guard::handle_event(
+        &d,
+        member_event("i-0123456789abcdef0"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("handled");
     assert!(!o.selected);
     assert!(
         o.reason.contains("InvalidInstanceID.NotFound"),
@@ -230,7 +242,11 @@ async fn when_the_watchdog_sweeps_a_member_account_then_its_late_router_is_paged
     let (d, w) = hub_watchdog(&aws, &capture.topic_arn, MEMBER, &mist.uri());
 
     let first = w
-        .handle_event(&d, sweep_event(launched + Duration::minutes(1)))
+        .handle_event(
+            &d,
+            sweep_event(launched + Duration::minutes(1)),
+            ssr_core::Deadline::NONE,
+        )
         .await
         .expect("first sweep");
     let scopes: Vec<(Option<&str>, &str, usize)> = first
@@ -246,7 +262,11 @@ async fn when_the_watchdog_sweeps_a_member_account_then_its_late_router_is_paged
     assert!(capture.drain(&aws).await.is_empty(), "not late yet");
 
     let late = w
-        .handle_event(&d, sweep_event(launched + Duration::minutes(16)))
+        .handle_event(
+            &d,
+            sweep_event(launched + Duration::minutes(16)),
+            ssr_core::Deadline::NONE,
+        )
         .await
         .expect("late sweep");
     assert_eq!(late.overdue_now, 1);
@@ -277,7 +297,11 @@ async fn when_the_watchdog_sweeps_a_member_account_then_its_late_router_is_paged
     // The next sweep (and a replay of this one) pages nobody again.
     for at in [16, 17] {
         let o = w
-            .handle_event(&d, sweep_event(launched + Duration::minutes(at)))
+            .handle_event(
+                &d,
+                sweep_event(launched + Duration::minutes(at)),
+                ssr_core::Deadline::NONE,
+            )
             .await
             .expect("later sweep");
         assert_eq!(o.overdue_now, 1);
@@ -312,7 +336,7 @@ async fn when_member_accounts_is_org_then_every_active_account_of_the_organizati
     let (d, w) = hub_watchdog(&aws, &capture.topic_arn, "org", &mist.uri());
 
     let o = w
-        .handle_event(&d, sweep_event(Utc::now()))
+        .handle_event(&d, sweep_event(Utc::now()), ssr_core::Deadline::NONE)
         .await
         .expect("sweep");
 
@@ -348,7 +372,7 @@ async fn when_a_member_region_cannot_be_read_then_one_member_unreachable_alert_p
     let now = Utc::now();
 
     let o = w
-        .handle_event(&d, sweep_event(now))
+        .handle_event(&d, sweep_event(now), ssr_core::Deadline::NONE)
         .await
         .expect("a sweep with unreachable scopes still succeeds");
 
@@ -408,14 +432,18 @@ async fn when_a_member_region_cannot_be_read_then_one_member_unreachable_alert_p
 
     // The same day, later sweeps say nothing more about it.
     let again = w
-        .handle_event(&d, sweep_event(now + Duration::minutes(1)))
+        .handle_event(
+            &d,
+            sweep_event(now + Duration::minutes(1)),
+            ssr_core::Deadline::NONE,
+        )
         .await
         .expect("second sweep");
     assert_eq!(
         again
             .members
             .iter()
-            .filter(|m| m.status == "unreachable")
+            .filter(|m| m.status.as_str() == "unreachable")
             .count(),
         2
     );

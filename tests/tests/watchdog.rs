@@ -180,7 +180,9 @@ fn sweep_event(at: DateTime<Utc>) -> serde_json::Value {
 }
 
 async fn sweep(w: &Watchdog, d: &Deps, at: DateTime<Utc>) -> SweepOutcome {
-    w.handle_event(d, sweep_event(at)).await.expect("sweep")
+    w.handle_event(d, sweep_event(at), ssr_core::Deadline::NONE)
+        .await
+        .expect("sweep")
 }
 
 fn assert_no_secrets(what: &str, text: &str) {
@@ -204,7 +206,7 @@ async fn when_14_minutes_then_no_alert_and_at_16_exactly_one_even_if_event_repla
 
     let o = sweep(&wd, &d, t0 + Duration::minutes(14)).await;
     assert_eq!((o.routers, o.open_episodes, o.initialised), (1, 1, 1));
-    assert_eq!(o.episodes[0].phase, "not-in-inventory");
+    assert_eq!(o.episodes[0].phase.as_str(), "not-in-inventory");
     assert!(w.alerts().await.is_empty(), "no alert before the deadline");
 
     let at16 = t0 + Duration::minutes(16);
@@ -252,7 +254,7 @@ async fn when_14_minutes_then_no_alert_and_at_16_exactly_one_even_if_event_repla
 
     // The same scheduled event delivered again, and the next minute's sweep: nothing more.
     let _ = wd
-        .handle_event(&d, sweep_event(at16))
+        .handle_event(&d, sweep_event(at16), ssr_core::Deadline::NONE)
         .await
         .expect("replay");
     let o = sweep(&wd, &d, t0 + Duration::minutes(17)).await;
@@ -280,11 +282,11 @@ async fn when_two_watchdog_instances_sweep_the_same_minute_one_after_the_other_t
     let (d2, wd2) = w.watchdog(TABLE, &[]);
     let at = t0 + Duration::minutes(16);
     let a = wd1
-        .handle_event(&d1, sweep_event(at))
+        .handle_event(&d1, sweep_event(at), ssr_core::Deadline::NONE)
         .await
         .expect("sweep 1");
     let b = wd2
-        .handle_event(&d2, sweep_event(at))
+        .handle_event(&d2, sweep_event(at), ssr_core::Deadline::NONE)
         .await
         .expect("sweep 2");
     let sent = a
@@ -309,7 +311,7 @@ async fn when_router_connected_with_the_right_version_then_no_alert_and_duration
     )]))
     .await;
     let o = sweep(&wd, &d, t0 + Duration::minutes(3)).await;
-    assert_eq!(o.episodes[0].phase, "not-in-inventory");
+    assert_eq!(o.episodes[0].phase.as_str(), "not-in-inventory");
     w.inventory(serde_json::json!([device(
         "branch-3",
         true,
@@ -317,7 +319,7 @@ async fn when_router_connected_with_the_right_version_then_no_alert_and_duration
     )]))
     .await;
     let o = sweep(&wd, &d, t0 + Duration::minutes(8)).await;
-    assert_eq!(o.episodes[0].phase, "version-mismatch");
+    assert_eq!(o.episodes[0].phase.as_str(), "version-mismatch");
     w.inventory(serde_json::json!([device(
         "BRANCH-3",
         true,
@@ -329,7 +331,8 @@ async fn when_router_connected_with_the_right_version_then_no_alert_and_duration
     let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
     assert_eq!(o.open_episodes, 0);
     assert_eq!(
-        o.mist.status, "not-needed",
+        o.mist.status.as_str(),
+        "not-needed",
         "no Mist call without an open episode"
     );
     assert!(w.alerts().await.is_empty());
@@ -370,7 +373,10 @@ async fn when_alerted_router_onboards_then_one_recovered_notice_with_total_time(
     .await;
     let at = t0 + Duration::minutes(23);
     let o = sweep(&wd, &d, at).await;
-    let _ = wd.handle_event(&d, sweep_event(at)).await.expect("replay");
+    let _ = wd
+        .handle_event(&d, sweep_event(at), ssr_core::Deadline::NONE)
+        .await
+        .expect("replay");
     let _ = sweep(&wd, &d, t0 + Duration::minutes(24)).await;
     assert_eq!(o.finished, 1);
     let notices = w.alerts().await;
@@ -428,7 +434,7 @@ async fn when_mist_answers_500_401_429_then_alert_says_status_unknown_and_why() 
         w.mist_answers(status).await;
         let (d, wd) = w.watchdog(&table, &[]);
         let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
-        assert_eq!(o.mist.status, "unavailable");
+        assert_eq!(o.mist.status.as_str(), "unavailable");
         let all = w.alerts().await;
         check_alerts_clean(&all);
         // A refused token also raises the operational token alert.
@@ -464,7 +470,7 @@ async fn when_mist_not_configured_then_alert_says_so_and_tag_closes_the_episode(
         .await
         .expect("CreateTags");
     let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
-    assert_eq!(o.mist.status, "not-configured");
+    assert_eq!(o.mist.status.as_str(), "not-configured");
     assert_eq!(w.mist_requests().await, 0);
     let alerts = w.alerts().await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
@@ -478,7 +484,7 @@ async fn when_mist_not_configured_then_alert_says_so_and_tag_closes_the_episode(
     let done: Vec<String> = o
         .episodes
         .iter()
-        .filter(|e| e.phase == "onboarded")
+        .filter(|e| e.phase.as_str() == "onboarded")
         .map(|e| e.instance_id.clone())
         .collect();
     assert_eq!(done, vec![r2.instance_id.clone()]);
@@ -531,7 +537,7 @@ async fn when_token_is_in_secrets_manager_then_sweep_reads_it_and_mist_accepts_i
         &[("MIST_API_TOKEN", ""), ("MIST_TOKEN_SECRET_ARN", &arn)],
     );
     let o = sweep(&wd, &d, t0 + Duration::minutes(4)).await;
-    assert_eq!(o.mist.status, "ok", "{:?}", o.mist);
+    assert_eq!(o.mist.status.as_str(), "ok", "{:?}", o.mist);
     assert_eq!(o.finished, 1);
     assert_no_secrets("result", &serde_json::to_string(&o).expect("json"));
 }
@@ -813,7 +819,7 @@ async fn when_paged_router_finishes_ztp_then_webhook_sends_the_recovered_notice_
     let (hd, hook) = w.webhook(TABLE);
     let body = delivery("GW_ZTP_FINISHED", "branch-w1", t0 + Duration::minutes(20));
     let r = hook
-        .handle_request(&hd, signed(&body, WEBHOOK_SECRET))
+        .handle_request(&hd, signed(&body, WEBHOOK_SECRET), ssr_core::Deadline::NONE)
         .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let v = answer(&r);
@@ -893,7 +899,7 @@ async fn when_mist_redelivers_the_same_events_then_nothing_changes_and_nothing_i
     let (hd, hook) = w.webhook(TABLE);
     let body = delivery("GW_CONNECTED", "branch-w2", t0 + Duration::minutes(18));
     let first = hook
-        .handle_request(&hd, signed(&body, WEBHOOK_SECRET))
+        .handle_request(&hd, signed(&body, WEBHOOK_SECRET), ssr_core::Deadline::NONE)
         .await;
     assert_eq!(answer(&first)["results"][0]["outcome"], "finished");
     assert_eq!(w.alerts().await.len(), 1, "the recovered notice");
@@ -906,7 +912,13 @@ async fn when_mist_redelivers_the_same_events_then_nothing_changes_and_nothing_i
     // fresh one (another cold start).
     let (hd2, hook2) = w.webhook(TABLE);
     for (deps, h) in [(&hd, &hook), (&hd2, &hook2)] {
-        let again = h.handle_request(deps, signed(&body, WEBHOOK_SECRET)).await;
+        let again = h
+            .handle_request(
+                deps,
+                signed(&body, WEBHOOK_SECRET),
+                ssr_core::Deadline::NONE,
+            )
+            .await;
         assert_eq!(again.status_code, 200, "{}", again.body);
         let v = answer(&again);
         assert_ne!(v["results"][0]["outcome"], "finished", "{v:#}");
@@ -964,7 +976,7 @@ async fn when_ztp_fails_then_webhook_pages_at_once_with_mists_text_and_the_deadl
         failed["reason"].as_str().expect("reason"),
     );
     let r = hook
-        .handle_request(&hd, signed(&body, WEBHOOK_SECRET))
+        .handle_request(&hd, signed(&body, WEBHOOK_SECRET), ssr_core::Deadline::NONE)
         .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let v = answer(&r);

@@ -1,24 +1,12 @@
-//! Output plumbing shared by the commands: the `--output` switch, exit codes, fixed-width tables
-//! and colours (only when stdout is a terminal and `NO_COLOR` is unset).
+//! Output plumbing shared by the commands: the `--output` switch, JSON on stdout, fixed-width
+//! tables and colours (only when stdout is a terminal and `NO_COLOR` is unset).
 
 use std::io::IsTerminal;
 
 use clap::ValueEnum;
 use serde::Serialize;
 
-/// Exit codes (documented in `--help` and docs/cli.md).
-pub mod exit {
-    /// Success; for `audit`: no findings remain.
-    pub const OK: u8 = 0;
-    /// An AWS call failed (or an automatic fix did not take).
-    pub const AWS: u8 = 1;
-    /// Bad usage, bad configuration or a malformed event.
-    pub const USAGE: u8 = 2;
-    /// `audit`: findings remain that need a person.
-    pub const FINDINGS: u8 = 3;
-    /// Interrupted with Ctrl-C.
-    pub const INTERRUPTED: u8 = 130;
-}
+use crate::exit;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -29,7 +17,8 @@ pub enum OutputFormat {
     Json,
 }
 
-/// Prints `value` as pretty JSON on stdout.
+/// Prints `value` as pretty JSON on stdout; returns the exit code ([`exit::AWS`] when it cannot
+/// be serialised).
 pub fn print_json<T: Serialize>(value: &T) -> u8 {
     match serde_json::to_string_pretty(value) {
         Ok(text) => {

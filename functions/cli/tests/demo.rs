@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use ssr_onboard_tests::REG_CODE;
 
-/// The demo's fake Mist token and webhook secret (functions/cli/src/demo/mod.rs): demo values,
+/// The demo's fake Mist token and webhook secret (functions/cli/src/ops/demo/mist.rs): demo values,
 /// but handled as secrets, so never printed.
 const DEMO_SECRETS: [&str; 2] = [
     "demo-mist-api-token-3b8e51c0",

@@ -6,13 +6,15 @@
 //! called unverified, and never past the invocation's deadline.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 
 use crate::aws::ec2::Ec2;
+use crate::deadline::Deadline;
 use crate::findings::Action;
 use crate::plan::{ActionResult, ActionStatus};
+use crate::retry::Waits;
 
 /// At most this many writes in flight for one router (a router has a handful of interfaces;
 /// the bound keeps a misconfigured instance with many ENIs from bursting EC2's request rate).
@@ -23,15 +25,7 @@ pub const MAX_CONCURRENT_WRITES: usize = 8;
 #[derive(Clone, Copy, Debug)]
 pub struct Readback<'a> {
     pub backoff: &'a [Duration],
-    pub deadline: Option<SystemTime>,
-}
-
-impl Readback<'_> {
-    /// May we wait `delay` and read again?
-    fn may_wait(&self, delay: Duration) -> bool {
-        self.deadline
-            .is_none_or(|d| SystemTime::now().checked_add(delay).is_some_and(|t| t < d))
-    }
+    pub deadline: Deadline,
 }
 
 /// Applies `actions` (or, in `dry_run`, only reports them as planned), then verifies every write.
@@ -88,7 +82,7 @@ async fn verify(ec2: &Ec2, results: &mut [ActionResult], readback: &Readback<'_>
         .filter(|&i| results[i].status == ActionStatus::Applied)
         .collect();
     let mut last: HashMap<usize, String> = HashMap::new();
-    let mut waits = readback.backoff.iter();
+    let mut waits = Waits::listed(readback.backoff, readback.deadline);
     while !pending.is_empty() {
         let verdicts = read_back(ec2, results, &pending).await;
         last.clear();
@@ -101,16 +95,16 @@ async fn verify(ec2: &Ec2, results: &mut [ActionResult], readback: &Readback<'_>
         if pending.is_empty() {
             break;
         }
-        match waits.next() {
-            Some(delay) if readback.may_wait(*delay) => {
+        match waits.next_wait() {
+            Some(delay) => {
                 tracing::info!(
                     not_yet = pending.len(),
                     wait_ms = delay.as_millis() as u64,
                     "read-back does not show the fix yet; reading again"
                 );
-                tokio::time::sleep(*delay).await;
+                tokio::time::sleep(delay).await;
             }
-            _ => break,
+            None => break,
         }
     }
     for (i, e) in last {
@@ -180,16 +174,18 @@ mod tests {
 
     #[test]
     fn when_the_deadline_is_nearer_than_the_wait_then_no_wait() {
-        let soon = Readback {
-            backoff: &[],
-            deadline: Some(SystemTime::now() + Duration::from_millis(100)),
-        };
-        assert!(!soon.may_wait(Duration::from_secs(1)));
-        assert!(soon.may_wait(Duration::from_millis(1)));
-        let none = Readback {
-            backoff: &[],
-            deadline: None,
-        };
-        assert!(none.may_wait(Duration::from_secs(4)));
+        let soon = Deadline::after(Duration::from_millis(100));
+        assert_eq!(
+            Waits::listed(&[Duration::from_secs(1)], soon).next_wait(),
+            None
+        );
+        assert_eq!(
+            Waits::listed(&[Duration::from_millis(1)], soon).next_wait(),
+            Some(Duration::from_millis(1))
+        );
+        assert_eq!(
+            Waits::listed(&[Duration::from_secs(4)], Deadline::NONE).next_wait(),
+            Some(Duration::from_secs(4))
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The Lambda boundary, shared by every function's `main`: JSON logs, configuration read once,
 //! the result serialised, and every error reported to Lambda with a plain, named `errorType`
-//! (`MalformedEvent`, `AwsError`, `FixesFailed`, `SweepIncomplete`, `Config`, `Serialization`).
+//! (`MalformedEvent`, `AwsError`, `MemberScopeError`, `FixesFailed`, `SweepIncomplete`, `Config`,
+//! `Serialization`).
 //!
 //! A configuration error does not crash the runtime at start (Lambda would only say
 //! `Runtime.ExitError`): every invocation answers it as `errorType: "Config"` with the message.
@@ -20,7 +21,7 @@ use crate::config::ConfigError;
 use crate::handlers::watchdog::SweepError;
 use crate::handlers::HandlerError;
 pub use crate::metrics::Function;
-use crate::metrics::{self, Measured};
+use crate::metrics::{self, Measured, Metrics};
 use crate::{telemetry, Config, Deps};
 
 /// An error as Lambda reports it.
@@ -78,33 +79,15 @@ pub async fn init() -> Result<Deps, FunctionError> {
     Ok(Deps::from_env(config).await)
 }
 
-/// The invocation deadline (the Lambda context's `deadline`, epoch milliseconds) as an
-/// [`std::time::Instant`].
-pub fn deadline_instant(deadline_ms: u64) -> std::time::Instant {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+/// The invocation's deadline (the Lambda context's `deadline`, epoch milliseconds).
+pub fn deadline(event: &LambdaEvent<Value>) -> crate::Deadline {
+    crate::Deadline::from_epoch_millis(event.context.deadline)
 }
 
 /// Time kept before the Lambda deadline by a handler's waits (the guard's read-back polling),
 /// so the alert and the answer to Lambda still fit in the invocation (the custom resource keeps
 /// its own, larger margin: `custom_resource::DEADLINE_MARGIN`).
 pub const WAIT_DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// The deadline a handler's waits may not pass: the invocation's `deadline` less `margin`,
-/// never earlier than `now` (an invocation already inside its margin waits for nothing).
-pub fn wait_deadline(
-    deadline: std::time::SystemTime,
-    margin: std::time::Duration,
-    now: std::time::SystemTime,
-) -> std::time::SystemTime {
-    let remaining = deadline
-        .duration_since(now)
-        .unwrap_or(std::time::Duration::ZERO);
-    now + remaining.saturating_sub(margin)
-}
 
 /// Serves invocations of `function` with `handler` over `state` (built once per cold start).
 pub async fn serve<'a, D, F, Fut, O, E>(
@@ -156,6 +139,13 @@ fn emit_metrics<O: Measured, E: Measured>(
     metrics::emit(function, &m, chrono::Utc::now());
 }
 
+/// An error at the boundary (bad configuration) has no outcome to report.
+impl Measured for FunctionError {
+    fn metrics(&self) -> Metrics {
+        Metrics::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,23 +162,21 @@ mod tests {
 
     #[test]
     fn when_the_deadline_is_far_then_waits_stop_the_margin_before_it() {
-        let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
-        let deadline = now + std::time::Duration::from_secs(30);
-        assert_eq!(
-            wait_deadline(deadline, WAIT_DEADLINE_MARGIN, now),
-            now + std::time::Duration::from_secs(28)
-        );
+        let secs = std::time::Duration::from_secs;
+        let waits = crate::Deadline::after(secs(30)).less(WAIT_DEADLINE_MARGIN);
+        let left = waits.remaining().unwrap_or_default();
+        assert!(left <= secs(28) && left > secs(27), "{left:?}");
     }
 
     #[test]
     fn when_the_deadline_is_inside_the_margin_or_past_then_waits_stop_now() {
-        let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+        let ms = std::time::Duration::from_millis;
         for deadline in [
-            now + std::time::Duration::from_millis(1_500),
-            now,
-            now - std::time::Duration::from_secs(5),
+            crate::Deadline::after(ms(1_500)),
+            crate::Deadline::after(ms(0)),
+            crate::Deadline::PAST,
         ] {
-            assert_eq!(wait_deadline(deadline, WAIT_DEADLINE_MARGIN, now), now);
+            assert!(!deadline.less(WAIT_DEADLINE_MARGIN).allows(ms(1)));
         }
     }
 }

@@ -17,21 +17,14 @@
 //! | `MistReadFailures` | Count        | every sweep that needed Mist: 1 failed, 0 read           |
 //! | `DurationMs`       | Milliseconds | every invocation, errors included                        |
 //!
-//! The metrics of an invocation derive from its outcome through one pure function per outcome
-//! ([`Measured`]); [`crate::lambda::serve`] adds `DurationMs` and prints them.
+//! The metrics of an invocation derive from its outcome: each outcome type implements
+//! [`Measured`] beside its definition (the handlers' modules); the Lambda boundary adds
+//! `DurationMs` and prints them. This module knows EMF, not the handlers.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
-
-use crate::episode::Decision;
-use crate::findings::Severity;
-use crate::handlers::guard::GuardOutcome;
-use crate::handlers::stack_watch::StackWatchOutcome;
-use crate::handlers::watchdog::{SweepError, SweepOutcome};
-use crate::handlers::HandlerError;
-use crate::plan::ActionStatus;
 
 pub const NAMESPACE: &str = "SsrOnboard";
 /// EMF takes at most 100 values per metric in one document.
@@ -49,33 +42,7 @@ pub const MIST_READ_FAILURES: &str = "MistReadFailures";
 pub const MEMBERS_UNREACHABLE: &str = "MembersUnreachable";
 pub const DURATION_MS: &str = "DurationMs";
 
-/// The value of the `Function` dimension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Function {
-    InstanceGuard,
-    StackWatch,
-    OnboardingWatchdog,
-    MistWebhook,
-}
-
-impl Function {
-    /// Every function, in the template's order.
-    pub const ALL: [Function; 4] = [
-        Function::InstanceGuard,
-        Function::StackWatch,
-        Function::OnboardingWatchdog,
-        Function::MistWebhook,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Function::InstanceGuard => "instance-guard",
-            Function::StackWatch => "stack-watch",
-            Function::OnboardingWatchdog => "onboarding-watchdog",
-            Function::MistWebhook => "mist-webhook",
-        }
-    }
-}
+pub use ssr_domain::function::Function;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
@@ -281,152 +248,6 @@ fn number(v: f64) -> Value {
 /// What an outcome (or a failure that carries one) reports as metrics.
 pub trait Measured {
     fn metrics(&self) -> Metrics;
-}
-
-/// One guard run: open findings (total and by code), fixes applied and failed, the alert.
-pub fn guard(o: &GuardOutcome) -> Metrics {
-    let mut m = Metrics::default();
-    let open: Vec<&str> = o
-        .findings
-        .iter()
-        .filter(|f| !f.fixed && f.severity > Severity::Info)
-        .map(|f| f.code.as_str())
-        .collect();
-    m.count(FINDINGS_OPEN, open.len());
-    for code in &open {
-        m.count_by(FINDINGS, &[("Code", code)], 1);
-    }
-    let status = |s: &[ActionStatus]| o.actions.iter().filter(|a| s.contains(&a.status)).count();
-    m.count(FIXES_APPLIED, status(&[ActionStatus::Applied]));
-    m.count(
-        FIXES_FAILED,
-        status(&[ActionStatus::Failed, ActionStatus::Unverified]),
-    );
-    m.count(ALERTS_SENT, usize::from(o.alert.sent));
-    m
-}
-
-/// One stack-watch invocation: the guard metrics of every instance it checked, summed, plus the
-/// stack alert.
-pub fn stack_watch(o: &StackWatchOutcome) -> Metrics {
-    let mut m = Metrics::default();
-    for name in [FINDINGS_OPEN, FIXES_APPLIED, FIXES_FAILED, ALERTS_SENT] {
-        m.count(name, 0);
-    }
-    let guards = o
-        .instances
-        .iter()
-        .filter_map(|i| i.guard.as_ref())
-        .chain(o.custom_resource.as_ref().and_then(|c| c.guard.as_ref()));
-    for g in guards {
-        m.merge(guard(g));
-    }
-    m.count(
-        ALERTS_SENT,
-        usize::from(o.alert.as_ref().is_some_and(|a| a.sent)),
-    );
-    m
-}
-
-/// One sweep: alerts sent, routers overdue now, the durations of the episodes it finished, and
-/// whether the Mist read it needed failed.
-pub fn sweep(o: &SweepOutcome) -> Metrics {
-    let mut m = Metrics::default();
-    m.count(
-        ALERTS_SENT,
-        o.alerts.iter().filter(|a| a.delivery.sent).count(),
-    );
-    m.count(ROUTERS_OVERDUE, o.overdue_now);
-    if !o.members.is_empty() {
-        // An organization sweep: how many scopes were unreachable, and the overdue routers per
-        // account (dimension set [Function, Account]) so a dashboard can show where.
-        m.count(
-            MEMBERS_UNREACHABLE,
-            o.members.iter().filter(|s| s.status != "ok").count(),
-        );
-        let mut accounts: Vec<&str> = o
-            .members
-            .iter()
-            .filter_map(|s| s.account.as_deref())
-            .collect();
-        accounts.sort_unstable();
-        accounts.dedup();
-        for a in accounts {
-            let n = o
-                .episodes
-                .iter()
-                .filter(|e| e.account.as_deref() == Some(a))
-                .filter(|e| matches!(e.decision, Decision::Overdue | Decision::StillOverdue))
-                .count();
-            m.count_by(ROUTERS_OVERDUE, &[("Account", a)], n);
-        }
-    }
-    let seconds: Vec<f64> = o.onboarding_seconds.iter().map(|s| *s as f64).collect();
-    m.values(ONBOARDING_SECONDS, Unit::Seconds, &seconds);
-    match o.mist.status.as_str() {
-        "ok" => {
-            m.count(MIST_READ_FAILURES, 0);
-        }
-        "unavailable" => {
-            m.count(MIST_READ_FAILURES, 1);
-        }
-        _ => {}
-    }
-    m
-}
-
-impl Measured for GuardOutcome {
-    fn metrics(&self) -> Metrics {
-        guard(self)
-    }
-}
-
-impl Measured for StackWatchOutcome {
-    fn metrics(&self) -> Metrics {
-        stack_watch(self)
-    }
-}
-
-impl Measured for SweepOutcome {
-    fn metrics(&self) -> Metrics {
-        sweep(self)
-    }
-}
-
-/// A webhook delivery reports its duration only (its alerts are counted by the sweep's
-/// `RoutersOverdue` and `OnboardingSeconds`).
-impl Measured for crate::handlers::mist_webhook::HttpResponse {
-    fn metrics(&self) -> Metrics {
-        Metrics::default()
-    }
-}
-
-/// An error at the boundary (bad configuration) has no outcome to report.
-#[cfg(feature = "lambda")]
-impl Measured for crate::lambda::FunctionError {
-    fn metrics(&self) -> Metrics {
-        Metrics::default()
-    }
-}
-
-/// A failed guard run still reports what it found and fixed.
-impl Measured for HandlerError {
-    fn metrics(&self) -> Metrics {
-        match self {
-            HandlerError::FixesFailed { outcome, .. } => guard(outcome),
-            _ => Metrics::default(),
-        }
-    }
-}
-
-/// An incomplete sweep still reports what it saw.
-impl Measured for SweepError {
-    fn metrics(&self) -> Metrics {
-        match self {
-            SweepError::Incomplete { outcome, .. } => sweep(outcome),
-            _ => Metrics::default(),
-        }
-    }
 }
 
 /// The metrics of one invocation: its outcome's (or its error's) and how long it took.

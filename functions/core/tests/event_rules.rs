@@ -1,15 +1,16 @@
 //! The EventBridge rules in infra/template.yaml (the default bus's and the hub bus's) and in
 //! infra/member.yaml (forwarding to the hub) deliver exactly the events the code acts on: the
-//! lists live once in the code (`GUARDED_STATES`, `WATCHED_RESOURCE_TYPES`,
+//! lists live once in the code (`InstanceState::GUARDED`, `WATCHED_RESOURCE_TYPES`,
 //! `WATCHED_RESOURCE_STATUSES`, `STACK_COMPLETE_STATUSES`, `STACK_FAILURE_STATUSES`).
 
 use std::collections::BTreeSet;
 
-use ssr_core::handlers::guard::{EC2_DETAIL_TYPE, EC2_SOURCE, GUARDED_STATES};
+use ssr_core::handlers::guard::{EC2_DETAIL_TYPE, EC2_SOURCE};
 use ssr_core::handlers::stack_watch::events::{
     STACK_COMPLETE_STATUSES, STACK_FAILURE_STATUSES, WATCHED_RESOURCE_STATUSES,
     WATCHED_RESOURCE_TYPES,
 };
+use ssr_core::instance_state::InstanceState;
 use template::strings;
 use yaml_rust2::Yaml;
 
@@ -157,7 +158,7 @@ fn when_ec2_rule_is_read_then_it_delivers_exactly_the_guarded_states() {
         strings(&p["detail"]["state"])
             .into_iter()
             .collect::<BTreeSet<_>>(),
-        set(GUARDED_STATES)
+        set(&InstanceState::names(&InstanceState::GUARDED))
     );
 }
 

@@ -111,7 +111,7 @@ async fn when_instance_not_found_after_retries_then_no_op_success() {
         .then_output(|| DescribeNetworkInterfacesOutput::builder().build());
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&not_found, &no_enis]);
     let d = deps(ec2, &[], config(&fast_retry()));
-    let o = guard::handle_event(&d, event("pending"))
+    let o = guard::handle_event(&d, event("pending"), ssr_core::Deadline::NONE)
         .await
         .expect("no-op is success");
     assert!(!o.selected);
@@ -146,7 +146,7 @@ async fn when_instance_appears_on_second_describe_then_it_is_guarded() {
         fake.after(&[&first_missing])
     );
     let d = deps(ec2, &[], config(&fast_retry()));
-    let o = guard::handle_event(&d, event("pending"))
+    let o = guard::handle_event(&d, event("pending"), ssr_core::Deadline::NONE)
         .await
         .expect("guarded");
     assert!(o.selected, "{o:?}");
@@ -175,7 +175,7 @@ async fn when_ec2_throttles_then_sdk_retries_and_guard_succeeds() {
         .build();
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.after(&[&throttled]));
     let d = deps(ec2, &[], config(&[]));
-    let o = guard::handle_event(&d, event("running"))
+    let o = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE)
         .await
         .expect("throttling is retried");
     assert_eq!(throttled.num_calls(), 3);
@@ -196,7 +196,7 @@ async fn when_both_enis_have_src_dst_check_then_one_call_per_eni_never_instance_
     );
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[]));
-    let o = guard::handle_event(&d, event("running"))
+    let o = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE)
         .await
         .expect("fixed");
     assert_eq!(fake.modify_interface.num_calls(), 2);
@@ -227,7 +227,7 @@ async fn when_eni_modify_fails_for_one_of_two_then_partial_failure_reported_and_
         &[&publish],
         config(&[("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ssr")]),
     );
-    let err = guard::handle_event(&d, event("running"))
+    let err = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE)
         .await
         .expect_err("event must fail so it is retried");
     let HandlerError::FixesFailed {
@@ -270,7 +270,7 @@ async fn when_stopped_router_has_ena_off_and_fix_enabled_then_ena_set_and_verifi
     );
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[("ENA_FIX_WHEN_STOPPED", "true")]));
-    let o: GuardOutcome = guard::handle_event(&d, event("stopped"))
+    let o: GuardOutcome = guard::handle_event(&d, event("stopped"), ssr_core::Deadline::NONE)
         .await
         .expect("fixed");
     assert_eq!(o.actions.len(), 1, "{:?}", o.actions);
@@ -302,7 +302,7 @@ async fn when_running_router_has_ena_off_then_no_write_and_finding_has_exact_com
     );
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[("ENA_FIX_WHEN_STOPPED", "true")]));
-    let o = guard::handle_event(&d, event("running"))
+    let o = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE)
         .await
         .expect("checked");
     assert!(o.actions.is_empty());
@@ -344,7 +344,7 @@ async fn when_ena_write_is_not_visible_on_read_back_then_action_unverified_and_e
         });
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.after(&[&stale]));
     let d = deps(ec2, &[], config(&[("ENA_FIX_WHEN_STOPPED", "true")]));
-    let err = guard::handle_event(&d, event("stopped"))
+    let err = guard::handle_event(&d, event("stopped"), ssr_core::Deadline::NONE)
         .await
         .expect_err("unverified fix fails the event");
     let HandlerError::FixesFailed { outcome, .. } = err else {
@@ -366,7 +366,7 @@ async fn when_dry_run_then_plan_shown_and_no_ec2_write() {
     );
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[("DRY_RUN", "true")]));
-    let o = guard::handle_event(&d, event("running"))
+    let o = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE)
         .await
         .expect("planned");
     assert!(o.dry_run);
@@ -387,7 +387,7 @@ async fn when_router_checked_then_registration_code_is_nowhere_in_the_result() {
     );
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[]));
-    let err = guard::handle_event(&d, event("running"))
+    let err = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE)
         .await
         .expect_err("one fix fails");
     let HandlerError::FixesFailed { outcome, .. } = &err else {
@@ -411,11 +411,18 @@ async fn when_event_is_malformed_then_typed_error_not_panic() {
         serde_json::json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": {"instance-id": "vol-1", "state": "running"}}),
         serde_json::json!([1, 2, 3]),
     ] {
-        let err = guard::handle_event(&d, bad.clone())
+        let err = guard::handle_event(&d, bad.clone(), ssr_core::Deadline::NONE)
             .await
             .expect_err("malformed");
         assert!(matches!(err, HandlerError::Event(_)), "{bad}: {err}");
-        assert_eq!(err.exit_code(), 2);
+        // A malformed event, not AWS trouble: the CLI's usage error.
+        assert!(
+            matches!(
+                err,
+                HandlerError::Event(ssr_core::handlers::EventError::Malformed(_))
+            ),
+            "{bad}: {err}"
+        );
     }
 }
 
@@ -426,7 +433,9 @@ async fn when_instance_terminated_then_no_aws_call_at_all() {
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe]);
     let d = deps(ec2, &[], config(&[]));
     for state in ["shutting-down", "terminated"] {
-        let o = guard::handle_event(&d, event(state)).await.expect("no-op");
+        let o = guard::handle_event(&d, event(state), ssr_core::Deadline::NONE)
+            .await
+            .expect("no-op");
         assert!(o.findings.is_empty() && o.actions.is_empty());
     }
     assert_eq!(describe.num_calls(), 0);
@@ -446,7 +455,7 @@ async fn when_router_checked_then_json_logs_have_decision_fields_and_no_registra
     );
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[]));
-    let _ = guard::handle_event(&d, event("running")).await;
+    let _ = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE).await;
 
     assert!(
         !logs.text().contains(REG_CODE),
@@ -486,7 +495,7 @@ async fn when_iam_denies_user_data_read_then_unchecked_finding_not_a_failed_even
         .build();
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.after(&[&denied]));
     let d = deps(ec2, &[], config(&[]));
-    let o = guard::handle_event(&d, event("running"))
+    let o = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE)
         .await
         .expect("checked, not failed");
     let codes: Vec<&str> = o.findings.iter().map(|f| f.code.as_str()).collect();
@@ -546,7 +555,7 @@ async fn when_iam_denies_ena_volume_and_route_reads_then_not_checked_findings_no
     rules.extend(fake.all());
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
     let d = deps(ec2, &[], config(&[]));
-    let o = guard::handle_event(&d, event("running"))
+    let o = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE)
         .await
         .expect("degraded to findings, not a failed event");
     let not_checked: Vec<(&str, &str)> = o
@@ -617,7 +626,7 @@ async fn when_first_read_back_shows_the_old_value_then_polled_again_and_applied(
     rules.extend(fake.all());
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
     let d = deps(ec2, &[], config(&[("READBACK_BACKOFF_MS", "1,1,1,1")]));
-    let o = guard::handle_event(&d, event("running"))
+    let o = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE)
         .await
         .expect("verified on the second read-back");
     assert_eq!(o.actions.len(), 1);
@@ -652,10 +661,10 @@ async fn when_the_deadline_leaves_no_time_to_wait_then_one_read_back_and_unverif
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules);
     let d = deps(ec2, &[], config(&[("READBACK_BACKOFF_MS", "60000")]));
     let started = std::time::Instant::now();
-    let err = guard::handle_event_until(
+    let err = guard::handle_event(
         &d,
         event("running"),
-        Some(std::time::SystemTime::now() + std::time::Duration::from_secs(5)),
+        std::time::SystemTime::now() + std::time::Duration::from_secs(5),
     )
     .await
     .expect_err("an unverified fix fails the event");
@@ -683,9 +692,18 @@ async fn when_instance_id_is_not_i_and_8_or_17_lower_case_hex_then_malformed_bef
     ] {
         let mut ev = event("running");
         ev["detail"]["instance-id"] = bad.into();
-        let err = guard::handle_event(&d, ev).await.expect_err(bad);
+        let err = guard::handle_event(&d, ev, ssr_core::Deadline::NONE)
+            .await
+            .expect_err(bad);
         assert!(matches!(err, HandlerError::Event(_)), "{bad}: {err:?}");
-        assert_eq!(err.exit_code(), 2, "{bad}");
+        // A malformed event, not AWS trouble: the CLI's usage error.
+        assert!(
+            matches!(
+                err,
+                HandlerError::Event(ssr_core::handlers::EventError::Malformed(_))
+            ),
+            "{bad}: {err:?}"
+        );
     }
     assert_eq!(any_ec2.num_calls(), 0);
 }
@@ -704,7 +722,7 @@ async fn when_the_guard_runs_at_trace_level_then_the_registration_code_is_not_lo
     );
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
     let d = deps(ec2, &[], config(&[("READBACK_BACKOFF_MS", "1")]));
-    let o = guard::handle_event(&d, event("running")).await;
+    let o = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE).await;
     let result = match &o {
         Ok(o) => serde_json::to_string(o).unwrap_or_default(),
         Err(e) => e.to_string(),

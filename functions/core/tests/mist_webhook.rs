@@ -71,7 +71,9 @@ async fn when_signature_is_missing_or_wrong_then_401_and_nothing_read() {
     flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
     let flipped = String::from_utf8(flipped).expect("ascii");
     for sig in [None, Some("zz"), Some(flipped.as_str()), Some("")] {
-        let r = h.handle_request(&d, request(&b, sig)).await;
+        let r = h
+            .handle_request(&d, request(&b, sig), ssr_core::Deadline::NONE)
+            .await;
         assert_eq!(r.status_code, 401, "{sig:?}: {}", r.body);
         assert_clean(&r);
     }
@@ -80,6 +82,7 @@ async fn when_signature_is_missing_or_wrong_then_401_and_nothing_read() {
         .handle_request(
             &d,
             request(&b.replace("0a0000000001", "0a0000000002"), Some(&good)),
+            ssr_core::Deadline::NONE,
         )
         .await;
     assert_eq!(r.status_code, 401);
@@ -95,7 +98,11 @@ async fn when_body_is_too_large_or_unparsable_then_413_or_400() {
     let (d, h, _) = hook("http://127.0.0.1:9").await;
     let big = "x".repeat(1024 * 1024 + 1);
     let r = h
-        .handle_request(&d, request(&big, Some(&sign(big.as_bytes()))))
+        .handle_request(
+            &d,
+            request(&big, Some(&sign(big.as_bytes()))),
+            ssr_core::Deadline::NONE,
+        )
         .await;
     assert_eq!(r.status_code, 413);
     for bad in [
@@ -105,17 +112,28 @@ async fn when_body_is_too_large_or_unparsable_then_413_or_400() {
         "[]",
     ] {
         let r = h
-            .handle_request(&d, request(bad, Some(&sign(bad.as_bytes()))))
+            .handle_request(
+                &d,
+                request(bad, Some(&sign(bad.as_bytes()))),
+                ssr_core::Deadline::NONE,
+            )
             .await;
         assert_eq!(r.status_code, 400, "{bad}: {}", r.body);
         assert_clean(&r);
     }
     // Not a Function URL request at all; invalid base64.
-    let r = h.handle_request(&d, serde_json::json!([1, 2])).await;
+    let r = h
+        .handle_request(&d, serde_json::json!([1, 2]), ssr_core::Deadline::NONE)
+        .await;
     assert_eq!(r.status_code, 400);
     let mut req = request("%%%", Some("00"));
     req["isBase64Encoded"] = true.into();
-    assert_eq!(h.handle_request(&d, req).await.status_code, 400);
+    assert_eq!(
+        h.handle_request(&d, req, ssr_core::Deadline::NONE)
+            .await
+            .status_code,
+        400
+    );
 }
 
 #[tokio::test]
@@ -131,7 +149,7 @@ async fn when_ztp_fails_then_one_onboarding_failed_page_with_mists_text() {
         Some(&sign(b.as_bytes())),
     );
     req["isBase64Encoded"] = true.into();
-    let r = h.handle_request(&d, req).await;
+    let r = h.handle_request(&d, req, ssr_core::Deadline::NONE).await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     assert_clean(&r);
     let v = body(&r);
@@ -172,7 +190,11 @@ async fn when_ztp_finishes_with_the_right_version_then_the_episode_ends_at_the_e
     let (d, h, _) = hook(&mist.uri()).await;
     let b = delivery("GW_ZTP_FINISHED", serde_json::json!({}));
     let r = h
-        .handle_request(&d, request(&b, Some(&sign(b.as_bytes()))))
+        .handle_request(
+            &d,
+            request(&b, Some(&sign(b.as_bytes()))),
+            ssr_core::Deadline::NONE,
+        )
         .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let v = body(&r);
@@ -182,7 +204,11 @@ async fn when_ztp_finishes_with_the_right_version_then_the_episode_ends_at_the_e
     // Other events of the topic are answered and ignored.
     let other = delivery("GW_ARP_UNRESOLVED", serde_json::json!({}));
     let r = h
-        .handle_request(&d, request(&other, Some(&sign(other.as_bytes()))))
+        .handle_request(
+            &d,
+            request(&other, Some(&sign(other.as_bytes()))),
+            ssr_core::Deadline::NONE,
+        )
         .await;
     assert_eq!(r.status_code, 200);
     assert_eq!(body(&r)["results"][0]["outcome"], "ignored");
@@ -196,12 +222,19 @@ async fn when_the_function_url_request_names_its_account_then_the_page_names_it(
     let mut req = ssr_testkit::fixture("function-url-request");
     req["headers"]["x-mist-signature-v2"] = sign(b.as_bytes()).into();
     req["body"] = b.clone().into();
-    let r = h.handle_request(&d, req.clone()).await;
+    let r = h
+        .handle_request(&d, req.clone(), ssr_core::Deadline::NONE)
+        .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     // Something that is not an account id is not printed.
     req["requestContext"]["accountId"] = "12345\nInjected: line".into();
     let (d2, h2, fakes2) = hook("http://127.0.0.1:9").await;
-    assert_eq!(h2.handle_request(&d2, req).await.status_code, 200);
+    assert_eq!(
+        h2.handle_request(&d2, req, ssr_core::Deadline::NONE)
+            .await
+            .status_code,
+        200
+    );
     let sent = |f: &Fakes| f.published.lock().map(|p| p.clone()).unwrap_or_default();
     let (named, unnamed) = (sent(&fakes), sent(&fakes2));
     assert_eq!((named.len(), unnamed.len()), (1, 1));
@@ -243,7 +276,11 @@ async fn when_a_re_delivered_batch_under_device_events_holds_a_ztp_failure_then_
     })
     .to_string();
     let r = h
-        .handle_request(&d, request(&b, Some(&sign(b.as_bytes()))))
+        .handle_request(
+            &d,
+            request(&b, Some(&sign(b.as_bytes()))),
+            ssr_core::Deadline::NONE,
+        )
         .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let v = body(&r);
@@ -297,7 +334,7 @@ async fn when_mist_is_slower_than_the_invocation_allows_then_the_webhook_answers
     // when-reported), the episode would have ended; the budget stops it first.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(16);
     let r = h
-        .handle_request_until(&d, request(&b, Some(&sign(b.as_bytes()))), Some(deadline))
+        .handle_request(&d, request(&b, Some(&sign(b.as_bytes()))), deadline)
         .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let v = body(&r);

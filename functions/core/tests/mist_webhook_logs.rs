@@ -90,12 +90,20 @@ async fn when_the_webhook_runs_at_trace_level_then_neither_its_secret_nor_the_to
     // 1. Signed with another secret: refused.
     let finished = delivery("GW_ZTP_FINISHED", serde_json::json!({}));
     let wrong = hook
-        .handle_request(&d, request(&finished, &sign("not-the-secret", &finished)))
+        .handle_request(
+            &d,
+            request(&finished, &sign("not-the-secret", &finished)),
+            ssr_core::Deadline::NONE,
+        )
         .await;
     assert_eq!(wrong.status_code, 401, "{}", wrong.body);
     // 2. Signed right: the version is read from Mist and the episode ends.
     let ended = hook
-        .handle_request(&d, request(&finished, &sign(SECRET, &finished)))
+        .handle_request(
+            &d,
+            request(&finished, &sign(SECRET, &finished)),
+            ssr_core::Deadline::NONE,
+        )
         .await;
     assert_eq!(ended.status_code, 200, "{}", ended.body);
     let v: serde_json::Value = serde_json::from_str(&ended.body).expect("JSON");
@@ -106,7 +114,11 @@ async fn when_the_webhook_runs_at_trace_level_then_neither_its_secret_nor_the_to
         serde_json::json!({"text": "ZTP failed: config download", "reason": "timeout", "ev_type": "warn"}),
     );
     let paged = hook
-        .handle_request(&d, request(&failed, &sign(SECRET, &failed)))
+        .handle_request(
+            &d,
+            request(&failed, &sign(SECRET, &failed)),
+            ssr_core::Deadline::NONE,
+        )
         .await;
     assert_eq!(paged.status_code, 200, "{}", paged.body);
 

@@ -24,11 +24,18 @@ async fn when_event_is_not_a_scheduled_event_or_has_no_time_then_malformed_error
         serde_json::json!({"time": "x"}),
     ] {
         let err = w
-            .handle_event(&d, bad.clone())
+            .handle_event(&d, bad.clone(), ssr_core::Deadline::NONE)
             .await
             .expect_err("malformed");
         assert!(matches!(err, SweepError::Event(_)), "{bad}: {err}");
-        assert_eq!(err.exit_code(), 2);
+        // A malformed event, not AWS trouble: the CLI's usage error.
+        assert!(
+            matches!(
+                err,
+                SweepError::Event(ssr_core::handlers::EventError::Malformed(_))
+            ),
+            "{bad}: {err}"
+        );
     }
 }
 
@@ -41,7 +48,7 @@ async fn when_publish_fails_then_claim_released_and_sweep_fails_for_retry() {
         .await;
     let (d, w, fakes) = deps(cfg(&base_config(&mist.uri())), false, true);
     let err = w
-        .handle_event(&d, event())
+        .handle_event(&d, event(), ssr_core::Deadline::NONE)
         .await
         .expect_err("publish failed");
     match &err {
@@ -69,7 +76,10 @@ async fn when_a_concurrent_sweep_holds_the_overdue_claim_then_this_sweep_pages_n
         .mount(&mist)
         .await;
     let (d, w, fakes) = deps_claims_held(cfg(&base_config(&mist.uri())));
-    let o = w.handle_event(&d, event()).await.expect("sweep");
+    let o = w
+        .handle_event(&d, event(), ssr_core::Deadline::NONE)
+        .await
+        .expect("sweep");
     assert_eq!(o.overdue_now, 1, "the router is overdue: {o:?}");
     assert!(
         o.alerts.iter().all(|a| !a.delivery.sent),
@@ -103,23 +113,32 @@ async fn when_token_comes_from_secret_then_read_once_per_cold_start_and_again_af
         .await;
     let (d, w, fakes) = deps(cfg(&base_config(&mist.uri())), false, false);
     for _ in 0..2 {
-        let o = w.handle_event(&d, event()).await.expect("sweep");
-        assert_eq!(o.mist.status, "ok");
+        let o = w
+            .handle_event(&d, event(), ssr_core::Deadline::NONE)
+            .await
+            .expect("sweep");
+        assert_eq!(o.mist.status.as_str(), "ok");
     }
     assert_eq!(
         fakes.secret_reads.num_calls(),
         1,
         "cached across invocations"
     );
-    let o = w.handle_event(&d, event()).await.expect("sweep");
-    assert_eq!(o.mist.status, "unavailable");
+    let o = w
+        .handle_event(&d, event(), ssr_core::Deadline::NONE)
+        .await
+        .expect("sweep");
+    assert_eq!(o.mist.status.as_str(), "unavailable");
     assert_eq!(
         o.mist.detail.as_deref(),
         Some(
             format!("Mist API answered 401 Unauthorized: check the token in {SECRET_ARN}").as_str()
         )
     );
-    let _ = w.handle_event(&d, event()).await.expect("sweep");
+    let _ = w
+        .handle_event(&d, event(), ssr_core::Deadline::NONE)
+        .await
+        .expect("sweep");
     assert_eq!(fakes.secret_reads.num_calls(), 2, "re-read after a 401");
 }
 
@@ -137,10 +156,10 @@ async fn when_iam_denies_user_data_then_episode_watched_and_alert_says_version_u
         false,
     );
     let o = w
-        .handle_event(&d, event())
+        .handle_event(&d, event(), ssr_core::Deadline::NONE)
         .await
         .expect("sweep, not a failure");
-    assert_eq!(o.mist.status, "not-configured");
+    assert_eq!(o.mist.status.as_str(), "not-configured");
     assert_eq!(o.alerts.len(), 1, "{o:?}");
     let published = fakes
         .published

@@ -29,7 +29,10 @@ async fn when_sweep_alerts_then_no_token_or_registration_code_in_logs_result_or_
         .mount(&mist)
         .await;
     let (d, w, fakes) = deps(cfg(&base_config(&mist.uri())), false, false);
-    let o = w.handle_event(&d, event()).await.expect("sweep");
+    let o = w
+        .handle_event(&d, event(), ssr_core::Deadline::NONE)
+        .await
+        .expect("sweep");
     assert_eq!(o.alerts.len(), 1);
     assert!(o.alerts[0].delivery.sent);
     let result = serde_json::to_string(&o).expect("json");

@@ -77,10 +77,13 @@ async fn when_stats_are_joined_by_mac_then_the_version_decides() {
         ]);
         let server = mist(inv.clone(), stats, Duration::ZERO, 1).await;
         let (d, w, fakes) = deps(cfg(&base_config(&server.uri())), false, false);
-        let o = w.handle_event(&d, event()).await.expect("sweep");
-        assert_eq!(o.mist.status, "ok");
+        let o = w
+            .handle_event(&d, event(), ssr_core::Deadline::NONE)
+            .await
+            .expect("sweep");
+        assert_eq!(o.mist.status.as_str(), "ok");
         assert_eq!((o.mist.devices, o.mist.stats, o.mist.requests), (1, 2, 2));
-        assert_eq!(o.episodes[0].phase, phase, "{version:?}");
+        assert_eq!(o.episodes[0].phase.as_str(), phase, "{version:?}");
         assert_eq!(o.episodes[0].decision, decision);
         let sent = published(&fakes);
         assert_eq!(sent.len(), pages, "{sent:?}");
@@ -102,9 +105,12 @@ async fn when_connected_without_stats_then_the_version_check_mode_decides() {
     // when-reported (default): counts as onboarded, "version not reported".
     let server = mist(inv.clone(), serde_json::json!([]), Duration::ZERO, 1).await;
     let (d, w, fakes) = deps(cfg(&base_config(&server.uri())), false, false);
-    let o = w.handle_event(&d, event()).await.expect("sweep");
-    assert_eq!(o.mist.version_check, "when-reported");
-    assert_eq!(o.episodes[0].phase, "connected-no-stats");
+    let o = w
+        .handle_event(&d, event(), ssr_core::Deadline::NONE)
+        .await
+        .expect("sweep");
+    assert_eq!(o.mist.version_check.as_str(), "when-reported");
+    assert_eq!(o.episodes[0].phase.as_str(), "connected-no-stats");
     assert_eq!(o.episodes[0].decision, Decision::Finish);
     assert_eq!(o.episodes[0].note.as_deref(), Some("version not reported"));
     assert!(published(&fakes).is_empty());
@@ -114,8 +120,11 @@ async fn when_connected_without_stats_then_the_version_check_mode_decides() {
     let mut c = base_config(&server.uri());
     c.push(("MIST_VERSION_CHECK", "required".into()));
     let (d, w, fakes) = deps(cfg(&c), false, false);
-    let o = w.handle_event(&d, event()).await.expect("sweep");
-    assert_eq!(o.episodes[0].phase, "connected-no-stats");
+    let o = w
+        .handle_event(&d, event(), ssr_core::Deadline::NONE)
+        .await
+        .expect("sweep");
+    assert_eq!(o.episodes[0].phase.as_str(), "connected-no-stats");
     assert_eq!(o.episodes[0].decision, Decision::Overdue);
     let sent = published(&fakes);
     assert_eq!(sent.len(), 1);
@@ -130,9 +139,12 @@ async fn when_connected_without_stats_then_the_version_check_mode_decides() {
     let mut c = base_config(&server.uri());
     c.push(("MIST_VERSION_CHECK", "off".into()));
     let (d, w, _) = deps(cfg(&c), false, false);
-    let o = w.handle_event(&d, event()).await.expect("sweep");
+    let o = w
+        .handle_event(&d, event(), ssr_core::Deadline::NONE)
+        .await
+        .expect("sweep");
     assert_eq!((o.mist.requests, o.mist.stats), (1, 0));
-    assert_eq!(o.episodes[0].phase, "onboarded");
+    assert_eq!(o.episodes[0].phase.as_str(), "onboarded");
 }
 
 #[tokio::test]
@@ -147,16 +159,19 @@ async fn when_mist_is_slower_than_the_budget_then_the_overdue_page_goes_out_with
     let (d, w, fakes) = deps(cfg(&base_config(&server.uri())), false, false);
     let w = w.with_mist_budget(Duration::from_millis(300));
     let started = Instant::now();
-    let o = w.handle_event(&d, event()).await.expect("sweep");
+    let o = w
+        .handle_event(&d, event(), ssr_core::Deadline::NONE)
+        .await
+        .expect("sweep");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(o.mist.status, "unavailable");
+    assert_eq!(o.mist.status.as_str(), "unavailable");
     let detail = o.mist.detail.clone().unwrap_or_default();
     assert!(detail.contains("time budget (0.3 s)"), "{detail}");
-    assert_eq!(o.episodes[0].phase, "unknown");
+    assert_eq!(o.episodes[0].phase.as_str(), "unknown");
     let sent = published(&fakes);
     assert_eq!(sent.len(), 1);
     assert!(
@@ -181,16 +196,13 @@ async fn when_the_invocation_deadline_is_near_then_the_mist_read_stops_before_it
     // The default budget (20 s) would run past the deadline: the margin caps it at ~0.4 s.
     let deadline = Instant::now() + DEADLINE_MARGIN + Duration::from_millis(400);
     let started = Instant::now();
-    let o = w
-        .handle_event_until(&d, event(), Some(deadline))
-        .await
-        .expect("sweep");
+    let o = w.handle_event(&d, event(), deadline).await.expect("sweep");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(o.mist.status, "unavailable");
+    assert_eq!(o.mist.status.as_str(), "unavailable");
     assert_eq!(o.alerts.len(), 1, "the overdue page still goes out");
 }
 
@@ -206,7 +218,10 @@ async fn when_mist_refuses_the_token_then_an_operational_alert_names_the_secret_
             .mount(&server)
             .await;
         let (d, w, fakes) = deps(cfg(&base_config(&server.uri())), false, false);
-        let o = w.handle_event(&d, event()).await.expect("sweep");
+        let o = w
+            .handle_event(&d, event(), ssr_core::Deadline::NONE)
+            .await
+            .expect("sweep");
         let token_alert = o.mist.token_alert.clone().expect("token alert");
         assert!(token_alert.sent, "{token_alert:?}");
         let sent = published(&fakes);

@@ -155,6 +155,12 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// Still open: not fixed, and above info (what counts against a router, what alerts and
+    /// the `FindingsOpen` metric count).
+    pub fn is_open(&self) -> bool {
+        !self.fixed && self.severity > Severity::Info
+    }
+
     pub fn new(
         code: FindingCode,
         resource: impl Into<String>,
@@ -180,20 +186,33 @@ impl Finding {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn when_a_finding_is_fixed_or_info_then_it_is_not_open() {
+        let f = |code: FindingCode, fixed: bool| {
+            let mut f = Finding::new(code, "eni-1", "m", "r");
+            f.fixed = fixed;
+            f
+        };
+        assert!(f(FindingCode::SrcDstCheckEnabled, false).is_open());
+        assert!(!f(FindingCode::SrcDstCheckEnabled, true).is_open());
+        assert_eq!(FindingCode::EnaUnknown.severity(), Severity::Info);
+        assert!(!f(FindingCode::EnaUnknown, false).is_open());
+    }
+
     use super::*;
 
     #[test]
     fn when_a_finding_code_exists_then_the_readme_table_documents_it() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../docs/findings.md");
         for code in FindingCode::ALL {
             let row = format!("| `{}` |", code.as_str());
             assert!(
                 readme.contains(&row),
-                "README.md finding-code table lacks {code}"
+                "docs/findings.md finding-code table lacks {code}"
             );
             assert!(
                 readme.contains(&format!("{row} {} |", code.severity().as_str())),
-                "README.md gives {code} another severity than the code does"
+                "docs/findings.md gives {code} another severity than the code does"
             );
         }
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::ROLE_TAG_KEY;
-use crate::episode::label::router_label;
+use crate::label::router_label;
 use crate::onboarding_config::OnboardingStatus;
 
 /// What DescribeInstances says about one instance: enough to select it, and the start of its

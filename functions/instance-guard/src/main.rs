@@ -12,12 +12,8 @@ async fn main() -> Result<(), lambda::Error> {
     lambda::serve(FUNCTION, &deps, |deps, event| {
         // The read-back's waits stop WAIT_DEADLINE_MARGIN before the invocation's deadline,
         // leaving time for the alert and the answer.
-        let deadline = lambda::wait_deadline(
-            event.context.deadline(),
-            lambda::WAIT_DEADLINE_MARGIN,
-            std::time::SystemTime::now(),
-        );
-        guard::handle_event_until(deps, event.payload, Some(deadline))
+        let deadline = lambda::deadline(&event).less(lambda::WAIT_DEADLINE_MARGIN);
+        guard::handle_event(deps, event.payload, deadline)
     })
     .await
 }

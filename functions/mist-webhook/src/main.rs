@@ -20,11 +20,8 @@ async fn main() -> Result<(), lambda::Error> {
         &state,
         |(deps, hook): &(_, MistWebhook), event| async move {
             // The context's deadline (epoch ms) bounds the delivery's Mist reads.
-            let deadline = lambda::deadline_instant(event.context.deadline);
-            Ok::<_, lambda::FunctionError>(
-                hook.handle_request_until(deps, event.payload, Some(deadline))
-                    .await,
-            )
+            let deadline = lambda::deadline(&event);
+            Ok::<_, lambda::FunctionError>(hook.handle_request(deps, event.payload, deadline).await)
         },
     )
     .await

@@ -17,8 +17,8 @@ async fn main() -> Result<(), lambda::Error> {
     });
     lambda::serve(FUNCTION, &state, |(deps, watchdog), event| {
         // The context's deadline (epoch ms) bounds the Mist read.
-        let deadline = lambda::deadline_instant(event.context.deadline);
-        watchdog.handle_event_until(deps, event.payload, Some(deadline))
+        let deadline = lambda::deadline(&event);
+        watchdog.handle_event(deps, event.payload, deadline)
     })
     .await
 }

@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda::Error> {
         Ok((deps, sender))
     });
     lambda::serve(FUNCTION, &state, |(deps, sender), event| {
-        let deadline = event.context.deadline();
+        let deadline = lambda::deadline(&event);
         stack_watch::handle_event(deps, sender, event.payload, deadline)
     })
     .await

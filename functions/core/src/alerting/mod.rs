@@ -67,7 +67,7 @@ impl AlertOutcome {
 
 /// The claim that makes an alert exactly-once: its key, how long it holds, what it records.
 #[derive(Clone, Debug)]
-pub struct Once {
+pub struct AlertClaim {
     pub pk: String,
     pub expires_at: DateTime<Utc>,
     pub item: ClaimItem,
@@ -83,7 +83,7 @@ pub async fn publish_once(
     alerts: &Alerts,
     state: &StateStore,
     alert: &Alert,
-    once: Once,
+    once: AlertClaim,
     now: DateTime<Utc>,
 ) -> Result<AlertOutcome, AwsError> {
     let mut out = AlertOutcome {

@@ -35,8 +35,8 @@ fn alert() -> Alert {
     }
 }
 
-fn once(now: DateTime<Utc>) -> Once {
-    Once {
+fn once(now: DateTime<Utc>) -> AlertClaim {
+    AlertClaim {
         pk: "overdue#i-1#1700000000".into(),
         expires_at: now + Duration::days(1),
         item: ClaimItem::default(),

@@ -1,17 +1,11 @@
 //! An organization's accounts and regions: which (account, region) scopes a sweep or an audit
 //! covers ([`scopes`], pure), the organization's active accounts (AWS Organizations
-//! `ListAccounts`, the one call written here), and [`across`]: one piece of work per scope,
-//! concurrently and bounded, each scope's failure kept to itself.
+//! `ListAccounts`, the one call written here), . The fan-out over scopes
+//! (one piece of work per scope, with its credentials) is [`crate::deps::fanout`].
 
-use std::future::Future;
-
-use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
-use tracing::Instrument;
 
 use super::AwsError;
-use crate::config::MemberAccounts;
-use crate::deps::Deps;
 
 /// One account in one region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -110,71 +104,6 @@ impl Organizations {
         out.dedup();
         Ok(out)
     }
-}
-
-/// The member account ids `members` names: the listed ones, or the organization's active
-/// accounts (one `ListAccounts` walk).
-pub async fn member_account_ids(
-    deps: &Deps,
-    members: &MemberAccounts,
-) -> Result<Vec<String>, AwsError> {
-    match members {
-        MemberAccounts::None => Ok(Vec::new()),
-        MemberAccounts::List(ids) => Ok(ids.clone()),
-        MemberAccounts::Organization => deps.organizations().active_accounts().await,
-    }
-}
-
-/// Why one scope's work did not happen: the member role could not be used, or the work failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ScopeFailure<E: std::error::Error> {
-    #[error(transparent)]
-    Scope(#[from] crate::deps::ScopeError),
-    #[error(transparent)]
-    Work(E),
-}
-
-/// Runs `work` once per scope with that scope's dependencies ([`Deps::scoped`]: the member
-/// role's credentials in another account, the function's own here), at most `concurrency` at
-/// a time, each inside a span naming the account and region. Results come back in the order of
-/// `scopes`; one scope's failure does not stop the others.
-pub async fn across<T, E, F, Fut>(
-    deps: &Deps,
-    scopes: &[Scope],
-    concurrency: usize,
-    work: F,
-) -> Vec<(Scope, Result<T, ScopeFailure<E>>)>
-where
-    E: std::error::Error,
-    F: Fn(Deps, Scope) -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-{
-    let work = &work;
-    let mut results: Vec<(usize, Scope, Result<T, ScopeFailure<E>>)> =
-        stream::iter(scopes.iter().cloned().enumerate())
-            .map(|(i, scope)| {
-                let span = tracing::info_span!(
-                    "scope",
-                    account = scope.account.as_deref().unwrap_or("?"),
-                    region = scope.region.as_deref().unwrap_or("?")
-                );
-                async move {
-                    let res = match deps
-                        .scoped(scope.account.as_deref(), scope.region.as_deref())
-                        .await
-                    {
-                        Err(e) => Err(ScopeFailure::Scope(e)),
-                        Ok(d) => work(d, scope.clone()).await.map_err(ScopeFailure::Work),
-                    };
-                    (i, scope, res)
-                }
-                .instrument(span)
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-    results.sort_by_key(|(i, _, _)| *i);
-    results.into_iter().map(|(_, s, r)| (s, r)).collect()
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 //! never sends but AWS checks against the function's role on its behalf; they are kept in the
 //! table, not excluded, so a grant nobody needs still fails the template test.
 
-use crate::metrics::Function;
+use crate::function::Function;
 
 /// Why a function needs an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

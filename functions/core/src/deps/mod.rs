@@ -5,6 +5,8 @@
 //! path) are built with the dependencies; CloudFormation (stack-watch) and Secrets Manager (the
 //! watchdog's Mist token) on first use.
 
+pub mod fanout;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -21,6 +23,8 @@ use crate::aws::sns::Alerts;
 use crate::aws::state::StateStore;
 use crate::config::Config;
 
+pub use fanout::{across, member_account_ids, CoveredScopes, ScopeFailure};
+
 /// SDK clients given explicitly (tests, the sandbox); `None` ones are built on first use from the
 /// SDK configuration, if there is one.
 #[derive(Clone, Debug)]
@@ -34,29 +38,29 @@ pub struct Clients {
 
 /// A client built from `sdk` the first time it is asked for.
 #[derive(Clone, Debug)]
-struct Lazy<T> {
+struct ClientCell<T> {
     sdk: Option<SdkConfig>,
     cell: OnceLock<T>,
 }
 
-impl<T> Lazy<T> {
+impl<T> ClientCell<T> {
     fn ready(v: T) -> Self {
         let cell = OnceLock::new();
         let _ = cell.set(v);
-        Lazy { sdk: None, cell }
+        ClientCell { sdk: None, cell }
     }
 
     /// Neither given nor derivable: built from an empty configuration on first use, so a call
     /// through it fails with an AWS error (no region, no credentials) rather than a panic.
     fn unset() -> Self {
-        Lazy {
+        ClientCell {
             sdk: None,
             cell: OnceLock::new(),
         }
     }
 
     fn from_sdk(sdk: &SdkConfig) -> Self {
-        Lazy {
+        ClientCell {
             sdk: Some(sdk.clone()),
             cell: OnceLock::new(),
         }
@@ -153,10 +157,10 @@ pub struct Deps {
     pub region: Option<String>,
     /// The account these clients act in, when known (`HUB_ACCOUNT_ID`, or the member's).
     pub account: Option<String>,
-    cloudformation: Lazy<CloudFormation>,
-    secrets: Lazy<aws_sdk_secretsmanager::Client>,
+    cloudformation: ClientCell<CloudFormation>,
+    secrets: ClientCell<aws_sdk_secretsmanager::Client>,
     /// AWS Organizations (`MEMBER_ACCOUNTS=org`), built on first use.
-    organizations: Lazy<Organizations>,
+    organizations: ClientCell<Organizations>,
     /// The SDK configuration the clients came from (`None` for explicit clients): member
     /// accounts' clients are derived from it.
     sdk: Option<SdkConfig>,
@@ -185,9 +189,9 @@ impl Deps {
             alerts: Alerts::new(clients.sns, config.alert_topic_arn.clone())
                 .with_chat(config.chat_topic_arn.clone()),
             state: StateStore::new(clients.dynamodb, config.state_table.clone()),
-            cloudformation: Lazy::ready(CloudFormation::new(clients.cloudformation)),
-            secrets: Lazy::ready(clients.secrets),
-            organizations: Lazy::unset(),
+            cloudformation: ClientCell::ready(CloudFormation::new(clients.cloudformation)),
+            secrets: ClientCell::ready(clients.secrets),
+            organizations: ClientCell::unset(),
             account: config.hub_account_id.clone(),
             sdk: None,
             scopes: Arc::default(),
@@ -209,9 +213,9 @@ impl Deps {
                 aws_sdk_dynamodb::Client::new(sdk),
                 config.state_table.clone(),
             ),
-            cloudformation: Lazy::from_sdk(sdk),
-            secrets: Lazy::from_sdk(sdk),
-            organizations: Lazy::from_sdk(sdk),
+            cloudformation: ClientCell::from_sdk(sdk),
+            secrets: ClientCell::from_sdk(sdk),
+            organizations: ClientCell::from_sdk(sdk),
             region: sdk.region().map(|r| r.to_string()),
             account: config.hub_account_id.clone(),
             sdk: Some(sdk.clone()),
@@ -282,7 +286,7 @@ impl Deps {
             state: self.state.clone(),
             region: Some(scope.1.clone()),
             account: Some(scope.0.clone()),
-            cloudformation: Lazy::from_sdk(&member_sdk),
+            cloudformation: ClientCell::from_sdk(&member_sdk),
             secrets: self.secrets.clone(),
             organizations: self.organizations.clone(),
             sdk: Some(member_sdk),
@@ -324,7 +328,7 @@ impl Deps {
 
     /// These dependencies with an explicit Organizations client (tests).
     pub fn with_organizations(mut self, client: aws_sdk_organizations::Client) -> Self {
-        self.organizations = Lazy::ready(Organizations::new(client));
+        self.organizations = ClientCell::ready(Organizations::new(client));
         self
     }
 

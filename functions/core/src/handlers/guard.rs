@@ -10,24 +10,28 @@ use tracing::Instrument;
 
 use super::{parse_event, EventError, HandlerError};
 pub use crate::alerting::AlertOutcome;
-use crate::alerting::{publish_once, Once};
+use crate::alerting::{publish_once, AlertClaim};
 use crate::apply::{apply, Readback};
 use crate::aws::state::items::ClaimItem;
 use crate::aws::AwsError;
 use crate::config::RetryPolicy;
+use crate::deadline::Deadline;
 use crate::deps::Deps;
-use crate::findings::{Finding, Severity};
-use crate::plan::{mark_fixed, plan, ActionResult};
+use crate::findings::Finding;
+use crate::instance_state::{is_guarded, InstanceState};
+use crate::metrics::{
+    Measured, Metrics, ALERTS_SENT, FINDINGS, FINDINGS_OPEN, FIXES_APPLIED, FIXES_FAILED,
+};
+use crate::plan::{mark_fixed, plan, ActionResult, ActionStatus};
 use crate::render::guard::guard_alert;
 use crate::render::EventContext;
+use crate::retry::Waits;
 use crate::rules::{evaluate, Policy};
 use crate::select::{select, Selection};
 use crate::snapshot::{is_instance_id, InstanceFacts, Interface, RouterSnapshot};
 
 pub const EC2_SOURCE: &str = "aws.ec2";
 pub const EC2_DETAIL_TYPE: &str = "EC2 Instance State-change Notification";
-/// The EC2 states the guard checks (and the instance-guard EventBridge rule delivers).
-pub const GUARDED_STATES: &[&str] = &["pending", "running", "stopped"];
 
 /// The JSON summary every guard run returns (and the CLI prints).
 #[derive(Clone, Debug, Serialize)]
@@ -68,7 +72,7 @@ pub async fn observe(
     retry_not_found: Option<RetryPolicy>,
 ) -> Result<Observed, AwsError> {
     let ids = [instance_id.to_string()];
-    let mut attempt = 1;
+    let mut waits = retry_not_found.map(|p| Waits::policy(p, Deadline::NONE));
     let (facts, mut interfaces) = loop {
         let (instance, interfaces) = tokio::join!(
             deps.ec2.describe_instance(instance_id),
@@ -76,17 +80,21 @@ pub async fn observe(
         );
         // When both fail (AWS unreachable), the instance read's error is the one reported.
         let (instance, interfaces) = (instance?, interfaces?);
-        match instance {
-            Some(i) => break (i, interfaces),
-            None => match retry_not_found {
-                Some(p) if attempt < p.attempts => {
-                    tracing::info!(instance_id, attempt, "instance not visible yet; retrying");
-                    tokio::time::sleep(p.delay(attempt)).await;
-                    attempt += 1;
-                }
-                _ => return Ok(Observed::NotFound),
-            },
+        if let Some(i) = instance {
+            break (i, interfaces);
         }
+        let Some(w) = waits.as_mut() else {
+            return Ok(Observed::NotFound);
+        };
+        let Some(wait) = w.next_wait() else {
+            return Ok(Observed::NotFound);
+        };
+        tracing::info!(
+            instance_id,
+            attempt = w.attempt() - 1,
+            "instance not visible yet; retrying"
+        );
+        tokio::time::sleep(wait).await;
     };
     let interfaces = interfaces.remove(instance_id).unwrap_or_default();
     observe_described(deps, facts, interfaces).await
@@ -138,19 +146,12 @@ impl GuardOutcome {
     }
 }
 
-/// An EventBridge "EC2 Instance State-change Notification", without a deadline (the CLI).
+/// An EventBridge "EC2 Instance State-change Notification". `deadline`: the invocation's (the
+/// fixes' read-back never waits past it), [`Deadline::NONE`] from the CLI.
 pub async fn handle_event(
     deps: &Deps,
     event: serde_json::Value,
-) -> Result<GuardOutcome, HandlerError> {
-    handle_event_until(deps, event, None).await
-}
-
-/// Lambda entry: like [`handle_event`], with the invocation's deadline (waits never pass it).
-pub async fn handle_event_until(
-    deps: &Deps,
-    event: serde_json::Value,
-    deadline: Option<std::time::SystemTime>,
+    deadline: impl Into<Deadline>,
 ) -> Result<GuardOutcome, HandlerError> {
     let ev: EventBridgeEvent<InstanceStateChange> = parse_event(
         "an EventBridge \"EC2 Instance State-change Notification\"",
@@ -180,10 +181,9 @@ pub async fn handle_event_until(
         region: ev.region.clone().or_else(|| deps.region.clone()),
         account: ev.account.clone().or_else(|| deps.account.clone()),
         event_id: ev.id.clone(),
-        deadline,
         member: deps.is_member(),
     };
-    guard_instance(deps, id, Some(&ev.detail.state), &ctx).await
+    guard_instance(deps, id, Some(&ev.detail.state), &ctx, deadline.into()).await
 }
 
 /// Checks and fixes one instance. `event_state` is what the triggering event said (if any):
@@ -194,13 +194,14 @@ pub async fn guard_instance(
     instance_id: &str,
     event_state: Option<&str>,
     ctx: &EventContext,
+    deadline: Deadline,
 ) -> Result<GuardOutcome, HandlerError> {
     let span = tracing::info_span!(
         "guard",
         instance_id,
         event_id = ctx.event_id.as_deref().unwrap_or("")
     );
-    guard_inner(deps, instance_id, event_state, ctx)
+    guard_inner(deps, instance_id, event_state, ctx, deadline)
         .instrument(span)
         .await
 }
@@ -210,9 +211,11 @@ async fn guard_inner(
     instance_id: &str,
     event_state: Option<&str>,
     ctx: &EventContext,
+    deadline: Deadline,
 ) -> Result<GuardOutcome, HandlerError> {
     let dry_run = deps.config.dry_run;
-    if let Some(s @ ("shutting-down" | "terminated" | "stopping")) = event_state {
+    let state = event_state.and_then(InstanceState::parse);
+    if let Some(s) = event_state.filter(|_| state.is_some_and(InstanceState::is_leaving)) {
         let o = GuardOutcome::skipped(
             instance_id,
             ctx,
@@ -228,8 +231,9 @@ async fn guard_inner(
         );
         return Ok(o);
     }
-    let retry =
-        matches!(event_state, Some("pending" | "running")).then_some(deps.config.describe_retry);
+    let retry = state
+        .is_some_and(InstanceState::is_starting_or_running)
+        .then_some(deps.config.describe_retry);
     let (snapshot, selection) = match observe(deps, instance_id, retry).await? {
         Observed::NotFound => {
             tracing::info!(instance_id, decision = "no-op", "instance not found");
@@ -257,7 +261,7 @@ async fn guard_inner(
         } => (snapshot, selection),
     };
     let state = snapshot.state.clone();
-    if !GUARDED_STATES.contains(&state.as_str()) {
+    if !is_guarded(&state) {
         let mut o = GuardOutcome::skipped(
             instance_id,
             ctx,
@@ -275,7 +279,7 @@ async fn guard_inner(
         return Ok(o);
     }
 
-    let (findings, actions) = check_and_fix(deps, &snapshot, dry_run, ctx.deadline).await;
+    let (findings, actions) = check_and_fix(deps, &snapshot, dry_run, deadline).await;
 
     let mut outcome = GuardOutcome {
         instance_id: instance_id.to_string(),
@@ -332,7 +336,7 @@ pub async fn check_and_fix(
     deps: &Deps,
     snapshot: &RouterSnapshot,
     dry_run: bool,
-    deadline: Option<std::time::SystemTime>,
+    deadline: Deadline,
 ) -> (Vec<Finding>, Vec<ActionResult>) {
     let policy = Policy::for_state(
         &snapshot.state,
@@ -358,11 +362,7 @@ async fn alert(
     s: &RouterSnapshot,
     o: &GuardOutcome,
 ) -> Result<AlertOutcome, HandlerError> {
-    let remaining: Vec<&Finding> = o
-        .findings
-        .iter()
-        .filter(|f| !f.fixed && f.severity > Severity::Info)
-        .collect();
+    let remaining: Vec<&Finding> = o.findings.iter().filter(|f| f.is_open()).collect();
     let failed_fixes = o.actions.iter().any(|a| !a.succeeded());
     if remaining.is_empty() {
         return Ok(AlertOutcome::nothing("no findings remain"));
@@ -378,7 +378,7 @@ async fn alert(
     }
     let fingerprint = hex(&Sha256::digest(keys.join("\n").as_bytes())[..8]);
     let now = Utc::now();
-    let once = Once {
+    let once = AlertClaim {
         pk: format!("alert#{}#{fingerprint}", s.instance_id),
         expires_at: now + deps.config.alert_dedup,
         item: ClaimItem {
@@ -394,4 +394,31 @@ async fn alert(
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One guard run: open findings (total and by code), fixes applied and failed, the alert.
+impl Measured for GuardOutcome {
+    fn metrics(&self) -> Metrics {
+        let o = self;
+        let mut m = Metrics::default();
+        let open: Vec<&str> = o
+            .findings
+            .iter()
+            .filter(|f| f.is_open())
+            .map(|f| f.code.as_str())
+            .collect();
+        m.count(FINDINGS_OPEN, open.len());
+        for code in &open {
+            m.count_by(FINDINGS, &[("Code", code)], 1);
+        }
+        let status =
+            |s: &[ActionStatus]| o.actions.iter().filter(|a| s.contains(&a.status)).count();
+        m.count(FIXES_APPLIED, status(&[ActionStatus::Applied]));
+        m.count(
+            FIXES_FAILED,
+            status(&[ActionStatus::Failed, ActionStatus::Unverified]),
+        );
+        m.count(ALERTS_SENT, usize::from(o.alert.sent));
+        m
+    }
 }

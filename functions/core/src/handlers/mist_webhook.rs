@@ -12,7 +12,6 @@
 //! Never a panic, and never a secret in the answer or the logs.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Instant;
 
 use base64::Engine;
 use chrono::Utc;
@@ -20,14 +19,19 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
-use super::watchdog::{act, gather, Gathered, Watchdog};
+use super::watchdog::{act, gather, Fleet, Watchdog};
 use crate::alerting::AlertOutcome;
 use crate::aws::secrets::Secrets;
+use crate::aws::secrets::{CachedSecret, WEBHOOK_SECRET};
 use crate::config::{Config, ConfigError, VersionCheck};
+use crate::deadline::Deadline;
+use crate::deps::CoveredScopes;
 use crate::deps::Deps;
-use crate::episode::{phase_of, Episode, InventoryIndex, MatchedBy, MistView};
+use crate::episode::{phase_of, router_of_device, Episode, InventoryIndex, MistView, RouterMatch};
+use crate::metrics::{Measured, Metrics};
 use crate::mist::webhook::{self, DeviceEvent, EventMeaning, MAX_BODY, SIGNATURE_HEADER};
 use crate::mist::InventoryDevice;
+use crate::mist::MistReader;
 use crate::render::EventContext;
 
 /// The part of a Function URL request (payload format 2.0) the handler reads.
@@ -89,9 +93,28 @@ pub struct WebhookSummary {
 #[derive(Clone, Copy)]
 struct DeliveryScope<'a> {
     hub: &'a Deps,
-    gathered: Option<&'a Gathered>,
+    gathered: Option<&'a Fleet>,
     ctx: &'a EventContext,
-    until: Instant,
+    until: Deadline,
+}
+
+/// What one Mist event led to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventOutcome {
+    /// Not a gateway event this function acts on, or no router of ours.
+    #[default]
+    Ignored,
+    /// The router's episode finished (onboarded).
+    Finished,
+    /// The episode had finished already.
+    AlreadyFinished,
+    /// Mist reported a ZTP failure: paged.
+    Paged,
+    /// A ZTP failure already paged for this episode.
+    AlreadyPaged,
+    /// The event arrived, but the router is not onboarded yet.
+    NotOnboarded,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -102,8 +125,7 @@ pub struct EventResult {
     pub mac: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
-    /// `finished`, `paged`, `not-onboarded`, `already-finished` or `ignored`.
-    pub outcome: String,
+    pub outcome: EventOutcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,47 +134,12 @@ pub struct EventResult {
     pub alerts: Vec<AlertOutcome>,
 }
 
-enum SecretSource {
-    Env(SecretString),
-    Secret {
-        arn: String,
-        secrets: Secrets,
-        cache: tokio::sync::Mutex<Option<SecretString>>,
-    },
-}
-
-impl SecretSource {
-    async fn get(&self) -> Result<SecretString, String> {
-        match self {
-            SecretSource::Env(s) => Ok(s.clone()),
-            SecretSource::Secret {
-                arn,
-                secrets,
-                cache,
-            } => {
-                let mut guard = cache.lock().await;
-                if let Some(s) = guard.as_ref() {
-                    return Ok(s.clone());
-                }
-                let raw = secrets.secret_string(arn).await.map_err(|e| {
-                    format!(
-                        "the webhook secret could not be read from {arn} ({})",
-                        e.code
-                    )
-                })?;
-                let s = SecretString::from(raw.expose_secret().trim().to_string());
-                *guard = Some(s.clone());
-                Ok(s)
-            }
-        }
-    }
-}
-
-/// Per cold start: the webhook secret (cached) and the watchdog's Mist client (one stats read
-/// per progress event when the version is checked).
+/// Per cold start: the webhook secret (cached), Mist access shared with the sweep's rules (one
+/// stats read per progress event when the version is checked), and the scopes the sweep covers.
 pub struct MistWebhook {
-    secret: SecretSource,
-    watchdog: Watchdog,
+    secret: CachedSecret,
+    mist: MistReader,
+    scopes: CoveredScopes,
 }
 
 impl std::fmt::Debug for MistWebhook {
@@ -178,37 +165,32 @@ impl MistWebhook {
     /// Call [`Self::check_config`] first; without a secret every delivery is refused (401).
     pub fn new(config: &Config, secrets: aws_sdk_secretsmanager::Client) -> Self {
         let secret = match (&config.mist.webhook_secret_arn, &config.mist.webhook_secret) {
-            (Some(arn), _) => SecretSource::Secret {
-                arn: arn.clone(),
-                secrets: Secrets::new(secrets.clone()),
-                cache: tokio::sync::Mutex::new(None),
-            },
-            (None, Some(s)) => SecretSource::Env(s.clone()),
-            (None, None) => SecretSource::Env(SecretString::from(String::new())),
+            (Some(arn), _) => {
+                CachedSecret::stored(WEBHOOK_SECRET, arn.clone(), Secrets::new(secrets.clone()))
+            }
+            (None, Some(s)) => CachedSecret::given(WEBHOOK_SECRET, s.clone()),
+            (None, None) => CachedSecret::given(WEBHOOK_SECRET, SecretString::from(String::new())),
         };
         MistWebhook {
             secret,
-            watchdog: Watchdog::new(config, secrets),
+            mist: MistReader::new(config, secrets),
+            scopes: CoveredScopes::default(),
         }
     }
 
     /// One Function URL request → the HTTP answer. Never fails: every problem is a status.
-    pub async fn handle_request(&self, deps: &Deps, event: serde_json::Value) -> HttpResponse {
-        self.handle_request_until(deps, event, None).await
-    }
-
-    /// Lambda entry: `deadline` (the invocation's) bounds every Mist read of the delivery
-    /// together, so a slow Mist never makes the function time out (Mist would see a 502 and
-    /// deliver again); what is not confirmed in time is left to the sweep.
-    pub async fn handle_request_until(
+    /// `deadline` (the invocation's; [`Deadline::NONE`] from the CLI) bounds every Mist read of
+    /// the delivery together, so a slow Mist never makes the function time out (Mist would see
+    /// a 502 and deliver again); what is not confirmed in time is left to the sweep.
+    pub async fn handle_request(
         &self,
         deps: &Deps,
         event: serde_json::Value,
-        deadline: Option<Instant>,
+        deadline: impl Into<Deadline>,
     ) -> HttpResponse {
         let span = tracing::info_span!("mist_webhook", function = "mist-webhook");
         // One Mist budget for the whole delivery, never past the deadline minus a margin.
-        let until = Instant::now() + self.watchdog.mist_budget(deadline);
+        let until = Deadline::after(self.mist.budget_before(deadline.into()));
         self.handle_inner(deps, event, until).instrument(span).await
     }
 
@@ -216,7 +198,7 @@ impl MistWebhook {
         &self,
         deps: &Deps,
         event: serde_json::Value,
-        until: Instant,
+        until: Deadline,
     ) -> HttpResponse {
         let req: FunctionUrlRequest = match serde_json::from_value(event) {
             Ok(r) => r,
@@ -280,12 +262,12 @@ impl MistWebhook {
             finished = summary
                 .results
                 .iter()
-                .filter(|r| r.outcome == "finished")
+                .filter(|r| r.outcome == EventOutcome::Finished)
                 .count(),
             paged = summary
                 .results
                 .iter()
-                .filter(|r| r.outcome == "paged")
+                .filter(|r| r.outcome == EventOutcome::Paged)
                 .count(),
             errors = summary.errors.len(),
             decision = "delivered",
@@ -300,7 +282,7 @@ impl MistWebhook {
         account: Option<String>,
         topic: String,
         events: Vec<DeviceEvent>,
-        until: Instant,
+        until: Deadline,
     ) -> WebhookSummary {
         let mut summary = WebhookSummary {
             topic,
@@ -315,7 +297,7 @@ impl MistWebhook {
         // them (one rule, one read path).
         let mut gathered = None;
         if relevant {
-            let scopes = match self.watchdog.scopes(deps).await {
+            let scopes = match self.scopes.scopes(deps).await {
                 Ok(s) => s,
                 Err(e) => {
                     summary.errors.push(e.to_string());
@@ -339,7 +321,6 @@ impl MistWebhook {
             region: deps.region.clone(),
             account,
             event_id: None,
-            deadline: None,
             member: false,
         };
         let mut finished: HashSet<String> = HashSet::new();
@@ -387,7 +368,7 @@ impl MistWebhook {
             ..Default::default()
         };
         let ignored = |mut r: EventResult, why: &str| {
-            r.outcome = "ignored".into();
+            r.outcome = EventOutcome::Ignored;
             r.detail = Some(why.into());
             Ok(r)
         };
@@ -402,39 +383,25 @@ impl MistWebhook {
             return ignored(r, "no usable timestamp");
         };
         // The event's device, matched to an episode by the sweep's rule (MAC, else name).
+        let routers = open.iter().map(|e| (e.mist_name(), e.macs()));
+        let i = match router_of_device(ev.device_name.as_deref(), r.mac.as_deref(), routers) {
+            RouterMatch::One(i, _) => i,
+            RouterMatch::NoMatch => {
+                return ignored(r, "no open onboarding episode matches this gateway")
+            }
+            RouterMatch::SeveralByName => {
+                return ignored(
+                    r,
+                    "several open episodes carry this name; left to the sweep",
+                )
+            }
+        };
         let device = InventoryDevice {
             name: ev.device_name.clone(),
             mac: r.mac.clone(),
             device_type: Some("gateway".into()),
             connected: Some(true),
             ..Default::default()
-        };
-        let probe = InventoryIndex::new(vec![device.clone()], vec![]);
-        let matches: Vec<(usize, MatchedBy)> = open
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| {
-                probe
-                    .find(e.mist_name(), &e.macs(), None)
-                    .map(|(_, by)| (i, by))
-            })
-            .collect();
-        // A MAC match is the router itself; a name match only when it is the one candidate.
-        let i = match matches
-            .iter()
-            .find(|(_, by)| matches!(by, MatchedBy::Mac(_)))
-        {
-            Some((i, _)) => *i,
-            None => match matches.as_slice() {
-                [] => return ignored(r, "no open onboarding episode matches this gateway"),
-                [(i, _)] => *i,
-                _ => {
-                    return ignored(
-                        r,
-                        "several open episodes carry this name; left to the sweep",
-                    )
-                }
-            },
         };
         let e = &mut open[i];
         let deps = gathered.map_or(hub, |g| g.deps_for(hub, e));
@@ -444,23 +411,22 @@ impl MistWebhook {
             return ignored(r, "the event is older than this onboarding episode");
         }
         if finished.contains(&e.key()) {
-            r.outcome = "already-finished".into();
+            r.outcome = EventOutcome::AlreadyFinished;
             return Ok(r);
         }
         match meaning {
             EventMeaning::ZtpFailed => {
-                let a = act::failed(deps, ctx, e, ev.text.as_deref(), ev.reason.as_deref(), at)
+                let a = act::ztp_failed(deps, ctx, e, ev.text.as_deref(), ev.reason.as_deref(), at)
                     .await
                     .map_err(|e| e.to_string())?;
                 e.alerted = true;
                 // A re-delivery (or an episode already paged as overdue) holds the claim:
                 // nothing was sent this time, and the summary says so.
                 r.outcome = if a.delivery.already_sent {
-                    "already-paged"
+                    EventOutcome::AlreadyPaged
                 } else {
-                    "paged"
-                }
-                .into();
+                    EventOutcome::Paged
+                };
                 r.phase = Some("ztp-failed".into());
                 r.alerts.push(a.delivery);
                 Ok(r)
@@ -469,11 +435,11 @@ impl MistWebhook {
                 if e.watch.is_none() {
                     e.watch = Some(act::init_watch(deps, e, Utc::now()).await);
                 }
-                let check = self.watchdog.version_check();
+                let check = self.mist.version_check();
                 let mut stats = Vec::new();
                 if check != VersionCheck::Off && e.wanted_version().is_some() {
                     if let Some(mac) = r.mac.as_deref() {
-                        match self.watchdog.stats_of(mac, until).await {
+                        match self.mist.stats_of(mac, until).await {
                             Ok(s) => stats.extend(s),
                             Err(why) => {
                                 return ignored(
@@ -496,21 +462,29 @@ impl MistWebhook {
                 r.phase = Some(phase.code().to_string());
                 r.detail = phase.note().map(String::from);
                 if !phase.is_onboarded() {
-                    r.outcome = "not-onboarded".into();
+                    r.outcome = EventOutcome::NotOnboarded;
                     return Ok(r);
                 }
                 let acts = act::finish(deps, ctx, e, &phase, at)
                     .await
                     .map_err(|e| e.to_string())?;
                 for a in acts {
-                    if let act::Act::Alert(a) = a {
+                    if let act::Effect::Alert(a) = a {
                         r.alerts.push(a.delivery);
                     }
                 }
                 finished.insert(e.key());
-                r.outcome = "finished".into();
+                r.outcome = EventOutcome::Finished;
                 Ok(r)
             }
         }
+    }
+}
+
+/// A webhook delivery reports its duration only (its alerts are counted by the sweep's
+/// `RoutersOverdue` and `OnboardingSeconds`).
+impl Measured for HttpResponse {
+    fn metrics(&self) -> Metrics {
+        Metrics::default()
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod test_support;
 pub mod watchdog;
 
 use crate::aws::AwsError;
+use crate::metrics::{Measured, Metrics};
 
 /// Why an event could not be handled.
 #[derive(Debug, thiserror::Error)]
@@ -48,14 +49,6 @@ pub enum HandlerError {
 }
 
 impl HandlerError {
-    /// CLI exit code: 2 for a malformed event, 1 for an AWS failure.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            HandlerError::Event(_) => 2,
-            _ => 1,
-        }
-    }
-
     /// The Lambda `errorType`: a plain name an alarm or a person can match on.
     pub fn error_type(&self) -> &'static str {
         match self {
@@ -74,4 +67,14 @@ pub fn parse_event<T: serde::de::DeserializeOwned>(
 ) -> Result<T, EventError> {
     serde_json::from_value(value)
         .map_err(|e| EventError::malformed(format!("expected {expected}: {e}")))
+}
+
+/// A failed guard run still reports what it found and fixed.
+impl Measured for HandlerError {
+    fn metrics(&self) -> Metrics {
+        match self {
+            HandlerError::FixesFailed { outcome, .. } => outcome.metrics(),
+            _ => Metrics::default(),
+        }
+    }
 }

@@ -6,9 +6,14 @@ use serde_json::json;
 use super::*;
 use crate::alerting::AlertOutcome;
 use crate::findings::{Action, Finding, FindingCode};
+use crate::handlers::guard::GuardOutcome;
+use crate::handlers::stack_watch::StackWatchOutcome;
 use crate::handlers::stack_watch::{EventKind, InstanceResult};
-use crate::handlers::watchdog::{EpisodeAlert, MistOutcome};
+use crate::handlers::watchdog::{EpisodeAlert, MistOutcome, MistStatus, SweepError, SweepOutcome};
+use crate::handlers::HandlerError;
 use crate::plan::ActionResult;
+use crate::plan::ActionStatus;
+use crate::render::AlertKind;
 
 fn at() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 2, 3, 0, 0).unwrap()
@@ -193,7 +198,7 @@ fn when_a_guard_run_fixed_some_and_left_others_then_metrics_count_what_remains()
         ],
         true,
     );
-    let m = guard(&o);
+    let m = o.metrics();
     assert_eq!(m.get(FINDINGS_OPEN, &[]), Some(&[2.0][..]));
     assert_eq!(
         m.get(FINDINGS, &[("Code", "ENI_ROLE_TAG_MISSING")]),
@@ -212,7 +217,7 @@ fn when_a_guard_run_fixed_some_and_left_others_then_metrics_count_what_remains()
 
 #[test]
 fn when_a_guard_run_is_clean_then_every_count_is_reported_as_zero() {
-    let m = guard(&guard_outcome(vec![], vec![], false));
+    let m = guard_outcome(vec![], vec![], false).metrics();
     for name in [FINDINGS_OPEN, FIXES_APPLIED, FIXES_FAILED, ALERTS_SENT] {
         assert_eq!(m.get(name, &[]), Some(&[0.0][..]), "{name}");
     }
@@ -280,7 +285,7 @@ fn when_a_stack_event_checked_two_instances_then_their_metrics_add_up_with_the_s
         })
         .collect();
     o.alert = Some(sent());
-    let m = stack_watch(&o);
+    let m = o.metrics();
     assert_eq!(m.get(FINDINGS_OPEN, &[]), Some(&[3.0][..]));
     assert_eq!(
         m.get(FINDINGS, &[("Code", "ENI_ROLE_TAG_MISSING")]),
@@ -294,15 +299,15 @@ fn when_a_stack_event_checked_two_instances_then_their_metrics_add_up_with_the_s
 #[test]
 fn when_a_stack_event_is_about_no_router_then_counts_are_zero() {
     let o = StackWatchOutcome::new(EventKind::ResourceStatusChange, None);
-    let m = stack_watch(&o);
+    let m = o.metrics();
     assert_eq!(m.get(FINDINGS_OPEN, &[]), Some(&[0.0][..]));
     assert_eq!(m.get(ALERTS_SENT, &[]), Some(&[0.0][..]));
 }
 
-fn sweep_outcome(mist: &str) -> SweepOutcome {
+fn sweep_outcome(mist: MistStatus) -> SweepOutcome {
     SweepOutcome {
         mist: MistOutcome {
-            status: mist.into(),
+            status: mist,
             ..Default::default()
         },
         overdue_now: 2,
@@ -310,12 +315,12 @@ fn sweep_outcome(mist: &str) -> SweepOutcome {
         alerts: vec![
             EpisodeAlert {
                 instance_id: "i-1".into(),
-                kind: "onboarding-overdue".into(),
+                kind: AlertKind::OnboardingOverdue,
                 delivery: sent(),
             },
             EpisodeAlert {
                 instance_id: "i-2".into(),
-                kind: "onboarding-overdue".into(),
+                kind: AlertKind::OnboardingOverdue,
                 delivery: AlertOutcome {
                     already_sent: true,
                     ..Default::default()
@@ -328,7 +333,7 @@ fn sweep_outcome(mist: &str) -> SweepOutcome {
 
 #[test]
 fn when_a_sweep_finished_episodes_then_it_reports_durations_overdue_and_alerts() {
-    let m = sweep(&sweep_outcome("ok"));
+    let m = sweep_outcome(MistStatus::Ok).metrics();
     assert_eq!(m.get(ALERTS_SENT, &[]), Some(&[1.0][..]));
     assert_eq!(m.get(ROUTERS_OVERDUE, &[]), Some(&[2.0][..]));
     assert_eq!(m.get(ONBOARDING_SECONDS, &[]), Some(&[540.0, 1500.0][..]));
@@ -337,23 +342,23 @@ fn when_a_sweep_finished_episodes_then_it_reports_durations_overdue_and_alerts()
 
 #[test]
 fn when_the_mist_read_failed_then_the_sweep_reports_one_failure() {
-    let m = sweep(&sweep_outcome("unavailable"));
+    let m = sweep_outcome(MistStatus::Unavailable).metrics();
     assert_eq!(m.get(MIST_READ_FAILURES, &[]), Some(&[1.0][..]));
 }
 
 #[test]
 fn when_the_sweep_did_not_need_mist_then_no_mist_metric_and_overdue_is_still_reported() {
-    for status in ["not-needed", "not-configured"] {
+    for status in [MistStatus::NotNeeded, MistStatus::NotConfigured] {
         let mut o = SweepOutcome {
             mist: MistOutcome {
-                status: status.into(),
+                status,
                 ..Default::default()
             },
             ..Default::default()
         };
         o.overdue_now = 0;
-        let m = sweep(&o);
-        assert_eq!(m.get(MIST_READ_FAILURES, &[]), None, "{status}");
+        let m = o.metrics();
+        assert_eq!(m.get(MIST_READ_FAILURES, &[]), None, "{status:?}");
         assert_eq!(m.get(ROUTERS_OVERDUE, &[]), Some(&[0.0][..]));
         assert_eq!(m.get(ONBOARDING_SECONDS, &[]), None);
     }
@@ -364,7 +369,7 @@ fn when_a_sweep_is_incomplete_then_the_error_reports_the_sweep_metrics() {
     let e = SweepError::Incomplete {
         failed: 1,
         first: "x".into(),
-        outcome: Box::new(sweep_outcome("ok")),
+        outcome: Box::new(sweep_outcome(MistStatus::Ok)),
     };
     let m = invocation::<SweepOutcome, _>(Some(&Err(e)), Duration::from_millis(5));
     assert_eq!(m.get(ROUTERS_OVERDUE, &[]), Some(&[2.0][..]));

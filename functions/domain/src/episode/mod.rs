@@ -4,20 +4,23 @@
 //! episodes, what Mist says and the time, what a sweep sends and records. No AWS, no Mist: the
 //! handler ([`crate::handlers::watchdog`]) gathers the facts and carries out the plan.
 
-pub mod label;
+pub mod records;
+
+pub use crate::label;
+pub mod matching;
 pub mod phase;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
+pub use matching::{device_matches, router_of_device, MatchedBy, RouterMatch};
 pub use phase::*;
 
-use crate::aws::state::items::{EpisodeRecord, OverdueRouter, WatchItem};
 use crate::config::{VersionCheck, ONBOARDED_TAG_KEY};
-use crate::render::watchdog::EpisodeView;
 use crate::select::STACK_NAME_TAG;
 use crate::snapshot::Interface;
+use records::{EpisodeRecord, OverdueRouter, WatchItem};
 
 /// State items of an episode live this long after it started (alert once per episode for 90
 /// days).
@@ -90,25 +93,6 @@ impl Episode {
 
     pub fn wanted_version(&self) -> Option<&str> {
         self.watch.as_ref().and_then(|w| w.ssr_version.as_deref())
-    }
-
-    pub fn view(&self) -> EpisodeView<'_> {
-        EpisodeView {
-            instance_id: &self.instance_id,
-            label: self.label(),
-            name_tag: self.name_tag(),
-            stack_name: self.stack_name(),
-            instance_type: self.instance_type.as_deref(),
-            key_name: self.key_name.as_deref(),
-            launch_time: self.launch_time,
-            started_at: self.started_at,
-            interfaces: &self.interfaces,
-            ssr_version: self.wanted_version(),
-            onboarding_note: self
-                .watch
-                .as_ref()
-                .and_then(|w| w.onboarding_note.as_deref()),
-        }
     }
 
     /// The record of this episode finished at `now` in `phase`, and whether its duration is
@@ -231,7 +215,7 @@ pub fn plan_sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mist::client::{GatewayStats, InventoryDevice};
+    use crate::mist_model::{GatewayStats, InventoryDevice};
 
     fn t0() -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::Alert;
+use super::{Alert, AlertKind};
 
 /// The description's length limit: chat cards are short; the e-mail alert has the full text.
 pub const MAX_DESCRIPTION: usize = 3000;
@@ -69,7 +69,10 @@ pub fn chat_notification(alert: &Alert) -> ChatNotification {
         metadata: Metadata {
             thread_id: alert.thread_id.clone(),
             summary: alert.subject.clone(),
-            event_type: alert.kind().to_string(),
+            event_type: alert
+                .kind()
+                .map_or("ssr-onboard", AlertKind::as_str)
+                .to_string(),
             related_resources: alert.related_resources.clone(),
             additional_context,
         },

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{array_attr, console_link, short, string_attr, subject, Alert, EventContext};
+use super::{
+    array_attr, console_link, kind_attr, short, string_attr, subject, Alert, AlertKind,
+    EventContext,
+};
 use crate::findings::{Finding, Severity};
 use crate::plan::{ActionResult, ActionStatus};
 use crate::snapshot::RouterSnapshot;
@@ -17,10 +20,7 @@ pub fn guard_alert(
     dry_run: bool,
 ) -> Alert {
     // Info-level findings (e.g. ENA_UNKNOWN) are notes, not problems for a person.
-    let remaining: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| !f.fixed && f.severity > Severity::Info)
-        .collect();
+    let remaining: Vec<&Finding> = findings.iter().filter(|f| f.is_open()).collect();
     let notes: Vec<&Finding> = findings
         .iter()
         .filter(|f| !f.fixed && f.severity == Severity::Info)
@@ -171,7 +171,7 @@ pub fn guard_alert(
 
     let codes: Vec<&str> = remaining.iter().map(|f| f.code.as_str()).collect();
     let attributes = BTreeMap::from([
-        ("kind".to_string(), string_attr("guard-findings")),
+        kind_attr(AlertKind::GuardFindings),
         ("severity".to_string(), string_attr(severity.as_str())),
         ("instance_id".to_string(), string_attr(&s.instance_id)),
         ("finding_codes".to_string(), array_attr(&codes)),

@@ -5,12 +5,16 @@
 
 pub mod chat;
 pub mod guard;
+pub mod kind;
+pub mod operational;
 pub mod stack;
 pub mod watchdog;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+pub use kind::AlertKind;
 
 /// SNS subjects must be under 100 ASCII characters with no line breaks.
 pub const MAX_SUBJECT: usize = 99;
@@ -53,11 +57,11 @@ impl Alert {
         self
     }
 
-    /// The alert kind (the `kind` attribute), e.g. `onboarding-overdue`.
-    pub fn kind(&self) -> &str {
+    /// The alert kind (the `kind` attribute).
+    pub fn kind(&self) -> Option<AlertKind> {
         self.attributes
             .get("kind")
-            .map_or("ssr-onboard", |(_, v)| v.as_str())
+            .and_then(|(_, v)| AlertKind::parse(v))
     }
 }
 
@@ -69,9 +73,6 @@ pub struct EventContext {
     pub region: Option<String>,
     pub account: Option<String>,
     pub event_id: Option<String>,
-    /// When the invocation must be done (the Lambda deadline, when the trigger knows it): waits
-    /// such as the fixes' read-back polling never go past it.
-    pub deadline: Option<std::time::SystemTime>,
     /// The router is in an organization member account, not the hub's own: the subject names
     /// the account and region.
     pub member: bool,
@@ -128,6 +129,11 @@ pub fn console_link(region: &str, instance_id: &str) -> String {
     format!(
         "https://{region}.console.aws.amazon.com/ec2/home?region={region}#InstanceDetails:instanceId={instance_id}"
     )
+}
+
+/// The `kind` attribute of an alert of kind `kind`.
+pub fn kind_attr(kind: AlertKind) -> (String, (String, String)) {
+    ("kind".to_string(), string_attr(kind.as_str()))
 }
 
 pub fn string_attr(v: impl Into<String>) -> (String, String) {

@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::{short, string_attr, subject, Alert, EventContext};
-use crate::aws::cloudformation::{StackEventInfo, StackInfo};
+use super::{kind_attr, short, string_attr, subject, Alert, AlertKind, EventContext};
+use crate::stack::{StackEventInfo, StackInfo};
 
 /// Failed resources listed in a stack alert.
 const MAX_ROOT_CAUSES: usize = 3;
@@ -142,7 +142,7 @@ pub fn stack_alert(
         next_steps.push(format!("Console: {link}"));
     }
     let attributes = std::collections::BTreeMap::from([
-        ("kind".to_string(), string_attr("stack-failed")),
+        kind_attr(AlertKind::StackFailed),
         ("severity".to_string(), string_attr("error")),
         ("stack_name".to_string(), string_attr(&stack.stack_name)),
         ("status".to_string(), string_attr(status)),

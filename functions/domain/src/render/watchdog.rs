@@ -6,9 +6,10 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{console_link, short, string_attr, subject, Alert, EventContext};
+pub use super::operational::{member_unreachable_alert, token_rejected_alert};
+use super::{console_link, kind_attr, short, string_attr, subject, Alert, AlertKind, EventContext};
 use crate::config::ONBOARDED_TAG_KEY;
-use crate::episode::Phase;
+use crate::episode::{Episode, Phase};
 use crate::snapshot::Interface;
 
 /// The hardware bootstrapper's tech-support archive (vendor guide, "Mist-Managed Setup").
@@ -35,6 +36,24 @@ pub struct EpisodeView<'a> {
     pub ssr_version: Option<&'a str>,
     /// What is wrong with (or missing from) the onboarding config in the user data.
     pub onboarding_note: Option<&'a str>,
+}
+
+impl<'a> From<&'a Episode> for EpisodeView<'a> {
+    fn from(e: &'a Episode) -> Self {
+        EpisodeView {
+            instance_id: &e.instance_id,
+            label: e.label(),
+            name_tag: e.name_tag(),
+            stack_name: e.stack_name(),
+            instance_type: e.instance_type.as_deref(),
+            key_name: e.key_name.as_deref(),
+            launch_time: e.launch_time,
+            started_at: e.started_at,
+            interfaces: &e.interfaces,
+            ssr_version: e.wanted_version(),
+            onboarding_note: e.watch.as_ref().and_then(|w| w.onboarding_note.as_deref()),
+        }
+    }
 }
 
 /// The SSH user: `t128` for instances created by a CloudFormation stack (the vendor's BYOL
@@ -274,7 +293,7 @@ pub fn overdue_alert(
     Alert {
         subject,
         body: b,
-        attributes: attributes("onboarding-overdue", "error", e.instance_id, phase),
+        attributes: attributes(AlertKind::OnboardingOverdue, "error", e.instance_id, phase),
         thread_id: episode_thread(e),
         related_resources: vec![e.instance_id.to_string()],
         next_steps,
@@ -318,7 +337,7 @@ pub fn recovered_alert(
     Alert {
         subject,
         body: b,
-        attributes: attributes("onboarding-recovered", "info", e.instance_id, phase),
+        attributes: attributes(AlertKind::OnboardingRecovered, "info", e.instance_id, phase),
         thread_id: episode_thread(e),
         related_resources: vec![e.instance_id.to_string()],
         next_steps: vec!["No action needed.".to_string()],
@@ -384,7 +403,7 @@ pub fn failed_alert(
             "This alert is sent once per onboarding episode (the deadline sweep does not page it again); a recovery notice follows when the router onboards.",
         ),
         attributes: BTreeMap::from([
-            ("kind".to_string(), string_attr("onboarding-failed")),
+            kind_attr(AlertKind::OnboardingFailed),
             ("severity".to_string(), string_attr("error")),
             ("instance_id".to_string(), string_attr(e.instance_id)),
             ("phase".to_string(), string_attr("ztp-failed")),
@@ -396,164 +415,14 @@ pub fn failed_alert(
     .in_context(ctx)
 }
 
-/// "Mist rejected the onboarding watchdog's API token": an operational alert (no router named),
-/// sent once a day while the token is refused. `origin` says where the token comes from (the
-/// secret's ARN or `MIST_API_TOKEN`); the token itself is never given here.
-pub fn token_rejected_alert(
-    ctx: &EventContext,
-    origin: &str,
-    error: &str,
-    now: DateTime<Utc>,
-) -> Alert {
-    let subject = subject("SSR onboarding watchdog: Mist rejected the API token");
-    let mut b = String::new();
-    let _ = writeln!(
-        b,
-        "Mist refused the API token the onboarding watchdog reads the inventory with ({error})."
-    );
-    let _ = writeln!(b);
-    let _ = writeln!(
-        b,
-        "Until the token is fixed, the watchdog cannot see Mist: overdue routers are still paged, with \"Mist status unknown\", and no router is confirmed onboarded by Mist (only by the tag {ONBOARDED_TAG_KEY}=true)."
-    );
-    let _ = writeln!(b);
-    let _ = writeln!(b, "What to do");
-    let _ = writeln!(
-        b,
-        "  1. In the Mist portal (Organization > Settings > API Token), create a token with read access to the organization (or check the existing one was not revoked)."
-    );
-    let _ = writeln!(b, "  2. Store it in {origin}:");
-    if let Some(arn) = origin.strip_prefix("the secret ") {
-        let _ = writeln!(
-            b,
-            "       aws secretsmanager put-secret-value --secret-id {arn} --secret-string '{{\"token\": \"<new token>\"}}'"
-        );
-    }
-    let _ = writeln!(
-        b,
-        "     The watchdog reads the secret again after every rejection: no redeploy needed."
-    );
-    let _ = writeln!(b);
-    daily_footer(
-        &mut b,
-        ctx.account.as_deref().unwrap_or("?"),
-        ctx.region.as_deref().unwrap_or("?"),
-        now,
-        "while Mist keeps refusing the token",
-    );
-    Alert {
-        subject,
-        body: b,
-        attributes: operational_attributes("mist-token-rejected"),
-        thread_id: "ssr-onboard/mist-token".to_string(),
-        related_resources: vec![],
-        next_steps: vec![
-            "Create a new Mist API token and store it in the token secret".to_string(),
-        ],
-    }
-    .in_context(ctx)
-}
-
-/// "ssr-onboard cannot reach member account <account>": an operational alert, once a day per
-/// account while the sweep cannot read it. Names the role and the error, and the checks that
-/// settle it.
-pub fn member_unreachable_alert(
-    ctx: &EventContext,
-    account: &str,
-    role: &str,
-    error: &str,
-    now: DateTime<Utc>,
-) -> Alert {
-    let region = ctx.region.as_deref().unwrap_or("?");
-    let subject = subject(&format!(
-        "SSR onboarding watchdog: member account {account} not swept ({region})"
-    ));
-    let mut b = String::new();
-    let _ = writeln!(
-        b,
-        "The onboarding watchdog could not read the routers of member account {account} in {region}:"
-    );
-    let _ = writeln!(b, "  {error}");
-    let _ = writeln!(b);
-    let _ = writeln!(
-        b,
-        "Until this is fixed, routers there are not watched: a router that does not onboard is not paged. Other accounts are swept as usual."
-    );
-    let _ = writeln!(b);
-    let _ = writeln!(b, "What to do");
-    let _ = writeln!(
-        b,
-        "  1. Check the member stack is deployed there (StackSet ssr-onboard-member, infra/member.yaml) and that the role exists:"
-    );
-    let _ = writeln!(
-        b,
-        "       aws iam get-role --role-name {} (in account {account})",
-        role.rsplit('/').next().unwrap_or(role)
-    );
-    let _ = writeln!(
-        b,
-        "  2. From the hub, check the watchdog's role may assume it (its trust policy names the hub's function roles):"
-    );
-    let _ = writeln!(
-        b,
-        "       aws sts assume-role --role-arn {role} --role-session-name ssr-onboard-check"
-    );
-    let _ = writeln!(
-        b,
-        "  3. If the account left the organization or was closed, remove it from MEMBER_ACCOUNTS (with MEMBER_ACCOUNTS=org it drops out by itself)."
-    );
-    let _ = writeln!(b);
-    daily_footer(
-        &mut b,
-        account,
-        region,
-        now,
-        "per account while it stays unreachable",
-    );
-    Alert {
-        subject,
-        body: b,
-        attributes: operational_attributes("member-unreachable"),
-        thread_id: format!("ssr-onboard/member/{account}"),
-        related_resources: vec![role.to_string()],
-        next_steps: vec![
-            format!("Check the member role {role} exists and trusts the hub's watchdog role"),
-            "Remove the account from MEMBER_ACCOUNTS if it left the organization".to_string(),
-        ],
-    }
-    .in_context(&EventContext {
-        member: false,
-        ..ctx.clone()
-    })
-}
-
-/// The last lines of an operational alert sent at most once a UTC day.
-fn daily_footer(b: &mut String, account: &str, region: &str, now: DateTime<Utc>, while_: &str) {
-    let _ = writeln!(
-        b,
-        "  Account: {account}   Region: {region}   Seen: {}",
-        now.format("%Y-%m-%d %H:%M:%S UTC")
-    );
-    let _ = writeln!(b);
-    let _ = writeln!(b, "This alert is sent at most once a day (UTC) {while_}.");
-}
-
-/// An operational alert's attributes (no router): its kind, severity error.
-fn operational_attributes(kind: &str) -> BTreeMap<String, (String, String)> {
-    BTreeMap::from([
-        ("kind".to_string(), string_attr(kind)),
-        ("severity".to_string(), string_attr("error")),
-    ])
-}
-
 fn attributes(
-    kind: &str,
+    kind: AlertKind,
     severity: &str,
     instance_id: &str,
     phase: &Phase,
 ) -> BTreeMap<String, (String, String)> {
     BTreeMap::from([
-        ("kind".to_string(), string_attr(kind)),
+        kind_attr(kind),
         ("severity".to_string(), string_attr(severity)),
         ("instance_id".to_string(), string_attr(instance_id)),
         ("phase".to_string(), string_attr(phase.code())),
@@ -561,287 +430,4 @@ fn attributes(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::snapshot::fixture::eni;
-
-    fn view<'a>(interfaces: &'a [Interface], label: &'a str) -> EpisodeView<'a> {
-        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        EpisodeView {
-            instance_id: "i-0123456789abcdef0",
-            label,
-            name_tag: Some("SSR_1_Router"),
-            stack_name: Some("SSR_1_Router"),
-            instance_type: Some("c5.xlarge"),
-            key_name: Some("ops"),
-            launch_time: t0,
-            started_at: t0,
-            interfaces,
-            ssr_version: Some("6.3.0"),
-            onboarding_note: None,
-        }
-    }
-
-    fn ctx() -> EventContext {
-        EventContext {
-            trigger: "scheduled sweep".into(),
-            region: Some("us-east-1".into()),
-            account: Some("123456789012".into()),
-            event_id: None,
-            deadline: None,
-            member: false,
-        }
-    }
-
-    #[test]
-    fn when_overdue_then_subject_says_what_which_and_how_late() {
-        let ifs = [
-            eni("eni-wan", 0, Some("WAN")),
-            eni("eni-lan", 1, Some("LAN")),
-        ];
-        let e = view(&ifs, "SSR_1_Router");
-        let a = overdue_alert(
-            &ctx(),
-            &e,
-            &Phase::NotInInventory,
-            e.started_at + Duration::minutes(16),
-            Duration::minutes(15),
-        );
-        assert_eq!(
-            a.subject,
-            "SSR onboarding overdue: SSR_1_Router (i-0123456789abcdef0) 16 min"
-        );
-        assert_eq!(a.attributes["kind"], string_attr("onboarding-overdue"));
-        assert_eq!(a.attributes["severity"], string_attr("error"));
-        assert_eq!(
-            a.attributes["instance_id"],
-            string_attr("i-0123456789abcdef0")
-        );
-    }
-
-    #[test]
-    fn when_label_is_long_then_subject_under_100_ascii_chars() {
-        let ifs = [eni("eni-wan", 0, Some("WAN"))];
-        let long = "Zürich-edge-".repeat(20);
-        let e = view(&ifs, &long);
-        let a = overdue_alert(
-            &ctx(),
-            &e,
-            &Phase::NotInInventory,
-            e.started_at + Duration::days(3),
-            Duration::minutes(15),
-        );
-        assert!(
-            a.subject.len() < 100 && a.subject.is_ascii(),
-            "{}",
-            a.subject
-        );
-        assert!(
-            a.subject.contains("i-0123456789abcdef0") && a.subject.ends_with("3 d 0 h"),
-            "{}",
-            a.subject
-        );
-    }
-
-    #[test]
-    fn when_overdue_then_body_has_every_troubleshooting_step_concretely() {
-        let ifs = [
-            eni("eni-wan", 0, Some("WAN")),
-            eni("eni-lan", 1, Some("LAN")),
-        ];
-        let e = view(&ifs, "SSR_1_Router");
-        let a = overdue_alert(
-            &ctx(),
-            &e,
-            &Phase::NotInInventory,
-            e.started_at + Duration::minutes(16),
-            Duration::minutes(15),
-        );
-        for needle in [
-            "Phase reached: not-in-inventory",
-            "ssh -i ops.pem t128@203.0.113.10",
-            "try ec2-user@203.0.113.10",
-            "su admin",
-            "show mist",
-            TECH_SUPPORT_ZIP,
-            "sudo journalctl -u 128T-hardware-bootstrapper",
-            "sudo journalctl -u ember",
-            "sudo journalctl -u 128T-mist-agent",
-            "Stack:       SSR_1_Router",
-            "Account:     123456789012   Region: us-east-1",
-            "Elapsed:     16 min",
-            "WAN eni-wan device 0 private 10.0.1.10 public 203.0.113.10",
-            "LAN eni-lan device 1 private 10.0.2.10",
-            "console.aws.amazon.com/ec2/home?region=us-east-1#InstanceDetails:instanceId=i-0123456789abcdef0",
-            "Key=SSR-ONBOARDED,Value=true",
-        ] {
-            assert!(a.body.contains(needle), "missing {needle:?} in\n{}", a.body);
-        }
-    }
-
-    #[test]
-    fn when_not_from_a_stack_and_no_public_ip_then_ec2_user_and_private_ip() {
-        let mut ifs = [eni("eni-wan", 0, None)];
-        ifs[0].public_ip = None;
-        let mut e = view(&ifs, "r");
-        e.stack_name = None;
-        e.key_name = None;
-        let a = overdue_alert(
-            &ctx(),
-            &e,
-            &Phase::NotInInventory,
-            e.started_at + Duration::minutes(20),
-            Duration::minutes(15),
-        );
-        assert!(
-            a.body.contains("ssh -i <your-key>.pem ec2-user@10.0.1.10"),
-            "{}",
-            a.body
-        );
-        assert!(a.body.contains("no public IP"), "{}", a.body);
-        assert!(
-            a.body
-                .contains("Found now: WAN_NO_PUBLIC_IP on eni-wan\n  WAN interface eni-wan has no public IP address"),
-            "the late re-check of what the guard held back after launch:\n{}",
-            a.body
-        );
-        let with_ip = [eni("eni-wan", 0, Some("WAN"))];
-        let a = overdue_alert(
-            &ctx(),
-            &view(&with_ip, "r"),
-            &Phase::NotInInventory,
-            e.started_at + Duration::minutes(20),
-            Duration::minutes(15),
-        );
-        assert!(!a.body.contains("Found now"), "{}", a.body);
-    }
-
-    #[test]
-    fn when_mist_unknown_then_alert_says_status_unknown_and_why() {
-        let ifs = [eni("eni-wan", 0, Some("WAN"))];
-        let e = view(&ifs, "r");
-        let ph = Phase::Unknown {
-            reason: "Mist API answered 401 Unauthorized: check the token in arn:aws:secretsmanager:us-east-1:123456789012:secret:mist".into(),
-        };
-        let a = overdue_alert(
-            &ctx(),
-            &e,
-            &ph,
-            e.started_at + Duration::minutes(16),
-            Duration::minutes(15),
-        );
-        assert!(
-            a.body.contains(
-                "Mist status unknown: Mist API answered 401 Unauthorized: check the token in arn:"
-            ),
-            "{}",
-            a.body
-        );
-        assert_eq!(a.attributes["phase"], string_attr("unknown"));
-    }
-
-    #[test]
-    fn when_recovered_then_total_onboarding_time_and_info_severity() {
-        let ifs = [eni("eni-wan", 0, Some("WAN"))];
-        let e = view(&ifs, "r");
-        let ph = Phase::Onboarded {
-            by: crate::episode::OnboardedBy::Tag,
-        };
-        let a = recovered_alert(&ctx(), &e, &ph, e.started_at + Duration::minutes(23));
-        assert_eq!(
-            a.subject,
-            "SSR onboarding recovered: r (i-0123456789abcdef0) after 23 min"
-        );
-        assert!(a.body.contains("total onboarding time 23 min"));
-        assert_eq!(a.attributes["kind"], string_attr("onboarding-recovered"));
-        assert_eq!(a.attributes["severity"], string_attr("info"));
-    }
-
-    #[test]
-    fn when_token_rejected_then_alert_names_where_the_token_lives_and_kind() {
-        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mist-AbC";
-        let a = token_rejected_alert(
-            &ctx(),
-            &format!("the secret {arn}"),
-            "Mist API answered 401 Unauthorized",
-            DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-        );
-        assert!(a.subject.len() < 100);
-        assert!(a.body.contains(&format!("--secret-id {arn}")), "{}", a.body);
-        assert_eq!(a.attributes["kind"], string_attr("mist-token-rejected"));
-    }
-
-    #[test]
-    fn when_a_member_account_is_unreachable_then_the_alert_names_the_account_the_role_and_the_checks(
-    ) {
-        let role = "arn:aws:iam::444455556666:role/ssr-onboard-member";
-        let c = ctx().at(Some("444455556666"), Some("eu-west-1"), true);
-        let a = member_unreachable_alert(
-            &c,
-            "444455556666",
-            role,
-            "AssumeRole failed: AccessDenied: not authorized",
-            DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-        );
-        assert_eq!(
-            a.subject, "SSR onboarding watchdog: member account 444455556666 not swept (eu-west-1)",
-            "named once, no [account region] prefix on an alert about the account itself"
-        );
-        assert!(a.body.contains("AccessDenied"), "{}", a.body);
-        assert!(
-            a.body
-                .contains(&format!("aws sts assume-role --role-arn {role}")),
-            "{}",
-            a.body
-        );
-        assert!(a
-            .body
-            .contains("aws iam get-role --role-name ssr-onboard-member"));
-        assert_eq!(a.attributes["kind"], string_attr("member-unreachable"));
-        assert_eq!(a.attributes["account"], string_attr("444455556666"));
-        assert_eq!(a.attributes["region"], string_attr("eu-west-1"));
-        assert_eq!(a.thread_id, "ssr-onboard/member/444455556666");
-    }
-
-    #[test]
-    fn when_the_router_is_in_a_member_account_then_the_subject_starts_with_account_and_region() {
-        let e = view(&[], "branch-1");
-        let c = ctx().at(Some("444455556666"), Some("eu-west-1"), true);
-        let now = e.started_at + Duration::minutes(16);
-        let a = overdue_alert(&c, &e, &Phase::NotInInventory, now, Duration::minutes(15));
-        assert!(
-            a.subject
-                .starts_with("[444455556666 eu-west-1] SSR onboarding overdue: "),
-            "{}",
-            a.subject
-        );
-        assert!(
-            a.subject.len() <= crate::render::MAX_SUBJECT,
-            "{}",
-            a.subject
-        );
-        assert!(a
-            .body
-            .contains("Account:     444455556666   Region: eu-west-1"));
-        let own = overdue_alert(
-            &ctx(),
-            &e,
-            &Phase::NotInInventory,
-            now,
-            Duration::minutes(15),
-        );
-        assert!(
-            own.subject.starts_with("SSR onboarding overdue: "),
-            "{}",
-            own.subject
-        );
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human_duration(Duration::seconds(59)), "0 min");
-        assert_eq!(human_duration(Duration::minutes(119)), "119 min");
-        assert_eq!(human_duration(Duration::minutes(125)), "2 h 5 min");
-        assert_eq!(human_duration(Duration::minutes(3 * 1440 + 61)), "3 d 1 h");
-    }
-}
+mod tests;

@@ -13,6 +13,7 @@ mod srcdst;
 use chrono::{DateTime, Utc};
 
 use crate::findings::Finding;
+use crate::instance_state::InstanceState;
 use crate::snapshot::RouterSnapshot;
 
 /// What the rules may plan, decided by the handler from config and instance state.
@@ -34,9 +35,10 @@ pub struct Policy {
 
 impl Policy {
     pub fn for_state(state: &str, ena_fix_when_stopped: bool, min_root_volume_gb: i32) -> Self {
-        let stopped = state == "stopped";
+        let state = InstanceState::parse(state);
+        let stopped = state.is_some_and(InstanceState::is_stopped);
         Policy {
-            fix_source_dest_check: matches!(state, "pending" | "running"),
+            fix_source_dest_check: state.is_some_and(InstanceState::is_starting_or_running),
             fix_ena: stopped && ena_fix_when_stopped,
             stopped,
             min_root_volume_gb,

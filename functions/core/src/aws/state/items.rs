@@ -20,6 +20,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use ssr_domain::episode::records::{
+    EpisodeRecord, EpisodeState, OverdueNow, OverdueRouter, WatchItem,
+};
+
 pub const ONBOARDING_START_PREFIX: &str = "onboarding-start#";
 pub const WATCH_PREFIX: &str = "watch#";
 pub const OVERDUE_PREFIX: &str = "overdue#";
@@ -92,15 +96,6 @@ pub(crate) struct StoredOnboardingStart {
     pub expires_at: i64,
 }
 
-/// Item `watch#…`: what the episode's first sweep learnt from the onboarding config.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WatchItem {
-    pub router_name: Option<String>,
-    pub ssr_version: Option<String>,
-    pub onboarding_note: Option<String>,
-    pub first_seen_at: DateTime<Utc>,
-}
-
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredWatch {
     pub pk: String,
@@ -115,25 +110,6 @@ pub(crate) struct StoredWatch {
     pub ssr_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboarding_note: Option<String>,
-}
-
-/// A finished onboarding episode (item `episode#<instance-id>#<start-epoch>`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct EpisodeRecord {
-    pub instance_id: String,
-    pub router_name: Option<String>,
-    pub started_at: DateTime<Utc>,
-    pub onboarded_at: DateTime<Utc>,
-    pub duration_seconds: i64,
-    pub alerted: bool,
-    /// `mist` or `tag`.
-    pub onboarded_by: Option<String>,
-    /// The account and region the router runs in (an organization deployment's member, or
-    /// the hub's own when known).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -158,28 +134,6 @@ pub(crate) struct StoredEpisode {
     pub region: Option<String>,
 }
 
-/// A router overdue as of the latest sweep (inside item `watchdog#overdue-now`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OverdueRouter {
-    pub instance_id: String,
-    pub router_name: String,
-    pub started_at: DateTime<Utc>,
-    pub phase: String,
-    pub alerted: bool,
-    /// The account and region the router runs in (an organization deployment's member, or
-    /// the hub's own when known).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OverdueNow {
-    pub as_of: DateTime<Utc>,
-    pub routers: Vec<OverdueRouter>,
-}
-
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredOverdueNow {
     pub pk: String,
@@ -188,16 +142,6 @@ pub(crate) struct StoredOverdueNow {
     pub count: i64,
     /// JSON array of [`OverdueRouter`].
     pub routers: String,
-}
-
-/// What the state table says about one open episode.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EpisodeState {
-    pub watch: Option<WatchItem>,
-    /// The overdue page was claimed (and has not expired).
-    pub alerted: bool,
-    /// The episode record exists: the episode is finished.
-    pub done: bool,
 }
 
 pub(crate) fn epoch(t: DateTime<Utc>) -> i64 {

@@ -1,6 +1,8 @@
 //! Custom resource contract: wiremock stands in for the presigned `ResponseURL`, aws-smithy-mocks
 //! for EC2. Every test reads the body CloudFormation would receive.
 
+use std::time::{Instant, SystemTime};
+
 use super::*;
 use crate::handlers::test_support::{deps, Ec2Rules, Router, INSTANCE_ID, REG_CODE};
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
@@ -141,7 +143,7 @@ async fn when_create_on_a_good_router_then_success_with_counts_and_stable_physic
         Some(&b""[..])
     );
     assert!(out.response_sent);
-    assert_eq!(out.status, "SUCCESS");
+    assert_eq!(out.status.as_str(), "SUCCESS");
 }
 
 #[tokio::test]

@@ -30,7 +30,7 @@ pub mod recognise;
 mod resource;
 mod stack;
 
-use std::time::SystemTime;
+use crate::deadline::Deadline;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Serialize;
@@ -49,6 +49,7 @@ use crate::alerting::AlertOutcome;
 use crate::aws::cloudformation::stack_name_from_id;
 pub use crate::aws::ec2::STACK_ID_TAG;
 use crate::deps::Deps;
+use crate::metrics::{Measured, Metrics, ALERTS_SENT, FINDINGS_OPEN, FIXES_APPLIED, FIXES_FAILED};
 use crate::render::EventContext;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -161,8 +162,9 @@ pub async fn handle_event(
     deps: &Deps,
     sender: &ResponseSender,
     event: serde_json::Value,
-    deadline: SystemTime,
+    deadline: impl Into<Deadline>,
 ) -> Result<StackWatchOutcome, HandlerError> {
+    let deadline: Deadline = deadline.into();
     match classify(&event)? {
         EventKind::CustomResource => {
             // A router stack in a member account: its StackId names the account and region.
@@ -183,7 +185,11 @@ pub async fn handle_event(
                 .as_deref()
                 .and_then(stack_name_from_id)
                 .map(String::from);
-            o.decision = format!("custom resource {} answered {}", cr.request_type, cr.status);
+            o.decision = format!(
+                "custom resource {} answered {}",
+                cr.request_type,
+                cr.status.as_str()
+            );
             o.custom_resource = Some(cr);
             Ok(o)
         }
@@ -216,19 +222,42 @@ pub(crate) fn context(
     id: Option<String>,
     deps: &Deps,
     trigger: String,
-    deadline: SystemTime,
 ) -> EventContext {
     EventContext {
         trigger,
         region: ev_region.or_else(|| deps.region.clone()),
         account: account.or_else(|| deps.account.clone()),
         event_id: id,
-        deadline: Some(deadline),
         member: deps.is_member(),
     }
 }
 
 // ------------------------------------------------------------------ stack status changes
+
+/// One stack-watch invocation: the guard metrics of every instance it checked, summed, plus the
+/// stack alert.
+impl Measured for StackWatchOutcome {
+    fn metrics(&self) -> Metrics {
+        let o = self;
+        let mut m = Metrics::default();
+        for name in [FINDINGS_OPEN, FIXES_APPLIED, FIXES_FAILED, ALERTS_SENT] {
+            m.count(name, 0);
+        }
+        let guards = o
+            .instances
+            .iter()
+            .filter_map(|i| i.guard.as_ref())
+            .chain(o.custom_resource.as_ref().and_then(|c| c.guard.as_ref()));
+        for g in guards {
+            m.merge(g.metrics());
+        }
+        m.count(
+            ALERTS_SENT,
+            usize::from(o.alert.as_ref().is_some_and(|a| a.sent)),
+        );
+        m
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use tracing::Instrument;
 use super::events::{ResourceStatusChange, WatchedResource, WATCHED_RESOURCE_STATUSES};
 use super::{context, EventKind, InstanceResult, ResourceRef, StackWatchOutcome};
 use crate::aws::cloudformation::stack_name_from_id;
+use crate::deadline::Deadline;
 use crate::deps::Deps;
 use crate::handlers::guard::guard_instance;
 use crate::handlers::{EventError, HandlerError};
@@ -15,7 +16,7 @@ use crate::snapshot::is_instance_id;
 pub(super) async fn handle_resource_event(
     deps: &Deps,
     ev: EventBridgeEvent<ResourceStatusChange>,
-    deadline: std::time::SystemTime,
+    deadline: Deadline,
 ) -> Result<StackWatchOutcome, HandlerError> {
     let d = &ev.detail;
     let status = d.status_details.status.as_str();
@@ -45,7 +46,7 @@ async fn resource_inner(
     ev: &EventBridgeEvent<ResourceStatusChange>,
     mut o: StackWatchOutcome,
     stack_name: Option<String>,
-    deadline: std::time::SystemTime,
+    deadline: Deadline,
 ) -> Result<StackWatchOutcome, HandlerError> {
     let d = &ev.detail;
     let status = d.status_details.status.as_str();
@@ -142,9 +143,8 @@ async fn resource_inner(
             d.logical_resource_id,
             stack_name.as_deref().unwrap_or("?")
         ),
-        deadline,
     );
-    let guard = guard_instance(deps, &instance_id, None, &ctx).await?;
+    let guard = guard_instance(deps, &instance_id, None, &ctx, deadline).await?;
     o.decision = format!("guarded instance {instance_id}");
     o.instances.push(InstanceResult {
         instance_id,

@@ -2,7 +2,7 @@
 //! stack is guarded and the watchdog's onboarding clock starts; on failure one page with the
 //! root cause.
 
-use std::time::SystemTime;
+use crate::deadline::Deadline;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use super::events::{
 };
 use super::recognise::{recognise_by_name, recognise_described, Recognition};
 use super::{context, EventKind, InstanceResult, StackWatchOutcome};
-use crate::alerting::{publish_once, AlertOutcome, Once};
+use crate::alerting::{publish_once, AlertClaim, AlertOutcome};
 use crate::aws::cloudformation::{failed_resource_events, stack_name_from_id, StackInfo};
 use crate::aws::ec2::InstanceQuery;
 use crate::aws::state::items::ClaimItem;
@@ -29,7 +29,7 @@ pub const ONBOARDING_SOURCE: &str = "stack-watch";
 pub(super) async fn handle_stack_event(
     deps: &Deps,
     ev: EventBridgeEvent<StackStatusChange>,
-    deadline: SystemTime,
+    deadline: Deadline,
 ) -> Result<StackWatchOutcome, HandlerError> {
     let d = &ev.detail;
     let stack_id = d.stack_id.trim();
@@ -60,7 +60,7 @@ async fn stack_inner(
     ev: &EventBridgeEvent<StackStatusChange>,
     mut o: StackWatchOutcome,
     name: String,
-    deadline: SystemTime,
+    deadline: Deadline,
 ) -> Result<StackWatchOutcome, HandlerError> {
     let stack_id = ev.detail.stack_id.trim();
     let status = ev.detail.status_details.status.as_str();
@@ -113,7 +113,7 @@ async fn stack_inner(
     if complete {
         guard_stack(deps, ev, stack_id, &name, event_time, &mut o, deadline).await?;
     } else if let Some(stack) = described {
-        alert_failure(deps, ev, &stack, status, &mut o, deadline).await?;
+        alert_failure(deps, ev, &stack, status, &mut o).await?;
     }
     Ok(o)
 }
@@ -153,7 +153,7 @@ async fn guard_stack(
     name: &str,
     event_time: DateTime<Utc>,
     o: &mut StackWatchOutcome,
-    deadline: SystemTime,
+    deadline: Deadline,
 ) -> Result<(), HandlerError> {
     let status = ev.detail.status_details.status.as_str();
     let (ids, found_by) = stack_instances(deps, stack_id).await?;
@@ -168,11 +168,10 @@ async fn guard_stack(
         ev.id.clone(),
         deps,
         format!("CloudFormation stack {name} {status}"),
-        deadline,
     );
     let mut first_error: Option<HandlerError> = None;
     for id in &ids {
-        let (guard, error) = match guard_instance(deps, id, None, &ctx).await {
+        let (guard, error) = match guard_instance(deps, id, None, &ctx, deadline).await {
             Ok(g) => (Some(g), None),
             Err(HandlerError::FixesFailed {
                 instance_id,
@@ -248,7 +247,6 @@ async fn alert_failure(
     stack: &StackInfo,
     status: &str,
     o: &mut StackWatchOutcome,
-    deadline: SystemTime,
 ) -> Result<(), HandlerError> {
     let events = deps
         .cloudformation()
@@ -261,7 +259,6 @@ async fn alert_failure(
         ev.id.clone(),
         deps,
         format!("CloudFormation stack {} {status}", stack.stack_name),
-        deadline,
     );
     let reason = ev
         .detail
@@ -280,7 +277,7 @@ async fn alert_failure(
         "stack failure"
     );
     let now = Utc::now();
-    let once = Once {
+    let once = AlertClaim {
         pk: failure_claim_key(&stack.stack_id, stack.operation_started, status),
         expires_at: now + deps.config.alert_dedup,
         item: ClaimItem {

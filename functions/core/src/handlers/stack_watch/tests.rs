@@ -65,8 +65,8 @@ fn sender() -> ResponseSender {
     )
 }
 
-fn deadline() -> SystemTime {
-    SystemTime::now() + std::time::Duration::from_secs(300)
+fn deadline() -> std::time::SystemTime {
+    std::time::SystemTime::now() + std::time::Duration::from_secs(300)
 }
 
 fn cfg(pairs: &[(&str, &str)]) -> Config {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::outcome::EpisodeAlert;
 use crate::alerting::AlertOutcome;
-use crate::alerting::{publish_once, Once};
+use crate::alerting::{publish_once, AlertClaim};
 use crate::aws::state::items::{
     ClaimItem, WatchItem, MEMBER_UNREACHABLE_PREFIX, OVERDUE_PREFIX, RECOVERED_PREFIX,
     TOKEN_REJECTED_PREFIX,
@@ -17,18 +17,13 @@ use crate::episode::{Episode, Phase};
 use crate::onboarding_config::{inspect_bytes, OnboardingStatus};
 use crate::render::watchdog::{
     failed_alert, member_unreachable_alert, overdue_alert, recovered_alert, token_rejected_alert,
+    EpisodeView,
 };
-use crate::render::{Alert, EventContext};
-
-pub const KIND_OVERDUE: &str = "onboarding-overdue";
-pub const KIND_RECOVERED: &str = "onboarding-recovered";
-pub const KIND_TOKEN_REJECTED: &str = "mist-token-rejected";
-pub const KIND_FAILED: &str = "onboarding-failed";
-pub const KIND_MEMBER_UNREACHABLE: &str = "member-unreachable";
+use crate::render::{Alert, AlertKind, EventContext};
 
 /// Mist reported `GW_ZTP_FAILED`: page at once. The claim is the episode's overdue claim, so the
 /// deadline sweep sees the episode as alerted and does not page it again.
-pub async fn failed(
+pub async fn ztp_failed(
     deps: &Deps,
     ctx: &EventContext,
     e: &Episode,
@@ -38,7 +33,7 @@ pub async fn failed(
 ) -> Result<EpisodeAlert, AwsError> {
     let alert = failed_alert(
         ctx,
-        &e.view(),
+        &EpisodeView::from(e),
         text,
         reason,
         at,
@@ -49,7 +44,7 @@ pub async fn failed(
         OVERDUE_PREFIX,
         e,
         at,
-        KIND_FAILED,
+        AlertKind::OnboardingFailed,
         "ztp-failed",
         alert,
     )
@@ -66,11 +61,11 @@ pub async fn token_rejected(
     now: DateTime<Utc>,
 ) -> Result<AlertOutcome, AwsError> {
     let alert = token_rejected_alert(ctx, origin, error, now);
-    let once = Once {
+    let once = AlertClaim {
         pk: format!("{TOKEN_REJECTED_PREFIX}{}", now.format("%Y-%m-%d")),
         expires_at: now + chrono::Duration::days(2),
         item: ClaimItem {
-            kind: KIND_TOKEN_REJECTED.to_string(),
+            kind: AlertKind::MistTokenRejected.as_str().to_string(),
             status: Some(error.to_string()),
             ..Default::default()
         },
@@ -91,14 +86,14 @@ pub async fn member_unreachable(
     now: DateTime<Utc>,
 ) -> Result<AlertOutcome, AwsError> {
     let alert = member_unreachable_alert(ctx, account, role, error, now);
-    let once = Once {
+    let once = AlertClaim {
         pk: format!(
             "{MEMBER_UNREACHABLE_PREFIX}{account}#{}",
             now.format("%Y-%m-%d")
         ),
         expires_at: now + chrono::Duration::days(2),
         item: ClaimItem {
-            kind: KIND_MEMBER_UNREACHABLE.to_string(),
+            kind: AlertKind::MemberUnreachable.as_str().to_string(),
             status: Some(error.to_string()),
             account: Some(account.to_string()),
             region: ctx.region.clone(),
@@ -110,7 +105,7 @@ pub async fn member_unreachable(
     publish_once(&deps.alerts, &deps.state, &alert, once, now).await
 }
 
-pub enum Act {
+pub enum Effect {
     Alert(EpisodeAlert),
     /// The episode's record was written; its onboarding duration in seconds when measured.
     Recorded {
@@ -167,15 +162,15 @@ async fn send_once(
     prefix: &str,
     e: &Episode,
     now: DateTime<Utc>,
-    kind: &str,
+    kind: AlertKind,
     phase: &str,
     alert: Alert,
 ) -> Result<EpisodeAlert, AwsError> {
-    let once = Once {
+    let once = AlertClaim {
         pk: format!("{prefix}{}", e.key()),
         expires_at: e.expires_at(),
         item: ClaimItem {
-            kind: kind.to_string(),
+            kind: kind.as_str().to_string(),
             instance_id: Some(e.instance_id.clone()),
             router_name: Some(e.label().to_string()),
             started_at: Some(e.started_at.timestamp()),
@@ -190,7 +185,7 @@ async fn send_once(
     let delivery = publish_once(&deps.alerts, &deps.state, &alert, once, now).await?;
     Ok(EpisodeAlert {
         instance_id: e.instance_id.clone(),
-        kind: kind.to_string(),
+        kind,
         delivery,
     })
 }
@@ -201,19 +196,25 @@ pub async fn overdue(
     e: &Episode,
     phase: &Phase,
     now: DateTime<Utc>,
-) -> Result<Vec<Act>, AwsError> {
-    let alert = overdue_alert(ctx, &e.view(), phase, now, deps.config.onboarding_deadline);
+) -> Result<Vec<Effect>, AwsError> {
+    let alert = overdue_alert(
+        ctx,
+        &EpisodeView::from(e),
+        phase,
+        now,
+        deps.config.onboarding_deadline,
+    );
     let a = send_once(
         deps,
         OVERDUE_PREFIX,
         e,
         now,
-        KIND_OVERDUE,
+        AlertKind::OnboardingOverdue,
         phase.code(),
         alert,
     )
     .await?;
-    Ok(vec![Act::Alert(a)])
+    Ok(vec![Effect::Alert(a)])
 }
 
 /// Onboarded: the recovery notice first (if it was alerted), then the episode record, so a
@@ -224,21 +225,21 @@ pub async fn finish(
     e: &Episode,
     phase: &Phase,
     now: DateTime<Utc>,
-) -> Result<Vec<Act>, AwsError> {
+) -> Result<Vec<Effect>, AwsError> {
     let mut acts = Vec::new();
     if e.alerted {
-        let alert = recovered_alert(ctx, &e.view(), phase, now);
+        let alert = recovered_alert(ctx, &EpisodeView::from(e), phase, now);
         let a = send_once(
             deps,
             RECOVERED_PREFIX,
             e,
             now,
-            KIND_RECOVERED,
+            AlertKind::OnboardingRecovered,
             phase.code(),
             alert,
         )
         .await?;
-        acts.push(Act::Alert(a));
+        acts.push(Effect::Alert(a));
     }
     let (record, measured) = e.finished(phase, now, deps.config.onboarding_deadline);
     let expires = now + chrono::Duration::days(crate::episode::RETENTION_DAYS);
@@ -255,7 +256,7 @@ pub async fn finish(
             decision = "finished",
             "onboarding episode finished"
         );
-        acts.push(Act::Recorded {
+        acts.push(Effect::Recorded {
             seconds: measured.then_some(record.duration_seconds),
         });
     }

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::SweepError;
-use crate::aws::accounts::{across, Scope, ScopeFailure};
+use crate::aws::accounts::Scope;
 use crate::aws::ec2::InstanceQuery;
 use crate::aws::state::items::OverdueNow;
+use crate::deps::{across, ScopeFailure};
 use crate::deps::{member_role_arn, Deps};
 use crate::episode::Episode;
 use crate::render::EventContext;
@@ -35,7 +36,7 @@ pub(crate) struct Unreachable {
 
 /// What a sweep (or a webhook delivery) knows of the routers of every scope: the open
 /// episodes with their state, and each scope's dependencies.
-pub(crate) struct Gathered {
+pub(crate) struct Fleet {
     pub running: usize,
     pub routers: usize,
     /// Episodes not finished, with their state items.
@@ -48,7 +49,7 @@ pub(crate) struct Gathered {
     scoped: HashMap<Scope, Deps>,
 }
 
-impl Gathered {
+impl Fleet {
     /// The dependencies that act where `e` runs.
     pub fn deps_for<'a>(&'a self, hub: &'a Deps, e: &Episode) -> &'a Deps {
         let scope = Scope {
@@ -67,18 +68,18 @@ impl Gathered {
 
 /// Reads every scope's running routers (concurrently, bounded), then, from the hub's state
 /// table, the episodes' recorded starts and state items (in batches). A member scope that fails
-/// is reported in [`Gathered::unreachable`]; the own scope failing fails the whole.
+/// is reported in [`Fleet::unreachable`]; the own scope failing fails the whole.
 pub(crate) async fn gather(
     deps: &Deps,
     scopes: &[Scope],
     now: DateTime<Utc>,
-) -> Result<Gathered, SweepError> {
+) -> Result<Fleet, SweepError> {
     let own = own_scope(deps);
     let results = across(deps, scopes, SCOPE_CONCURRENCY, |d, _| async move {
         running_routers(&d).await.map(|r| (d, r))
     })
     .await;
-    let mut g = Gathered {
+    let mut g = Fleet {
         running: 0,
         routers: 0,
         open: Vec::new(),

@@ -4,9 +4,16 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::alerting::AlertOutcome;
+use crate::aws::accounts::Scope;
 use crate::aws::AwsError;
-use crate::episode::Decision;
+use crate::config::VersionCheck;
+use crate::episode::{Decision, PhaseCode};
 use crate::handlers::EventError;
+use crate::metrics::{
+    Measured, Metrics, Unit, ALERTS_SENT, MEMBERS_UNREACHABLE, MIST_READ_FAILURES,
+    ONBOARDING_SECONDS, ROUTERS_OVERDUE,
+};
+use crate::render::AlertKind;
 
 /// Why a sweep failed.
 #[derive(Debug, thiserror::Error)]
@@ -26,14 +33,6 @@ pub enum SweepError {
 }
 
 impl SweepError {
-    /// CLI exit code: 2 for a malformed event, 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            SweepError::Event(_) => 2,
-            _ => 1,
-        }
-    }
-
     /// The Lambda `errorType`.
     pub fn error_type(&self) -> &'static str {
         match self {
@@ -79,8 +78,7 @@ pub struct SweepOutcome {
 pub struct MemberOutcome {
     pub account: Option<String>,
     pub region: Option<String>,
-    /// `ok` or `unreachable` (the member role could not be assumed or EC2 refused the reads).
-    pub status: String,
+    pub status: ScopeStatus,
     /// Routers running there.
     pub routers: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,10 +88,70 @@ pub struct MemberOutcome {
     pub alert: Option<AlertOutcome>,
 }
 
+/// Whether one account and region of the sweep could be read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScopeStatus {
+    #[default]
+    Ok,
+    /// The member role could not be assumed, or EC2 refused the reads.
+    Unreachable,
+}
+
+impl ScopeStatus {
+    /// The JSON value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScopeStatus::Ok => "ok",
+            ScopeStatus::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// What became of the sweep's Mist read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MistStatus {
+    /// No open episode: Mist was not read.
+    #[default]
+    NotNeeded,
+    /// No Mist settings: phases are `unknown`.
+    NotConfigured,
+    /// Mist was read.
+    Ok,
+    /// Mist could not be read (unreachable, refused, malformed).
+    Unavailable,
+}
+
+impl MistStatus {
+    /// The JSON value (logs use it too).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MistStatus::NotNeeded => "not-needed",
+            MistStatus::NotConfigured => "not-configured",
+            MistStatus::Ok => "ok",
+            MistStatus::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl MemberOutcome {
+    /// A scope's status and router count, with no error or alert.
+    pub fn of(scope: &Scope, status: ScopeStatus, routers: usize) -> Self {
+        MemberOutcome {
+            account: scope.account.clone(),
+            region: scope.region.clone(),
+            status,
+            routers,
+            error: None,
+            alert: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct MistOutcome {
-    /// `ok`, `unavailable`, `not-configured` or `not-needed` (no open episode).
-    pub status: String,
+    pub status: MistStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Inventory devices read.
@@ -101,8 +159,8 @@ pub struct MistOutcome {
     /// Gateway stats entries read (0 with `MIST_VERSION_CHECK=off`).
     pub stats: usize,
     pub requests: usize,
-    /// `MIST_VERSION_CHECK`: `when-reported`, `required` or `off`.
-    pub version_check: String,
+    /// `MIST_VERSION_CHECK`.
+    pub version_check: VersionCheck,
     /// Mist refused the token: the operational alert (`kind` `mist-token-rejected`, once a day).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_alert: Option<AlertOutcome>,
@@ -118,7 +176,7 @@ pub struct EpisodeOutcome {
     pub router_name: String,
     pub started_at: DateTime<Utc>,
     pub elapsed_minutes: i64,
-    pub phase: String,
+    pub phase: PhaseCode,
     /// "version not reported" when counted as onboarded without a version from Mist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -129,8 +187,96 @@ pub struct EpisodeOutcome {
 #[derive(Clone, Debug, Serialize)]
 pub struct EpisodeAlert {
     pub instance_id: String,
-    /// `onboarding-overdue` or `onboarding-recovered`.
-    pub kind: String,
+    pub kind: AlertKind,
     #[serde(flatten)]
     pub delivery: AlertOutcome,
+}
+
+/// One sweep: alerts sent, routers overdue now, the durations of the episodes it finished, and
+/// whether the Mist read it needed failed.
+impl Measured for SweepOutcome {
+    fn metrics(&self) -> Metrics {
+        let o = self;
+        let mut m = Metrics::default();
+        m.count(
+            ALERTS_SENT,
+            o.alerts.iter().filter(|a| a.delivery.sent).count(),
+        );
+        m.count(ROUTERS_OVERDUE, o.overdue_now);
+        if !o.members.is_empty() {
+            // An organization sweep: how many scopes were unreachable, and the overdue routers per
+            // account (dimension set [Function, Account]) so a dashboard can show where.
+            m.count(
+                MEMBERS_UNREACHABLE,
+                o.members
+                    .iter()
+                    .filter(|s| s.status != ScopeStatus::Ok)
+                    .count(),
+            );
+            let mut accounts: Vec<&str> = o
+                .members
+                .iter()
+                .filter_map(|s| s.account.as_deref())
+                .collect();
+            accounts.sort_unstable();
+            accounts.dedup();
+            for a in accounts {
+                let n = o
+                    .episodes
+                    .iter()
+                    .filter(|e| e.account.as_deref() == Some(a))
+                    .filter(|e| matches!(e.decision, Decision::Overdue | Decision::StillOverdue))
+                    .count();
+                m.count_by(ROUTERS_OVERDUE, &[("Account", a)], n);
+            }
+        }
+        let seconds: Vec<f64> = o.onboarding_seconds.iter().map(|s| *s as f64).collect();
+        m.values(ONBOARDING_SECONDS, Unit::Seconds, &seconds);
+        match o.mist.status {
+            MistStatus::Ok => {
+                m.count(MIST_READ_FAILURES, 0);
+            }
+            MistStatus::Unavailable => {
+                m.count(MIST_READ_FAILURES, 1);
+            }
+            MistStatus::NotConfigured | MistStatus::NotNeeded => {}
+        }
+        m
+    }
+}
+
+/// An incomplete sweep still reports what it saw.
+impl Measured for SweepError {
+    fn metrics(&self) -> Metrics {
+        match self {
+            SweepError::Incomplete { outcome, .. } => outcome.metrics(),
+            _ => Metrics::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_a_status_is_serialised_then_it_is_its_json_name() {
+        for s in [
+            MistStatus::NotNeeded,
+            MistStatus::NotConfigured,
+            MistStatus::Ok,
+            MistStatus::Unavailable,
+        ] {
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::Value::from(s.as_str()))
+            );
+        }
+        for s in [ScopeStatus::Ok, ScopeStatus::Unreachable] {
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::Value::from(s.as_str()))
+            );
+        }
+    }
 }

@@ -33,7 +33,6 @@ fn ctx() -> EventContext {
         region: Some("us-east-1".into()),
         account: Some("123456789012".into()),
         event_id: None,
-        deadline: None,
         member: false,
     }
 }

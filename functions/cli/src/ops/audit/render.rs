@@ -2,6 +2,7 @@
 //! across several scopes), what a person must do, and the scopes that could not be audited.
 
 use super::*;
+use crate::output::{Cell, Color, Style, Table};
 
 fn action_for<'a>(r: &'a RouterAudit, f: &Finding) -> Option<&'a ActionResult> {
     let fix = f.fix.as_ref()?;

@@ -3,9 +3,8 @@
 //! signed webhook delivery), the report and the on-call messages.
 
 use super::{DemoReport, RouterDemo};
+use crate::ops::report;
 use crate::output::{Cell, Color, Style, Table};
-use crate::report;
-use ssr_core::findings::Severity;
 use ssr_core::plan::ActionStatus;
 use ssr_core::snapshot::EnaStatus;
 
@@ -126,12 +125,7 @@ pub fn render_text(report: &DemoReport, style: &Style) -> String {
                 fixed.join(", ")
             ));
         }
-        let human: Vec<_> = r
-            .guard
-            .findings
-            .iter()
-            .filter(|f| !f.fixed && f.severity > Severity::Info)
-            .collect();
+        let human: Vec<_> = r.guard.findings.iter().filter(|f| f.is_open()).collect();
         if human.is_empty() {
             out.push_str(&format!(
                 "{}\n",
@@ -189,7 +183,7 @@ pub fn render_text(report: &DemoReport, style: &Style) -> String {
             .now
             .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
             .unwrap_or_default(),
-        report.watchdog.mist.status
+        report.watchdog.mist.status.as_str()
     )));
     let mut t = Table::new(&["ROUTER", "INSTANCE", "WAITING", "PHASE", "ALERT"]);
     for e in &report.watchdog.episodes {

@@ -1,4 +1,5 @@
-//! `ssr-onboard invoke <function> --event FILE|-`: the Lambda handlers, run locally.
+//! `ssr-onboard invoke <function> --event FILE|-`: the Lambda handlers, run locally. The engines
+//! are the core's handlers; here: the flags, the event file, the JSON result and the exit code.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -6,9 +7,11 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use ssr_core::handlers::custom_resource::ResponseSender;
 use ssr_core::handlers::mist_webhook::MistWebhook;
-use ssr_core::handlers::watchdog::{SweepError, Watchdog};
+use ssr_core::handlers::watchdog::{SweepError, SweepOutcome, Watchdog};
 use ssr_core::handlers::{guard, stack_watch, HandlerError};
-use ssr_core::{Config, Deps};
+use ssr_core::{Config, Deadline, Deps};
+
+use crate::exit;
 
 #[derive(Args, Debug)]
 #[command(
@@ -53,53 +56,53 @@ fn read_event(path: &PathBuf) -> Result<serde_json::Value, String> {
 }
 
 /// Runs the handler; prints its JSON result on stdout. Returns the process exit code.
-pub async fn run(args: InvokeArgs) -> u8 {
+pub async fn exec(args: InvokeArgs) -> u8 {
     let event = match read_event(&args.event) {
         Ok(e) => e,
         Err(msg) => {
             eprintln!("error: {msg}");
-            return 2;
+            return exit::USAGE;
         }
     };
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: bad configuration: {e}");
-            return 2;
+            return exit::USAGE;
         }
     };
     let deps = Deps::from_env(config).await;
     let result = match args.function {
-        Function::InstanceGuard => guard::handle_event(&deps, event)
+        Function::InstanceGuard => guard::handle_event(&deps, event, Deadline::NONE)
             .await
             .map(serde_json::to_value),
         Function::OnboardingWatchdog => {
             if let Err(e) = Watchdog::check_config(&deps.config) {
                 eprintln!("error: bad configuration: {e}");
-                return 2;
+                return exit::USAGE;
             }
             let watchdog = Watchdog::new(&deps.config, deps.secrets_client());
-            return print_sweep(watchdog.handle_event(&deps, event).await);
+            return print_sweep(watchdog.handle_event(&deps, event, Deadline::NONE).await);
         }
         Function::MistWebhook => {
             if let Err(e) = MistWebhook::check_config(&deps.config) {
                 eprintln!("error: bad configuration: {e}");
-                return 2;
+                return exit::USAGE;
             }
             let hook = MistWebhook::new(&deps.config, deps.secrets_client());
-            let response = hook.handle_request(&deps, event).await;
+            let response = hook.handle_request(&deps, event, Deadline::NONE).await;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&response).unwrap_or_default()
             );
-            return 0;
+            return exit::OK;
         }
         Function::StackWatch => {
             let sender = match ResponseSender::new() {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("error: cannot build the HTTP client: {e}");
-                    return 1;
+                    return exit::AWS;
                 }
             };
             let deadline = std::time::SystemTime::now() + LOCAL_DEADLINE;
@@ -114,11 +117,11 @@ pub async fn run(args: InvokeArgs) -> u8 {
                 "{}",
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             );
-            0
+            exit::OK
         }
         Ok(Err(e)) => {
             eprintln!("error: cannot serialise the result: {e}");
-            1
+            exit::AWS
         }
         Err(e) => {
             if let HandlerError::FixesFailed { outcome, .. } = &e {
@@ -128,20 +131,20 @@ pub async fn run(args: InvokeArgs) -> u8 {
                 );
             }
             eprintln!("error: {e}");
-            e.exit_code() as u8
+            handler_exit_code(&e)
         }
     }
 }
 
 /// Prints a sweep's outcome (also when some of its writes failed); returns the exit code.
-fn print_sweep(result: Result<ssr_core::handlers::watchdog::SweepOutcome, SweepError>) -> u8 {
+fn print_sweep(result: Result<SweepOutcome, SweepError>) -> u8 {
     match result {
         Ok(outcome) => {
             println!(
                 "{}",
                 serde_json::to_string_pretty(&outcome).unwrap_or_default()
             );
-            0
+            exit::OK
         }
         Err(e) => {
             if let SweepError::Incomplete { outcome, .. } = &e {
@@ -151,7 +154,43 @@ fn print_sweep(result: Result<ssr_core::handlers::watchdog::SweepOutcome, SweepE
                 );
             }
             eprintln!("error: {e}");
-            e.exit_code() as u8
+            sweep_exit_code(&e)
         }
+    }
+}
+
+/// A handler failure's exit code: 2 for a malformed event (running it again cannot help), 1 for
+/// AWS trouble, an account or region the function cannot act in, or fixes that failed.
+fn handler_exit_code(e: &HandlerError) -> u8 {
+    match e {
+        HandlerError::Event(_) => exit::USAGE,
+        HandlerError::Aws(_) | HandlerError::Scope(_) | HandlerError::FixesFailed { .. } => {
+            exit::AWS
+        }
+    }
+}
+
+/// A sweep failure's exit code: 2 for a malformed event, 1 for AWS trouble or writes that failed.
+fn sweep_exit_code(e: &SweepError) -> u8 {
+    match e {
+        SweepError::Event(_) => exit::USAGE,
+        SweepError::Aws(_) | SweepError::Incomplete { .. } => exit::AWS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ssr_core::aws::AwsError;
+    use ssr_core::handlers::EventError;
+
+    #[test]
+    fn when_the_event_is_malformed_then_exit_2_and_when_aws_fails_then_exit_1() {
+        let malformed = || EventError::malformed("expected an EC2 event");
+        let aws = || AwsError::new("DescribeInstances", "Throttling", "Rate exceeded");
+        assert_eq!(handler_exit_code(&malformed().into()), exit::USAGE);
+        assert_eq!(handler_exit_code(&aws().into()), exit::AWS);
+        assert_eq!(sweep_exit_code(&malformed().into()), exit::USAGE);
+        assert_eq!(sweep_exit_code(&aws().into()), exit::AWS);
     }
 }

@@ -1,37 +1,31 @@
-//! `ssr-onboard report`: how long routers take to onboard, from the watchdog's episode records in
-//! the state table, and which routers are overdue now.
+//! The report engine: how long routers take to onboard, from the watchdog's episode records in
+//! the state table, and which routers are overdue now. [`run`] reads the table, [`build`] makes
+//! the [`Report`] (pure), [`render_text`] shows it to a person.
 
-use clap::Args;
+use aws_config::SdkConfig;
 use serde::Serialize;
 use ssr_core::aws::state::items::{EpisodeRecord, OverdueNow};
 use ssr_core::aws::state::StateStore;
+use ssr_core::aws::AwsError;
 
-use crate::aws_args::{self, AwsArgs};
-use crate::output::{exit, print_json, Cell, Color, OutputFormat, Style, Table};
+use crate::output::{Cell, Color, Style, Table};
 
 pub const SCHEMA: &str = "ssr-onboard/report/v1";
 
-#[derive(Args, Debug)]
-#[command(after_help = "\
-Examples:
-  ssr-onboard report --table ssr-onboard-state --region us-east-1
-  STATE_TABLE=ssr-onboard-state ssr-onboard report --output json | jq '.durations'
+/// Which state table to report on.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// The state table's name (the stack's `StateTableName` output).
+    pub table: String,
+}
 
-Reads the onboarding-watchdog's records: one item per finished onboarding episode
-(`episode#<instance-id>#<start>`, kind=episode) and the list of routers overdue as of the
-latest sweep. Percentiles use the nearest-rank method over finished, measured episodes.
-Needs dynamodb:Scan and dynamodb:BatchGetItem on the table.
-
-Exit codes: 0 report printed, 1 AWS error, 2 no table given (--table or STATE_TABLE).")]
-pub struct ReportArgs {
-    #[command(flatten)]
-    pub aws: AwsArgs,
-    /// The state table (the SAM stack's StateTable output).
-    #[arg(long, env = "STATE_TABLE", value_name = "NAME")]
-    pub table: Option<String>,
-    /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+/// Reads every finished episode and the latest overdue list from the state table, and
+/// [`build`]s the report.
+pub async fn run(sdk: &SdkConfig, options: &ReportOptions) -> Result<Report, AwsError> {
+    let state = StateStore::from_sdk_config(sdk, Some(options.table.clone()));
+    let episodes = state.list_episodes().await?;
+    let overdue = state.overdue_now().await?;
+    Ok(build(&options.table, episodes, overdue))
 }
 
 /// Duration statistics in seconds.
@@ -274,39 +268,6 @@ pub fn render_text(r: &Report, style: &Style) -> String {
         }
     }
     out
-}
-
-pub async fn run(args: ReportArgs) -> u8 {
-    let Some(table) = args.table.clone().filter(|t| !t.trim().is_empty()) else {
-        eprintln!("error: no state table: pass --table NAME or set STATE_TABLE (the SAM stack's StateTable output)");
-        return exit::USAGE;
-    };
-    let Some(sdk) = args.aws.load_with_region().await else {
-        return exit::USAGE;
-    };
-    let state = StateStore::from_sdk_config(&sdk, Some(table.clone()));
-    let episodes = match state.list_episodes().await {
-        Ok(e) => e,
-        Err(e) => {
-            aws_args::report(&e);
-            return exit::AWS;
-        }
-    };
-    let overdue = match state.overdue_now().await {
-        Ok(o) => o,
-        Err(e) => {
-            aws_args::report(&e);
-            return exit::AWS;
-        }
-    };
-    let report = build(&table, episodes, overdue);
-    match args.output {
-        OutputFormat::Json => print_json(&report),
-        OutputFormat::Text => {
-            print!("{}", render_text(&report, &Style::for_stdout()));
-            exit::OK
-        }
-    }
 }
 
 #[cfg(test)]

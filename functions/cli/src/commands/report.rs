@@ -1,0 +1,61 @@
+//! `ssr-onboard report`: onboarding durations and the routers overdue now, from the state table.
+//! The engine is [`crate::ops::report`]; here: the flags, the output and the exit code.
+
+use clap::Args;
+
+use crate::aws_args::AwsArgs;
+use crate::aws_errors;
+use crate::exit;
+use crate::ops::report::{self, render_text, ReportOptions};
+use crate::output::{print_json, OutputFormat, Style};
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  # CloudFormation generates the table's name: read it from the stack's StateTableName output.
+  export STATE_TABLE=$(aws cloudformation describe-stacks --stack-name ssr-onboard \\
+    --query \"Stacks[0].Outputs[?OutputKey=='StateTableName'].OutputValue\" --output text)
+  ssr-onboard report --region us-east-1
+  ssr-onboard report --table \"$STATE_TABLE\" --output json | jq '.durations_seconds'
+
+Reads the onboarding-watchdog's records: one item per finished onboarding episode
+(`episode#<instance-id>#<start>`, kind=episode) and the list of routers overdue as of the
+latest sweep. Percentiles use the nearest-rank method over finished, measured episodes.
+Needs dynamodb:Scan and dynamodb:BatchGetItem on the table.
+
+Exit codes: 0 report printed, 1 AWS error, 2 no table given (--table or STATE_TABLE).")]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The state table (the SAM stack's StateTableName output).
+    #[arg(long, env = "STATE_TABLE", value_name = "NAME")]
+    pub table: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// Reads the state table, prints the report; returns the exit code.
+pub async fn exec(args: ReportArgs) -> u8 {
+    let Some(table) = args.table.clone().filter(|t| !t.trim().is_empty()) else {
+        eprintln!("error: no state table: pass --table NAME or set STATE_TABLE (the SAM stack's StateTableName output)");
+        return exit::USAGE;
+    };
+    let Some(sdk) = args.aws.load_with_region().await else {
+        return exit::USAGE;
+    };
+    let report = match report::run(&sdk, &ReportOptions { table }).await {
+        Ok(r) => r,
+        Err(e) => {
+            aws_errors::print_with_hint(&e);
+            return exit::AWS;
+        }
+    };
+    match args.output {
+        OutputFormat::Json => print_json(&report),
+        OutputFormat::Text => {
+            print!("{}", render_text(&report, &Style::for_stdout()));
+            exit::OK
+        }
+    }
+}

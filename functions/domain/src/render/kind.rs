@@ -1,0 +1,78 @@
+//! Every kind of alert ssr-onboard sends: the `kind` message attribute (SNS subscription filter
+//! policies route on it), the chat `eventType`, and the sweep's JSON. One definition; the
+//! strings are the kebab-case names below.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertKind {
+    /// instance-guard / stack-watch: a router's findings (and the fixes written).
+    GuardFindings,
+    /// stack-watch: a router stack's operation failed.
+    StackFailed,
+    /// watchdog: a router is not onboarded to Mist by its deadline (the page).
+    OnboardingOverdue,
+    /// watchdog: a router that was paged onboarded after all.
+    OnboardingRecovered,
+    /// mist-webhook: Mist reported the router's zero-touch provisioning failed.
+    OnboardingFailed,
+    /// watchdog: Mist refused the API token (once a UTC day).
+    MistTokenRejected,
+    /// watchdog: an organization member account could not be swept (once a UTC day).
+    MemberUnreachable,
+}
+
+impl AlertKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [AlertKind; 7] = [
+        AlertKind::GuardFindings,
+        AlertKind::StackFailed,
+        AlertKind::OnboardingOverdue,
+        AlertKind::OnboardingRecovered,
+        AlertKind::OnboardingFailed,
+        AlertKind::MistTokenRejected,
+        AlertKind::MemberUnreachable,
+    ];
+
+    /// The `kind` attribute's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::GuardFindings => "guard-findings",
+            AlertKind::StackFailed => "stack-failed",
+            AlertKind::OnboardingOverdue => "onboarding-overdue",
+            AlertKind::OnboardingRecovered => "onboarding-recovered",
+            AlertKind::OnboardingFailed => "onboarding-failed",
+            AlertKind::MistTokenRejected => "mist-token-rejected",
+            AlertKind::MemberUnreachable => "member-unreachable",
+        }
+    }
+
+    /// The kind named `s` (the attribute's value), if it is one.
+    pub fn parse(s: &str) -> Option<AlertKind> {
+        AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_a_kind_is_serialised_then_it_is_its_attribute_value() {
+        for k in AlertKind::ALL {
+            assert_eq!(
+                serde_json::to_value(k).ok(),
+                Some(serde_json::Value::from(k.as_str()))
+            );
+            assert_eq!(AlertKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(AlertKind::parse("guard"), None);
+    }
+}
