@@ -14,10 +14,12 @@
 
 use std::collections::BTreeSet;
 
+use serde_json::Value;
 use ssr_core::aws::permissions::{called_actions, permissions};
 use ssr_core::metrics::Function;
 use yaml_rust2::Yaml;
 
+mod cfn;
 mod template;
 
 /// The role of the function whose binary is `function`'s name (`Role: !GetAtt X.Arn`).
@@ -53,11 +55,29 @@ fn flat(y: &Yaml) -> Vec<Yaml> {
     out
 }
 
-/// The allowed actions of a policy document (YAML, or a JSON string from `!Sub |`).
+/// The JSON text of a two-argument `!Sub [text, variables]` (loaded as that list), each
+/// `${Name}` of its variables replaced by the variable's value, or by the first string branch of
+/// its `!If`: the template's variables choose conditions and regions, never actions.
+fn substituted(sub: &[Yaml]) -> String {
+    let mut text = sub[0].as_str().expect("!Sub's text").to_string();
+    for (name, value) in sub[1].as_hash().expect("!Sub's variables") {
+        let value = value
+            .as_str()
+            .or_else(|| value.as_vec()?.iter().skip(1).find_map(Yaml::as_str))
+            .unwrap_or_else(|| panic!("!Sub variable {name:?} is not a string or an !If"));
+        let name = name.as_str().expect("a variable name");
+        text = text.replace(&format!("${{{name}}}"), value);
+    }
+    text
+}
+
+/// The allowed actions of a policy document (YAML, or a JSON string from `!Sub |` or
+/// `!Sub [text, variables]`).
 fn document_actions(document: &Yaml) -> BTreeSet<String> {
-    let document = match document.as_str() {
-        Some(json) => template::load_str(json),
-        None => document.clone(),
+    let document = match (document.as_str(), document.as_vec()) {
+        (Some(json), _) => template::load_str(json),
+        (None, Some(sub)) => template::load_str(&substituted(sub)),
+        (None, None) => document.clone(),
     };
     let mut out = BTreeSet::new();
     for statement in flat(&document["Statement"]) {
@@ -245,4 +265,173 @@ fn when_a_grant_is_removed_from_the_member_role_then_the_comparison_reports_it_m
         ["cloudformation:ListStackResources"]
     );
     assert!(missing_from_member_role(&member, Function::InstanceGuard).is_empty());
+}
+
+// ------------------------------------------------------------------ regions
+
+const HUB_ACCOUNT: &str = "111122223333";
+const HUB_REGION: &str = "eu-west-1";
+const WEBHOOK_SECRET: &str =
+    "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ssr/mist-webhook-AbC123";
+
+/// The services `Deps::scoped` (functions/core/src/deps) builds clients for when an event or a
+/// sweep names the hub's own account in another region: EC2 and CloudFormation, with the
+/// function's own credentials (no member role in its own account). Alerts, the state table and
+/// the secrets stay the hub's, in the hub's region.
+fn called_in_every_region(function: Function) -> Vec<&'static str> {
+    called_actions(function)
+        .into_iter()
+        .filter(|a| a.starts_with("ec2:") || a.starts_with("cloudformation:"))
+        .collect()
+}
+
+/// The region part of every resource a statement names (`*` for the resource `*`).
+fn resource_regions(statement: &Value) -> Vec<String> {
+    cfn::strings(&statement["Resource"])
+        .iter()
+        .map(|r| match r.as_str() {
+            "*" => "*".to_string(),
+            arn => arn.split(':').nth(3).expect("an ARN's region").to_string(),
+        })
+        .collect()
+}
+
+/// The template deployed as `ssr-onboard` in the hub's account and region, with the webhook (all
+/// four roles), with and without a hub bus, RouterStacks and RouterVpcIds.
+fn deployments(hub: bool) -> Vec<cfn::Stack> {
+    let bus = if hub { "ssr-onboard-hub" } else { "" };
+    let mut out = Vec::new();
+    for (stacks, vpcs) in [("", ""), ("ssr-*", "vpc-0123456789abcdef0")] {
+        out.push(cfn::Stack::new(
+            cfn::TEMPLATE,
+            "ssr-onboard",
+            HUB_ACCOUNT,
+            HUB_REGION,
+            &[
+                ("HubEventBusName", bus),
+                (
+                    "MemberRegions",
+                    if hub { "eu-west-1,us-east-1" } else { "" },
+                ),
+                ("MistWebhookSecretArn", WEBHOOK_SECRET),
+                ("RouterStacks", stacks),
+                ("RouterVpcIds", vpcs),
+            ],
+        ));
+    }
+    out
+}
+
+/// For each function, each EC2 and CloudFormation action it calls, the regions its role's
+/// grants of that action name.
+fn granted_regions(stack: &cfn::Stack) -> Vec<(Function, &'static str, Vec<String>)> {
+    let doc = template::load();
+    let mut out = Vec::new();
+    for function in Function::ALL {
+        let statements = stack.role_statements(&role_of(&doc, function));
+        for action in called_in_every_region(function) {
+            let regions: Vec<String> = statements
+                .iter()
+                .filter(|s| cfn::strings(&s["Action"]).iter().any(|a| a == action))
+                .flat_map(resource_regions)
+                .collect();
+            assert!(
+                !regions.is_empty(),
+                "{}: {action} is not granted at all",
+                function.name()
+            );
+            out.push((function, action, regions));
+        }
+    }
+    out
+}
+
+#[test]
+fn when_the_stack_is_a_hub_then_every_ec2_and_cloudformation_grant_the_code_uses_names_every_region(
+) {
+    for stack in deployments(true) {
+        for (function, action, regions) in granted_regions(&stack) {
+            assert!(
+                regions.iter().all(|r| r == "*"),
+                "{}: {action} is pinned to {regions:?}, but a hub acts in its own account's \
+                 other regions (MemberRegions, forwarded events) with the function's own role",
+                function.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn when_the_stack_is_not_a_hub_then_its_ec2_and_cloudformation_grants_stay_in_its_region() {
+    for stack in deployments(false) {
+        for (function, action, regions) in granted_regions(&stack) {
+            assert!(
+                regions.iter().all(|r| r == HUB_REGION || r == "*"),
+                "{}: {action} names {regions:?}",
+                function.name()
+            );
+            // Resource "*" is kept only where the action has no resource-level permissions.
+            if !action.starts_with("ec2:Describe") || action == "ec2:DescribeInstanceAttribute" {
+                assert!(
+                    regions.iter().all(|r| r == HUB_REGION),
+                    "{}: {action} names {regions:?}",
+                    function.name()
+                );
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ the webhook secret's key
+
+const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/0123abcd-0123-4567-89ab-0123456789ab";
+
+fn decrypt_grants(stack: &cfn::Stack, role: &str) -> Vec<Value> {
+    stack
+        .role_statements(role)
+        .into_iter()
+        .filter(|s| {
+            cfn::strings(&s["Action"])
+                .iter()
+                .any(|a| a == "kms:Decrypt")
+        })
+        .collect()
+}
+
+#[test]
+fn when_the_webhook_secret_has_a_customer_managed_key_then_only_the_webhook_may_decrypt_with_it_through_secrets_manager(
+) {
+    let stack = cfn::Stack::new(
+        cfn::TEMPLATE,
+        "ssr-onboard",
+        HUB_ACCOUNT,
+        HUB_REGION,
+        &[
+            ("MistWebhookSecretArn", WEBHOOK_SECRET),
+            ("MistWebhookSecretKmsKeyArn", KEY),
+        ],
+    );
+    let grants = decrypt_grants(&stack, "MistWebhookRole");
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    assert_eq!(cfn::strings(&grants[0]["Resource"]), [KEY]);
+    assert_eq!(
+        grants[0]["Condition"]["StringEquals"]["kms:ViaService"],
+        "secretsmanager.eu-west-1.amazonaws.com"
+    );
+    assert!(decrypt_grants(&stack, "OnboardingWatchdogRole").is_empty());
+}
+
+#[test]
+fn when_no_webhook_secret_key_is_given_then_the_webhook_role_has_no_decrypt_grant() {
+    let stack = cfn::Stack::new(
+        cfn::TEMPLATE,
+        "ssr-onboard",
+        HUB_ACCOUNT,
+        HUB_REGION,
+        &[("MistWebhookSecretArn", WEBHOOK_SECRET)],
+    );
+    assert_eq!(
+        decrypt_grants(&stack, "MistWebhookRole"),
+        Vec::<Value>::new()
+    );
 }

@@ -1,12 +1,13 @@
 //! The templates' parameters and rules say what their descriptions promise: the secret ARNs must
 //! be complete (the IAM grants name them exactly), the `RouterStacks` example passes its own
-//! pattern, the watchdog's reserved concurrency is off by default (a new account's limit of 10
-//! would make the stack fail), and the example router stack refuses subnets from two VPCs or
-//! two Availability Zones before it creates anything.
+//! pattern, the watchdog's and the webhook's reserved concurrency are off by default (a new
+//! account's limit of 10 would make the stack fail), and the example router stack refuses
+//! subnets from two VPCs or two Availability Zones before it creates anything.
 
 use regex::Regex;
 use yaml_rust2::Yaml;
 
+mod cfn;
 mod template;
 
 const FULL_ARN: &str = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ssr/mist-token-AbC123";
@@ -69,6 +70,45 @@ fn when_the_stack_is_deployed_with_defaults_then_the_watchdog_reserves_no_concur
     let doc = template::load();
     let p = parameter(&doc, "ReserveWatchdogConcurrency");
     assert_eq!(p["Default"].as_str(), Some("false"));
+}
+
+/// mist-webhook's `ReservedConcurrentExecutions` when deployed with `concurrency` (`None`: the
+/// default); `None` when the property is absent.
+fn webhook_reservation(concurrency: Option<&str>) -> Option<String> {
+    let mut parameters = vec![("MistWebhookSecretArn", FULL_ARN)];
+    if let Some(n) = concurrency {
+        parameters.push(("MistWebhookConcurrency", n));
+    }
+    let stack = cfn::Stack::new(
+        cfn::TEMPLATE,
+        "ssr-onboard",
+        "111122223333",
+        "eu-west-1",
+        &parameters,
+    );
+    let function = stack
+        .resource("MistWebhookFunction")
+        .expect("the webhook exists with its secret");
+    let reserved = &function["Properties"]["ReservedConcurrentExecutions"];
+    (!reserved.is_badvalue()).then(|| cfn::json(reserved).as_str().expect("a value").to_string())
+}
+
+#[test]
+fn when_the_webhook_is_deployed_with_defaults_then_it_reserves_no_concurrency() {
+    assert_eq!(webhook_reservation(None), None);
+    assert_eq!(webhook_reservation(Some("0")), None);
+}
+
+#[test]
+fn when_a_webhook_concurrency_of_1_to_20_is_chosen_then_exactly_that_is_reserved() {
+    let doc = template::load();
+    let allowed = template::strings(&parameter(&doc, "MistWebhookConcurrency")["AllowedValues"]);
+    let expected: Vec<String> = (0..=20).map(|n| n.to_string()).collect();
+    assert_eq!(allowed, expected);
+    for n in 1..=20 {
+        let n = n.to_string();
+        assert_eq!(webhook_reservation(Some(&n)), Some(n));
+    }
 }
 
 /// The `Fn::EachMemberEquals` assertions of the template's `Rules`, as (attribute read of every
