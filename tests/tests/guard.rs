@@ -349,3 +349,130 @@ async fn when_router_selected_by_stack_glob_then_guarded() {
     assert!(o.selected);
     assert!(o.reason.contains("ROUTER_STACKS"), "{}", o.reason);
 }
+
+async fn tag_instance(aws: &TestAws, instance_id: &str, key: &str, value: &str) {
+    aws.ec2
+        .create_tags()
+        .resources(instance_id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateTags");
+}
+
+#[tokio::test]
+async fn when_a_router_is_tagged_ignore_then_nothing_is_written_or_alerted() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let spec = RouterSpec {
+        lan_tag: None,
+        ..RouterSpec::guide("branch-ignored")
+    };
+    let router = aws.launch_router(&vpc, &spec).await;
+    tag_instance(&aws, &router.instance_id, "SSR-ONBOARD", "ignore").await;
+    aws.start_recording().await;
+    let d = deps(&aws, Some(&capture), &[]).await;
+    let o = guard::handle_event(
+        &d,
+        ec2_state_change_event(&router.instance_id, "running"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("guarded");
+    assert!(!o.selected && o.ignored, "{}", o.reason);
+    assert!(o.reason.contains("SSR-ONBOARD=ignore"), "{}", o.reason);
+    assert!(aws.ec2_write_calls().await.is_empty(), "nothing written");
+    assert_eq!(
+        aws.eni_source_dest_check(&router.wan_eni_id).await,
+        Some(true),
+        "left as it was"
+    );
+    assert!(capture.drain(&aws).await.is_empty(), "nothing alerted");
+}
+
+#[tokio::test]
+async fn when_a_router_is_tagged_monitor_then_it_is_checked_and_alerted_but_never_written() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let spec = RouterSpec {
+        lan_tag: None,
+        ..RouterSpec::guide("branch-monitored")
+    };
+    let router = aws.launch_router(&vpc, &spec).await;
+    tag_instance(&aws, &router.instance_id, "SSR-ONBOARD", "monitor").await;
+    aws.start_recording().await;
+    let d = deps(&aws, Some(&capture), &[]).await;
+    let o = guard::handle_event(
+        &d,
+        ec2_state_change_event(&router.instance_id, "running"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("guarded");
+    assert!(o.selected && o.dry_run, "{}", o.reason);
+    assert!(
+        o.actions.iter().all(|a| a.status == ActionStatus::Planned),
+        "{:?}",
+        o.actions
+    );
+    assert!(aws.ec2_write_calls().await.is_empty(), "nothing written");
+    assert!(
+        codes(&o).contains(&"SRC_DST_CHECK_ENABLED"),
+        "{:?}",
+        o.findings
+    );
+    assert_eq!(capture.drain(&aws).await.len(), 1, "alerted as usual");
+}
+
+#[tokio::test]
+async fn when_a_router_is_snoozed_then_fixes_are_applied_but_nothing_is_alerted() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let spec = RouterSpec {
+        lan_tag: None,
+        ..RouterSpec::guide("branch-snoozed")
+    };
+    let router = aws.launch_router(&vpc, &spec).await;
+    tag_instance(
+        &aws,
+        &router.instance_id,
+        "SSR-ONBOARD-SNOOZE-UNTIL",
+        "2999-01-01T00:00:00Z",
+    )
+    .await;
+    let d = deps(&aws, Some(&capture), &[]).await;
+    let o = guard::handle_event(
+        &d,
+        ec2_state_change_event(&router.instance_id, "running"),
+        ssr_core::Deadline::NONE,
+    )
+    .await
+    .expect("guarded");
+    assert_eq!(
+        aws.eni_source_dest_check(&router.wan_eni_id).await,
+        Some(false),
+        "fixed anyway"
+    );
+    assert!(
+        codes(&o).contains(&"ENI_ROLE_TAG_MISSING"),
+        "{:?}",
+        o.findings
+    );
+    assert!(
+        !o.alert.sent && o.alert.reason.starts_with("snoozed until"),
+        "{:?}",
+        o.alert
+    );
+    assert!(capture.drain(&aws).await.is_empty());
+}

@@ -351,6 +351,25 @@ async fn when_member_accounts_is_org_then_every_active_account_of_the_organizati
     );
     assert!(accounts.contains(&(HUB, "ok")), "{accounts:?}");
     assert!(o.errors.is_empty(), "{:?}", o.errors);
+
+    // MEMBER_ACCOUNTS_EXCLUDE: the account is listed by the organization but never swept.
+    let (d, w) = hub_watchdog_with(
+        &aws,
+        &capture.topic_arn,
+        "org",
+        &mist.uri(),
+        &[("MEMBER_ACCOUNTS_EXCLUDE", member.as_str())],
+    );
+    let o = w
+        .handle_event(&d, sweep_event(Utc::now()), ssr_core::Deadline::NONE)
+        .await
+        .expect("sweep");
+    let swept: Vec<&str> = o
+        .members
+        .iter()
+        .filter_map(|m| m.account.as_deref())
+        .collect();
+    assert_eq!(swept, [HUB], "the excluded account is not swept");
 }
 
 #[tokio::test]
@@ -451,4 +470,317 @@ async fn when_a_member_region_cannot_be_read_then_one_member_unreachable_alert_p
         capture.drain(&aws).await.is_empty(),
         "once a day per account"
     );
+}
+
+#[tokio::test]
+async fn when_the_hubs_own_ec2_event_arrives_on_the_default_bus_and_the_hub_bus_then_the_second_delivery_writes_nothing_and_pages_nobody(
+) {
+    // A delegated-administrator hub whose own account the member StackSet also covers: the same
+    // EC2 state change (same id, account = the hub's) reaches instance-guard from the default
+    // bus and again from the hub bus. The hub handles it with its own credentials both times.
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let router = aws
+        .launch_router(
+            &vpc,
+            &RouterSpec {
+                root_volume_gb: 8,
+                ..RouterSpec::guide("hub-branch")
+            },
+        )
+        .await;
+    let d = hub_deps(&aws, &capture.topic_arn);
+    let event = ssr_onboard_tests::ec2_state_change_event(&router.instance_id, "running");
+    assert_eq!(event["account"], HUB, "the hub's own account");
+
+    let first = guard::handle_event(&d, event.clone(), ssr_core::Deadline::NONE)
+        .await
+        .expect("the default bus's delivery");
+    assert_eq!(first.actions.len(), 2, "both ENIs fixed");
+    assert!(first.alert.sent, "the small disk is alerted");
+
+    aws.start_recording().await;
+    let second = guard::handle_event(&d, event, ssr_core::Deadline::NONE)
+        .await
+        .expect("the hub bus's delivery");
+    let calls: Vec<String> = aws
+        .recorded_requests()
+        .await
+        .into_iter()
+        .filter_map(|r| r.action)
+        .collect();
+    let writes: Vec<&String> = calls
+        .iter()
+        .filter(|a| {
+            !["Describe", "Get", "BatchGet", "List"]
+                .iter()
+                .any(|p| a.starts_with(p))
+        })
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "the second delivery wrote: {writes:?} (all: {calls:?})"
+    );
+    assert!(
+        !calls.iter().any(|a| a == "AssumeRole"),
+        "the hub's own account needs no member role: {calls:?}"
+    );
+    assert!(second.actions.is_empty(), "{:?}", second.actions);
+    assert!(!second.alert.sent, "{}", second.alert.reason);
+    assert_eq!(
+        capture.drain(&aws).await.len(),
+        1,
+        "one alert over both deliveries"
+    );
+}
+
+/// Never enrolled: no member stack there (the role does not exist).
+const NEW: &str = "777788889999";
+
+/// The endpoint of STS only (every other service keeps the emulator's): AWS's own answers to
+/// AssumeRole, which moto cannot give (it lets any role be assumed).
+#[derive(Debug)]
+struct StsAt(String);
+
+impl aws_types::service_config::LoadServiceConfig for StsAt {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        (key.service_id() == "STS" && key.profile() == "endpoint_url").then(|| self.0.clone())
+    }
+}
+
+/// STS as AWS answers the hub: AssumeRole into the member role of each of `enrolled` returns
+/// the emulator's credentials for that role (what moto makes of them belongs to that account);
+/// any other role is refused `AccessDenied` (HTTP 403), as AWS refuses a role that does not
+/// exist or does not trust the caller.
+async fn sts(aws: &TestAws, enrolled: &[&str]) -> wiremock::MockServer {
+    use aws_sdk_ec2::config::ProvideCredentials;
+    use wiremock::matchers::{body_string_contains, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    for account in enrolled {
+        let role = format!("arn:aws:iam::{account}:role/ssr-onboard-member");
+        let creds = aws_config::sts::AssumeRoleProvider::builder(&role)
+            .session_name("ssr-onboard")
+            .configure(&aws.sdk)
+            .build()
+            .await
+            .provide_credentials()
+            .await
+            .expect("the emulator's credentials for the member role");
+        let expiration =
+            (Utc::now() + Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let body = format!(
+            r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <AssumedRoleUser>
+      <AssumedRoleId>AROA3XFRBF535PLBIFPI4:ssr-onboard</AssumedRoleId>
+      <Arn>arn:aws:sts::{account}:assumed-role/ssr-onboard-member/ssr-onboard</Arn>
+    </AssumedRoleUser>
+    <Credentials>
+      <AccessKeyId>{}</AccessKeyId>
+      <SecretAccessKey>{}</SecretAccessKey>
+      <SessionToken>{}</SessionToken>
+      <Expiration>{expiration}</Expiration>
+    </Credentials>
+  </AssumeRoleResult>
+  <ResponseMetadata><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ResponseMetadata>
+</AssumeRoleResponse>"#,
+            creds.access_key_id(),
+            creds.secret_access_key(),
+            creds.session_token().unwrap_or_default(),
+        );
+        Mock::given(method("POST"))
+            .and(body_string_contains(format!("iam%3A%3A{account}%3Arole")))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, "text/xml"))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(403).set_body_raw(
+            format!(
+                r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <Error>
+    <Type>Sender</Type>
+    <Code>AccessDenied</Code>
+    <Message>User: arn:aws:sts::{HUB}:assumed-role/ssr-onboard-OnboardingWatchdogRole-1A2B3C4D5E6F/ssr-onboard-onboarding-watchdog is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::*:role/ssr-onboard-member</Message>
+  </Error>
+  <RequestId>0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d</RequestId>
+</ErrorResponse>"#
+            ),
+            "text/xml",
+        ))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The hub's watchdog sweeping `members`, with STS at `sts` (a cold start each call).
+fn hub_watchdog_sts(
+    aws: &TestAws,
+    topic: &str,
+    members: &str,
+    mist: &str,
+    sts: &str,
+) -> (Deps, Watchdog) {
+    let vars = HashMap::from([
+        ("STATE_TABLE", TABLE.to_string()),
+        ("ALERT_TOPIC_ARN", topic.to_string()),
+        ("HUB_ACCOUNT_ID", HUB.to_string()),
+        ("MEMBER_ACCOUNTS", members.to_string()),
+        ("MIST_API_URL", mist.to_string()),
+        ("MIST_ORG_ID", MIST_ORG.to_string()),
+        ("MIST_API_TOKEN", "mist-token-org-test".to_string()),
+    ]);
+    let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
+    let sdk = aws
+        .sdk
+        .to_builder()
+        .service_config(StsAt(sts.to_string()))
+        .build();
+    let deps = Deps::from_sdk_config(config, &sdk);
+    let w = Watchdog::new(&deps.config, deps.secrets_client());
+    (deps, w)
+}
+
+fn statuses(o: &ssr_core::handlers::watchdog::SweepOutcome) -> Vec<(&str, &str)> {
+    o.members
+        .iter()
+        .filter_map(|m| Some((m.account.as_deref()?, m.status.as_str())))
+        .collect()
+}
+
+async fn enrolled_item(aws: &TestAws, account: &str) -> bool {
+    aws.dynamodb
+        .get_item()
+        .table_name(TABLE)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("member-enrolled#{account}")),
+        )
+        .send()
+        .await
+        .expect("GetItem")
+        .item
+        .is_some()
+}
+
+#[tokio::test]
+async fn when_sts_denies_an_account_never_read_then_it_is_not_enrolled_with_one_info_notice_a_day_and_one_that_worked_before_pages(
+) {
+    use ssr_core::metrics::Measured;
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let mist = empty_mist().await;
+    let members = format!("{MEMBER},{NEW}");
+    let both_work = sts(&aws, &[MEMBER]).await;
+    let (d, w) = hub_watchdog_sts(
+        &aws,
+        &capture.topic_arn,
+        &members,
+        &mist.uri(),
+        &both_work.uri(),
+    );
+    let now = Utc::now();
+
+    let first = w
+        .handle_event(&d, sweep_event(now), ssr_core::Deadline::NONE)
+        .await
+        .expect("a sweep with a member not enrolled succeeds");
+    assert_eq!(
+        statuses(&first),
+        [(HUB, "ok"), (MEMBER, "ok"), (NEW, "not-enrolled")]
+    );
+    let new = first
+        .members
+        .iter()
+        .find(|m| m.account.as_deref() == Some(NEW))
+        .expect("the new account's scope");
+    assert!(
+        new.error
+            .as_deref()
+            .is_some_and(|e| e.contains("AccessDenied")),
+        "{:?}",
+        new.error
+    );
+    let m = first.metrics();
+    assert_eq!(m.get("MembersNotEnrolled", &[]), Some(&[1.0][..]));
+    assert_eq!(m.get("MembersUnreachable", &[]), Some(&[0.0][..]));
+    let alerts = capture.drain(&aws).await;
+    let kinds: Vec<(&str, &str, &str)> = alerts
+        .iter()
+        .map(|a| {
+            let attr = |k: &str| a.attributes.get(k).map(String::as_str).unwrap_or("");
+            (attr("kind"), attr("severity"), attr("account"))
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("member-not-enrolled", "info", NEW)],
+        "a notice, not a page"
+    );
+    assert!(
+        enrolled_item(&aws, MEMBER).await,
+        "the member's first read is recorded"
+    );
+    assert!(!enrolled_item(&aws, NEW).await);
+
+    // Later sweeps the same day: no notice again, and no write for what is already known.
+    aws.start_recording().await;
+    let again = w
+        .handle_event(
+            &d,
+            sweep_event(now + Duration::minutes(1)),
+            ssr_core::Deadline::NONE,
+        )
+        .await
+        .expect("second sweep");
+    assert_eq!(
+        statuses(&again),
+        [(HUB, "ok"), (MEMBER, "ok"), (NEW, "not-enrolled")]
+    );
+    let puts: Vec<String> = aws
+        .recorded_requests()
+        .await
+        .into_iter()
+        .filter_map(|r| r.action)
+        .filter(|a| a == "PutItem")
+        .collect();
+    assert!(puts.is_empty(), "a steady sweep writes nothing: {puts:?}");
+    assert!(capture.drain(&aws).await.is_empty(), "once a day");
+
+    // The member's role stops trusting the hub; a new container assumes it again and is
+    // refused like the never-enrolled account, but the member's history makes it a page.
+    let none_work = sts(&aws, &[]).await;
+    let (d, w) = hub_watchdog_sts(
+        &aws,
+        &capture.topic_arn,
+        &members,
+        &mist.uri(),
+        &none_work.uri(),
+    );
+    let broken = w
+        .handle_event(
+            &d,
+            sweep_event(now + Duration::minutes(2)),
+            ssr_core::Deadline::NONE,
+        )
+        .await
+        .expect("third sweep");
+    assert_eq!(
+        statuses(&broken),
+        [(HUB, "ok"), (MEMBER, "unreachable"), (NEW, "not-enrolled")]
+    );
+    let alerts = capture.drain(&aws).await;
+    let kinds: Vec<(&str, &str)> = alerts
+        .iter()
+        .map(|a| {
+            let attr = |k: &str| a.attributes.get(k).map(String::as_str).unwrap_or("");
+            (attr("kind"), attr("account"))
+        })
+        .collect();
+    assert_eq!(kinds, [("member-unreachable", MEMBER)], "paged as before");
 }

@@ -63,6 +63,12 @@ impl World {
             ("MIST_API_URL".to_string(), self.mist.uri()),
             ("MIST_ORG_ID".to_string(), ORG.to_string()),
             ("MIST_API_TOKEN".to_string(), TOKEN.to_string()),
+            // Most tests here sweep for the first time 16 minutes after launch: the watchdog
+            // would adopt such a router (first seen past its deadline) and, without Mist
+            // settings, send a notice. They test the page path, so both are `page` unless a
+            // test sets them (the adoption and notice tests below do).
+            ("ADOPT_EXISTING".to_string(), "page".to_string()),
+            ("UNVERIFIED_ONBOARDING".to_string(), "page".to_string()),
         ]);
         for (k, v) in extra {
             if v.is_empty() {
@@ -819,7 +825,11 @@ async fn when_paged_router_finishes_ztp_then_webhook_sends_the_recovered_notice_
     let (hd, hook) = w.webhook(TABLE);
     let body = delivery("GW_ZTP_FINISHED", "branch-w1", t0 + Duration::minutes(20));
     let r = hook
-        .handle_request(&hd, signed(&body, WEBHOOK_SECRET), ssr_core::Deadline::NONE)
+        .handle_request(
+            &hd,
+            signed(&body, WEBHOOK_SECRET),
+            ssr_core::handlers::Invocation::local(),
+        )
         .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let v = answer(&r);
@@ -899,7 +909,11 @@ async fn when_mist_redelivers_the_same_events_then_nothing_changes_and_nothing_i
     let (hd, hook) = w.webhook(TABLE);
     let body = delivery("GW_CONNECTED", "branch-w2", t0 + Duration::minutes(18));
     let first = hook
-        .handle_request(&hd, signed(&body, WEBHOOK_SECRET), ssr_core::Deadline::NONE)
+        .handle_request(
+            &hd,
+            signed(&body, WEBHOOK_SECRET),
+            ssr_core::handlers::Invocation::local(),
+        )
         .await;
     assert_eq!(answer(&first)["results"][0]["outcome"], "finished");
     assert_eq!(w.alerts().await.len(), 1, "the recovered notice");
@@ -916,7 +930,7 @@ async fn when_mist_redelivers_the_same_events_then_nothing_changes_and_nothing_i
             .handle_request(
                 deps,
                 signed(&body, WEBHOOK_SECRET),
-                ssr_core::Deadline::NONE,
+                ssr_core::handlers::Invocation::local(),
             )
             .await;
         assert_eq!(again.status_code, 200, "{}", again.body);
@@ -975,8 +989,16 @@ async fn when_ztp_fails_then_webhook_pages_at_once_with_mists_text_and_the_deadl
         failed["text"].as_str().expect("text"),
         failed["reason"].as_str().expect("reason"),
     );
+    // As Lambda invokes it: the function's ARN names its account (the Function URL request's
+    // requestContext.accountId is "anonymous").
+    let lambda = ssr_core::handlers::Invocation {
+        function_arn: Some(
+            "arn:aws:lambda:us-east-1:123456789012:function:ssr-onboard-mist-webhook".into(),
+        ),
+        ..ssr_core::handlers::Invocation::local()
+    };
     let r = hook
-        .handle_request(&hd, signed(&body, WEBHOOK_SECRET), ssr_core::Deadline::NONE)
+        .handle_request(&hd, signed(&body, WEBHOOK_SECRET), lambda)
         .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let v = answer(&r);
@@ -1002,11 +1024,15 @@ async fn when_ztp_fails_then_webhook_pages_at_once_with_mists_text_and_the_deadl
         "Phase reached: ztp-failed".to_string(),
         format!("Mist says: {text}"),
         format!("Reason:    {reason}"),
-        // The Function URL request's requestContext.accountId: the function's own account.
+        // The invoked function's account.
         "Account:     123456789012".to_string(),
     ] {
         assert!(p.message.contains(&needle), "{needle:?} in\n{}", p.message);
     }
+    assert_eq!(
+        p.attributes.get("account").map(String::as_str),
+        Some("123456789012")
+    );
     check_alerts_clean(&pages);
 
     // The deadline passes with the router still not connected: no second page for the episode.
@@ -1020,4 +1046,173 @@ async fn when_ztp_fails_then_webhook_pages_at_once_with_mists_text_and_the_deadl
         );
     }
     assert!(w.alerts().await.is_empty(), "paged once, by the webhook");
+}
+
+#[tokio::test]
+async fn when_the_first_sweep_comes_hours_after_launch_without_mist_then_nobody_is_paged_and_one_summary_lists_the_router(
+) {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-old-1").await;
+    let (d, wd) = w.watchdog(
+        TABLE,
+        &[
+            ("MIST_ORG_ID", ""),
+            ("MIST_API_TOKEN", ""),
+            ("ADOPT_EXISTING", "summary"),
+            ("UNVERIFIED_ONBOARDING", "notice"),
+        ],
+    );
+    let at = t0 + Duration::hours(3);
+    let o = sweep(&wd, &d, at).await;
+    assert_eq!(o.episodes[0].decision, ssr_core::episode::Decision::Adopted);
+    assert_eq!(o.adopted, 1);
+    assert!(o.alerts.is_empty(), "no page, no notice: {:?}", o.alerts);
+    assert_eq!(o.overdue_now, 0);
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1, "one summary: {alerts:?}");
+    let a = &alerts[0];
+    assert_eq!(
+        a.attributes.get("kind").map(String::as_str),
+        Some("routers-adopted")
+    );
+    assert_eq!(
+        a.attributes.get("severity").map(String::as_str),
+        Some("info")
+    );
+    assert!(a.message.contains(&router.instance_id), "{}", a.message);
+    assert!(a.message.contains("phase unknown"), "{}", a.message);
+    check_alerts_clean(&alerts);
+
+    // The same event again, and the next sweeps: the router stays adopted, nothing is sent.
+    let _ = wd
+        .handle_event(&d, sweep_event(at), ssr_core::Deadline::NONE)
+        .await
+        .expect("replay");
+    for later in [at + Duration::minutes(1), at + Duration::hours(2)] {
+        let o = sweep(&wd, &d, later).await;
+        assert_eq!(o.episodes[0].decision, ssr_core::episode::Decision::Adopted);
+        assert_eq!(o.adopted, 0, "listed once, in the sweep that adopted it");
+    }
+    assert!(w.alerts().await.is_empty(), "nothing more");
+}
+
+#[tokio::test]
+async fn when_mist_is_not_configured_then_the_deadline_sends_one_info_notice_and_no_page() {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-new-1").await;
+    let (d, wd) = w.watchdog(
+        TABLE,
+        &[
+            ("MIST_ORG_ID", ""),
+            ("MIST_API_TOKEN", ""),
+            ("ADOPT_EXISTING", "summary"),
+            ("UNVERIFIED_ONBOARDING", "notice"),
+        ],
+    );
+    let o = sweep(&wd, &d, t0 + Duration::minutes(1)).await;
+    assert_eq!(o.episodes[0].decision, ssr_core::episode::Decision::Wait);
+    let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+    assert_eq!(
+        o.episodes[0].decision,
+        ssr_core::episode::Decision::Unverified
+    );
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(
+        alerts[0].attributes.get("kind").map(String::as_str),
+        Some("onboarding-unverified")
+    );
+    assert_eq!(
+        alerts[0].attributes.get("severity").map(String::as_str),
+        Some("info")
+    );
+    assert_eq!(
+        alerts[0].attributes.get("instance_id"),
+        Some(&router.instance_id)
+    );
+    let o = sweep(&wd, &d, t0 + Duration::minutes(30)).await;
+    assert_eq!(
+        o.episodes[0].decision,
+        ssr_core::episode::Decision::StillUnverified
+    );
+    assert!(w.alerts().await.is_empty(), "one notice per episode");
+}
+
+#[tokio::test]
+async fn when_mist_upgraded_a_router_past_its_configured_version_then_it_is_onboarded_not_paged() {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-upgraded").await;
+    // Matched by name (the onboarding config's `name`), as the other tests here.
+    w.inventory(serde_json::json!([device(
+        "branch-upgraded",
+        true,
+        Some("6.4.1-12.r2")
+    )]))
+    .await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+    let o = sweep(&wd, &d, t0 + Duration::minutes(1)).await;
+    assert_eq!(o.episodes[0].phase.as_str(), "onboarded", "{o:?}");
+    assert_eq!(o.episodes[0].decision, ssr_core::episode::Decision::Finish);
+    assert_eq!(o.episodes[0].instance_id, router.instance_id);
+    assert!(
+        w.alerts().await.is_empty(),
+        "a newer SSR than asked for is no problem"
+    );
+}
+
+#[tokio::test]
+async fn when_a_router_is_tagged_ignore_then_the_watchdog_never_pages_it() {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-ignored").await;
+    w.aws
+        .ec2
+        .create_tags()
+        .resources(&router.instance_id)
+        .tags(Tag::builder().key("SSR-ONBOARD").value("ignore").build())
+        .send()
+        .await
+        .expect("CreateTags");
+    w.inventory(serde_json::json!([])).await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+    let _ = sweep(&wd, &d, t0 + Duration::minutes(1)).await;
+    let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+    assert_eq!(o.routers, 0, "an ignored router is not swept: {o:?}");
+    assert!(w.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn when_a_router_is_snoozed_then_no_page_until_the_time_and_then_exactly_one_saying_so() {
+    let w = World::start().await;
+    let (router, t0) = w.launch("branch-snoozed").await;
+    let until = t0 + Duration::hours(1);
+    w.aws
+        .ec2
+        .create_tags()
+        .resources(&router.instance_id)
+        .tags(
+            Tag::builder()
+                .key("SSR-ONBOARD-SNOOZE-UNTIL")
+                .value(until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateTags");
+    w.inventory(serde_json::json!([])).await;
+    let (d, wd) = w.watchdog(TABLE, &[]);
+    let _ = sweep(&wd, &d, t0 + Duration::minutes(1)).await;
+    let o = sweep(&wd, &d, t0 + Duration::minutes(16)).await;
+    assert_eq!(o.episodes[0].decision, ssr_core::episode::Decision::Snoozed);
+    assert!(w.alerts().await.is_empty(), "snoozed: no page");
+    let o = sweep(&wd, &d, until + Duration::minutes(1)).await;
+    assert_eq!(o.episodes[0].decision, ssr_core::episode::Decision::Overdue);
+    let alerts = w.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(
+        alerts[0].message.contains("was snoozed until"),
+        "{}",
+        alerts[0].message
+    );
+    let _ = sweep(&wd, &d, until + Duration::minutes(2)).await;
+    assert!(w.alerts().await.is_empty(), "once");
 }

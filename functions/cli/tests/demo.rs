@@ -132,7 +132,7 @@ fn when_demo_runs_with_json_output_then_enis_fixed_three_mist_phases_and_alerts_
     let page = overdue(old_id)["message"].as_str().unwrap_or_default();
     assert!(page.contains("Phase reached: version-mismatch"), "{page}");
     assert!(
-        page.contains("running SSR 6.2.5-5.r2 instead of 6.3.0"),
+        page.contains("running SSR 6.2.5-5.r2, below the configured 6.3.0"),
         "{page}"
     );
     // Phase 3: branch-good onboarded through the signed webhook delivery: its episode ended at

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::config::ConfigError;
 use crate::handlers::watchdog::SweepError;
-use crate::handlers::HandlerError;
+use crate::handlers::{HandlerError, Invocation};
 pub use crate::metrics::Function;
 use crate::metrics::{self, Measured, Metrics};
 use crate::{telemetry, Config, Deps};
@@ -82,6 +82,16 @@ pub async fn init() -> Result<Deps, FunctionError> {
 /// The invocation's deadline (the Lambda context's `deadline`, epoch milliseconds).
 pub fn deadline(event: &LambdaEvent<Value>) -> crate::Deadline {
     crate::Deadline::from_epoch_millis(event.context.deadline)
+}
+
+/// The invocation's deadline and the invoked function's ARN (the context's
+/// `invoked_function_arn`, whose account is the function's own).
+pub fn invocation(event: &LambdaEvent<Value>) -> Invocation {
+    Invocation {
+        deadline: deadline(event),
+        function_arn: Some(event.context.invoked_function_arn.clone())
+            .filter(|arn| !arn.is_empty()),
+    }
 }
 
 /// Time kept before the Lambda deadline by a handler's waits (the guard's read-back polling),
@@ -158,6 +168,21 @@ mod tests {
         )));
         assert_eq!(d.error_type, "MalformedEvent");
         assert!(d.error_message.contains("expected an EC2 event"));
+    }
+
+    #[test]
+    fn when_lambda_invokes_then_the_invocation_carries_the_function_arn_and_its_account() {
+        let mut context = lambda_runtime::Context::default();
+        context.invoked_function_arn =
+            "arn:aws:lambda:us-east-1:123456789012:function:ssr-onboard-mist-webhook".into();
+        context.deadline = 4_102_444_800_000;
+        let inv = invocation(&LambdaEvent::new(Value::Null, context));
+        assert_eq!(inv.account(), Some("123456789012"));
+        assert!(
+            inv.deadline.instant().is_some(),
+            "the context's deadline: {:?}",
+            inv.deadline
+        );
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub const ONBOARDING_SECONDS: &str = "OnboardingSeconds";
 pub const MIST_READ_FAILURES: &str = "MistReadFailures";
 /// Member accounts (× regions) an organization sweep could not read.
 pub const MEMBERS_UNREACHABLE: &str = "MembersUnreachable";
+/// Member accounts (× regions) an organization sweep has never been able to read (no member
+/// role there yet: `not-enrolled`).
+pub const MEMBERS_NOT_ENROLLED: &str = "MembersNotEnrolled";
 pub const DURATION_MS: &str = "DurationMs";
 
 pub use ssr_domain::function::Function;

@@ -7,6 +7,7 @@ mod watchdog_support;
 use base64::Engine;
 use hmac::{KeyInit, Mac};
 use ssr_core::handlers::mist_webhook::{HttpResponse, MistWebhook};
+use ssr_core::handlers::Invocation;
 use ssr_core::metrics::Function;
 use watchdog_support::*;
 use wiremock::matchers::{method, path, query_param};
@@ -72,7 +73,7 @@ async fn when_signature_is_missing_or_wrong_then_401_and_nothing_read() {
     let flipped = String::from_utf8(flipped).expect("ascii");
     for sig in [None, Some("zz"), Some(flipped.as_str()), Some("")] {
         let r = h
-            .handle_request(&d, request(&b, sig), ssr_core::Deadline::NONE)
+            .handle_request(&d, request(&b, sig), Invocation::local())
             .await;
         assert_eq!(r.status_code, 401, "{sig:?}: {}", r.body);
         assert_clean(&r);
@@ -82,7 +83,7 @@ async fn when_signature_is_missing_or_wrong_then_401_and_nothing_read() {
         .handle_request(
             &d,
             request(&b.replace("0a0000000001", "0a0000000002"), Some(&good)),
-            ssr_core::Deadline::NONE,
+            Invocation::local(),
         )
         .await;
     assert_eq!(r.status_code, 401);
@@ -101,7 +102,7 @@ async fn when_body_is_too_large_or_unparsable_then_413_or_400() {
         .handle_request(
             &d,
             request(&big, Some(&sign(big.as_bytes()))),
-            ssr_core::Deadline::NONE,
+            Invocation::local(),
         )
         .await;
     assert_eq!(r.status_code, 413);
@@ -115,7 +116,7 @@ async fn when_body_is_too_large_or_unparsable_then_413_or_400() {
             .handle_request(
                 &d,
                 request(bad, Some(&sign(bad.as_bytes()))),
-                ssr_core::Deadline::NONE,
+                Invocation::local(),
             )
             .await;
         assert_eq!(r.status_code, 400, "{bad}: {}", r.body);
@@ -123,13 +124,13 @@ async fn when_body_is_too_large_or_unparsable_then_413_or_400() {
     }
     // Not a Function URL request at all; invalid base64.
     let r = h
-        .handle_request(&d, serde_json::json!([1, 2]), ssr_core::Deadline::NONE)
+        .handle_request(&d, serde_json::json!([1, 2]), Invocation::local())
         .await;
     assert_eq!(r.status_code, 400);
     let mut req = request("%%%", Some("00"));
     req["isBase64Encoded"] = true.into();
     assert_eq!(
-        h.handle_request(&d, req, ssr_core::Deadline::NONE)
+        h.handle_request(&d, req, Invocation::local())
             .await
             .status_code,
         400
@@ -149,7 +150,7 @@ async fn when_ztp_fails_then_one_onboarding_failed_page_with_mists_text() {
         Some(&sign(b.as_bytes())),
     );
     req["isBase64Encoded"] = true.into();
-    let r = h.handle_request(&d, req, ssr_core::Deadline::NONE).await;
+    let r = h.handle_request(&d, req, Invocation::local()).await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     assert_clean(&r);
     let v = body(&r);
@@ -193,7 +194,7 @@ async fn when_ztp_finishes_with_the_right_version_then_the_episode_ends_at_the_e
         .handle_request(
             &d,
             request(&b, Some(&sign(b.as_bytes()))),
-            ssr_core::Deadline::NONE,
+            Invocation::local(),
         )
         .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
@@ -207,30 +208,41 @@ async fn when_ztp_finishes_with_the_right_version_then_the_episode_ends_at_the_e
         .handle_request(
             &d,
             request(&other, Some(&sign(other.as_bytes()))),
-            ssr_core::Deadline::NONE,
+            Invocation::local(),
         )
         .await;
     assert_eq!(r.status_code, 200);
     assert_eq!(body(&r)["results"][0]["outcome"], "ignored");
 }
 
+/// The invoked function's ARN, as the Lambda runtime passes it (`Lambda-Runtime-Invoked-
+/// Function-Arn`), for a function in account 123456789012.
+const FUNCTION_ARN: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:ssr-onboard-mist-webhook";
+
 #[tokio::test]
-async fn when_the_function_url_request_names_its_account_then_the_page_names_it() {
-    let (d, h, fakes) = hook("http://127.0.0.1:9").await;
+async fn when_a_public_function_url_delivers_then_the_page_names_the_functions_account_not_anonymous(
+) {
     let b = delivery("GW_ZTP_FAILED", serde_json::json!({"text": "ZTP failed"}));
-    // The real request shape: requestContext.accountId is the account that owns the function.
+    // The real request shape of a Function URL with AuthType NONE: requestContext.accountId is
+    // "anonymous".
     let mut req = ssr_testkit::fixture("function-url-request");
+    assert_eq!(req["requestContext"]["accountId"], "anonymous");
     req["headers"]["x-mist-signature-v2"] = sign(b.as_bytes()).into();
     req["body"] = b.clone().into();
-    let r = h
-        .handle_request(&d, req.clone(), ssr_core::Deadline::NONE)
-        .await;
+    let (d, h, fakes) = hook("http://127.0.0.1:9").await;
+    let lambda = Invocation {
+        function_arn: Some(FUNCTION_ARN.into()),
+        ..Invocation::local()
+    };
+    let r = h.handle_request(&d, req.clone(), lambda).await;
     assert_eq!(r.status_code, 200, "{}", r.body);
-    // Something that is not an account id is not printed.
+    // Outside Lambda (the CLI), no function ARN: the account is not printed, and whatever the
+    // request says is never taken for it.
     req["requestContext"]["accountId"] = "12345\nInjected: line".into();
     let (d2, h2, fakes2) = hook("http://127.0.0.1:9").await;
     assert_eq!(
-        h2.handle_request(&d2, req, ssr_core::Deadline::NONE)
+        h2.handle_request(&d2, req, Invocation::local())
             .await
             .status_code,
         200
@@ -245,6 +257,7 @@ async fn when_the_function_url_request_names_its_account_then_the_page_names_it(
         "{}",
         named[0].1
     );
+    assert!(!named[0].1.contains("anonymous"), "{}", named[0].1);
     assert!(
         unnamed[0].1.contains("Account:     ?   Region: us-east-1"),
         "{}",
@@ -279,7 +292,7 @@ async fn when_a_re_delivered_batch_under_device_events_holds_a_ztp_failure_then_
         .handle_request(
             &d,
             request(&b, Some(&sign(b.as_bytes()))),
-            ssr_core::Deadline::NONE,
+            Invocation::local(),
         )
         .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
@@ -334,7 +347,11 @@ async fn when_mist_is_slower_than_the_invocation_allows_then_the_webhook_answers
     // when-reported), the episode would have ended; the budget stops it first.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(16);
     let r = h
-        .handle_request(&d, request(&b, Some(&sign(b.as_bytes()))), deadline)
+        .handle_request(
+            &d,
+            request(&b, Some(&sign(b.as_bytes()))),
+            Invocation::local().with_deadline(deadline),
+        )
         .await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let v = body(&r);
@@ -345,6 +362,116 @@ async fn when_mist_is_slower_than_the_invocation_allows_then_the_webhook_answers
             .is_some_and(|d| d.contains("left to the sweep")),
         "{v}"
     );
+    assert!(fakes
+        .published
+        .lock()
+        .map(|p| p.is_empty())
+        .unwrap_or(false));
+}
+
+const WEBHOOK_SECRET_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:mist-webhook-XyZ123";
+
+fn sign_with(secret: &str, body: &str) -> String {
+    let mut m = hmac::Hmac::<sha2_v11::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    m.update(body.as_bytes());
+    hex::encode(m.finalize().into_bytes())
+}
+
+/// A webhook whose secret lives in Secrets Manager (`MIST_WEBHOOK_SECRET_ARN`): the reads of it
+/// answer `values` in turn, the last one from then on. Returns the rule to count the reads.
+fn stored_hook(values: &[&'static str]) -> (ssr_core::Deps, MistWebhook, aws_smithy_mocks::Rule) {
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+    let mut reads = aws_smithy_mocks::mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+        .match_requests(|r| r.secret_id() == Some(WEBHOOK_SECRET_ARN))
+        .sequence();
+    for v in values.iter().copied() {
+        reads = reads.output(move || GetSecretValueOutput::builder().secret_string(v).build());
+    }
+    let reads = reads.repeatedly().build();
+    let secrets = aws_smithy_mocks::mock_client!(
+        aws_sdk_secretsmanager,
+        aws_smithy_mocks::RuleMode::MatchAny,
+        [&reads]
+    );
+    let mut c = base_config("http://127.0.0.1:9");
+    c.push(("MIST_WEBHOOK_SECRET_ARN", WEBHOOK_SECRET_ARN.into()));
+    let (d, _w, _fakes) = deps_for(Function::MistWebhook, cfg(&c), false, false);
+    MistWebhook::check_config(&d.config).expect("config");
+    let h = MistWebhook::new(&d.config, secrets);
+    (d, h, reads)
+}
+
+#[tokio::test]
+async fn when_the_secret_is_a_console_key_value_secret_then_its_secret_key_checks_the_signature() {
+    let (d, h, reads) = stored_hook(&[r#"{"secret": "mist-webhook-secret-do-not-leak-4d2e"}"#]);
+    let b = delivery("GW_ARP_UNRESOLVED", serde_json::json!({}));
+    let r = h
+        .handle_request(
+            &d,
+            request(&b, Some(&sign(b.as_bytes()))),
+            Invocation::local(),
+        )
+        .await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    assert_clean(&r);
+    assert_eq!(reads.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn when_the_secret_was_rotated_then_a_mismatch_reads_it_again_and_a_flood_of_bad_signatures_reads_it_at_most_once_a_minute(
+) {
+    const OLD: &str = "mist-webhook-secret-before-rotation";
+    const NEW: &str = "mist-webhook-secret-after-rotation";
+    // The container read the secret before it was rotated in Secrets Manager and Mist.
+    let (d, h, reads) = stored_hook(&[r#"{"secret": "mist-webhook-secret-before-rotation"}"#, NEW]);
+    let b = delivery("GW_ARP_UNRESOLVED", serde_json::json!({}));
+    let status = |secret: &str| {
+        let req = request(&b, Some(&sign_with(secret, &b)));
+        let (d, h) = (&d, &h);
+        async move {
+            h.handle_request(d, req, Invocation::local())
+                .await
+                .status_code
+        }
+    };
+    assert_eq!(
+        status(NEW).await,
+        200,
+        "the mismatch read the rotated secret"
+    );
+    assert_eq!(reads.num_calls(), 2, "read at first use, then once again");
+    for _ in 0..5 {
+        assert_eq!(status("forged").await, 401);
+    }
+    assert_eq!(status(OLD).await, 401, "the old secret no longer signs");
+    assert_eq!(
+        reads.num_calls(),
+        2,
+        "six bad signatures within the minute: no further read"
+    );
+    assert_eq!(status(NEW).await, 200);
+    assert_eq!(reads.num_calls(), 2, "the new secret is held");
+}
+
+#[tokio::test]
+async fn when_ssr_onboard_is_disabled_then_a_signed_ztp_failure_is_answered_200_and_nothing_is_read_or_sent(
+) {
+    let mut c = base_config("http://127.0.0.1:9");
+    c.push(("MIST_WEBHOOK_SECRET", SECRET.into()));
+    c.push(("ENABLED", "false".into()));
+    let (d, _w, fakes) = deps_for(Function::MistWebhook, cfg(&c), false, false);
+    let h = MistWebhook::new(&d.config, d.secrets_client());
+    let b = delivery("GW_ZTP_FAILED", serde_json::json!({}));
+    let r = h
+        .handle_request(
+            &d,
+            request(&b, Some(&sign(b.as_bytes()))),
+            Invocation::local(),
+        )
+        .await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    assert_eq!(body(&r)["disabled"], true);
     assert!(fakes
         .published
         .lock()

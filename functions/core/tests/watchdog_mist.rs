@@ -91,7 +91,7 @@ async fn when_stats_are_joined_by_mac_then_the_version_decides() {
             assert!(
                 sent[0]
                     .1
-                    .contains("running SSR 6.2.5-5.r2 instead of 6.3.0"),
+                    .contains("running SSR 6.2.5-5.r2, below the configured 6.3.0"),
                 "{}",
                 sent[0].1
             );

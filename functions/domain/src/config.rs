@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+mod modes;
+
+pub use modes::{AdoptExisting, UnverifiedOnboarding, VersionCheck, WatchdogConfig};
+
 /// Configuration problems are reported with the variable name and what is expected, never with
 /// the value of a secret.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +33,10 @@ pub struct Config {
     pub ena_fix_when_stopped: bool,
     /// `DRY_RUN`: plan but never write to EC2.
     pub dry_run: bool,
+    /// `ENABLED` (default true): false is the kill switch (the template disables every rule and
+    /// the schedule; the custom resource answers SUCCESS without checking, the webhook 200
+    /// without acting).
+    pub enabled: bool,
     /// `ALERT_TOPIC_ARN`: SNS topic for alerts; unset means alerts are rendered but not sent.
     pub alert_topic_arn: Option<String>,
     /// `CHAT_TOPIC_ARN`: a second SNS topic, wired to AWS Chatbot (Amazon Q Developer in chat
@@ -43,6 +51,8 @@ pub struct Config {
     /// `MIN_ROOT_VOLUME_GB`: the guide's disk size (128 GB).
     pub min_root_volume_gb: i32,
     pub mist: MistConfig,
+    /// What the watchdog does with routers it finds already running, and without Mist.
+    pub watchdog: WatchdogConfig,
     /// `DESCRIBE_RETRY_ATTEMPTS` / `DESCRIBE_RETRY_BASE_MS`: retries while a new instance is not
     /// yet visible to EC2 describe calls (eventual consistency right after `pending`).
     pub describe_retry: RetryPolicy,
@@ -60,6 +70,10 @@ pub struct Config {
     /// `MEMBER_ACCOUNTS`: the member accounts the watchdog sweeps besides its own (a comma list
     /// of account ids, or `org` for every active account of the AWS Organization).
     pub member_accounts: MemberAccounts,
+    /// `MEMBER_ACCOUNTS_EXCLUDE`: account ids (comma list) never swept as members, e.g. the
+    /// accounts `org` lists where the member StackSet deploys nothing (Control Tower's log
+    /// archive and audit accounts).
+    pub member_accounts_exclude: Vec<String>,
     /// `MEMBER_REGIONS`: the regions swept in each account (comma list); empty means the
     /// function's own region only.
     pub member_regions: Vec<String>,
@@ -89,26 +103,40 @@ impl MemberAccounts {
         if v.eq_ignore_ascii_case("org") {
             return Ok(MemberAccounts::Organization);
         }
-        let mut ids: Vec<String> = Vec::new();
-        for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-            if !is_account_id(a) {
-                return Err(ConfigError::Invalid {
-                    var,
-                    reason: format!(
-                        "`{a}` is not a 12-digit AWS account id; give a comma list of ids or `org`"
-                    ),
-                });
-            }
-            if !ids.iter().any(|x| x == a) {
-                ids.push(a.to_string());
-            }
-        }
+        let ids = parse_account_ids(var, Some(v), "; give a comma list of ids or `org`")?;
         Ok(if ids.is_empty() {
             MemberAccounts::None
         } else {
             MemberAccounts::List(ids)
         })
     }
+}
+
+/// Parses a comma list of 12-digit account ids, de-duplicated in the order given; `var` names
+/// the flag or variable in the error, `hint` ends its reason.
+pub fn parse_account_ids(
+    var: &'static str,
+    value: Option<&str>,
+    hint: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let mut ids: Vec<String> = Vec::new();
+    for a in value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        if !is_account_id(a) {
+            return Err(ConfigError::Invalid {
+                var,
+                reason: format!("`{a}` is not a 12-digit AWS account id{hint}"),
+            });
+        }
+        if !ids.iter().any(|x| x == a) {
+            ids.push(a.to_string());
+        }
+    }
+    Ok(ids)
 }
 
 /// Parses a comma list of AWS region names (`us-east-1`, `eu-central-2`, `us-gov-west-1`…),
@@ -168,42 +196,11 @@ pub struct MistConfig {
     pub webhook_secret: Option<SecretString>,
 }
 
-/// `MIST_VERSION_CHECK`: what a connected router's reported SSR version must be to count as
-/// onboarded (docs/watchdog.md).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum VersionCheck {
-    /// `when-reported` (default): a version Mist reports must match the onboarding config's
-    /// `ssr-version`; a connected router without a reported version (or without a stats entry)
-    /// counts as onboarded, and the outcome says "version not reported".
-    #[default]
-    WhenReported,
-    /// `required`: the version must be reported and match; a connected router without stats
-    /// waits in phase `connected-no-stats`.
-    Required,
-    /// `off`: connected is onboarded; the stats are not read.
-    Off,
-}
-
-impl VersionCheck {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            VersionCheck::WhenReported => "when-reported",
-            VersionCheck::Required => "required",
-            VersionCheck::Off => "off",
-        }
-    }
-
-    fn parse(value: Option<String>) -> Result<Self, ConfigError> {
-        match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("when-reported") => Ok(VersionCheck::WhenReported),
-            Some("required") => Ok(VersionCheck::Required),
-            Some("off") => Ok(VersionCheck::Off),
-            Some(other) => Err(ConfigError::Invalid {
-                var: "MIST_VERSION_CHECK",
-                reason: format!("`{other}` is not one of when-reported, required, off"),
-            }),
-        }
+impl MistConfig {
+    /// An organization and a token (from a secret or the environment) are set: the watchdog
+    /// can read Mist (it may still fail to).
+    pub fn is_configured(&self) -> bool {
+        self.org_id.is_some() && (self.token_secret_arn.is_some() || self.token.is_some())
     }
 }
 
@@ -281,6 +278,10 @@ impl Config {
                 non_empty("ENA_FIX_WHEN_STOPPED"),
             )?,
             dry_run: parse_bool("DRY_RUN", non_empty("DRY_RUN"))?,
+            enabled: match non_empty("ENABLED") {
+                None => true,
+                set => parse_bool("ENABLED", set)?,
+            },
             alert_topic_arn: non_empty("ALERT_TOPIC_ARN"),
             chat_topic_arn: non_empty("CHAT_TOPIC_ARN"),
             state_table: non_empty("STATE_TABLE"),
@@ -310,6 +311,12 @@ impl Config {
                 version_check: VersionCheck::parse(non_empty("MIST_VERSION_CHECK"))?,
                 webhook_secret_arn: non_empty("MIST_WEBHOOK_SECRET_ARN"),
                 webhook_secret: non_empty("MIST_WEBHOOK_SECRET").map(SecretString::from),
+            },
+            watchdog: WatchdogConfig {
+                adopt_existing: AdoptExisting::parse(non_empty("ADOPT_EXISTING"))?,
+                unverified_onboarding: UnverifiedOnboarding::parse(non_empty(
+                    "UNVERIFIED_ONBOARDING",
+                ))?,
             },
             describe_retry: RetryPolicy {
                 attempts: parse_num(
@@ -356,6 +363,11 @@ impl Config {
             member_accounts: MemberAccounts::parse(
                 "MEMBER_ACCOUNTS",
                 non_empty("MEMBER_ACCOUNTS").as_deref(),
+            )?,
+            member_accounts_exclude: parse_account_ids(
+                "MEMBER_ACCOUNTS_EXCLUDE",
+                non_empty("MEMBER_ACCOUNTS_EXCLUDE").as_deref(),
+                "; give a comma list of ids",
             )?,
             member_regions: parse_regions(
                 "MEMBER_REGIONS",

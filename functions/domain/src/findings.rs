@@ -43,10 +43,11 @@ pub enum FindingCode {
     WanNoInternetRoute,
     WanNoPublicIp,
     NotChecked,
+    SnoozeUntilInvalid,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 18] = [
+    pub const ALL: [FindingCode; 19] = [
         FindingCode::SrcDstCheckEnabled,
         FindingCode::EnaDisabled,
         FindingCode::EnaUnknown,
@@ -65,6 +66,7 @@ impl FindingCode {
         FindingCode::WanNoInternetRoute,
         FindingCode::WanNoPublicIp,
         FindingCode::NotChecked,
+        FindingCode::SnoozeUntilInvalid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +89,7 @@ impl FindingCode {
             FindingCode::WanNoInternetRoute => "WAN_NO_INTERNET_ROUTE",
             FindingCode::WanNoPublicIp => "WAN_NO_PUBLIC_IP",
             FindingCode::NotChecked => "NOT_CHECKED",
+            FindingCode::SnoozeUntilInvalid => "SNOOZE_UNTIL_INVALID",
         }
     }
 
@@ -99,7 +102,8 @@ impl FindingCode {
             | InstanceTypeTooSmall
             | RootVolumeTooSmall
             | OnboardingConfigUnchecked
-            | NotChecked => Severity::Warning,
+            | NotChecked
+            | SnoozeUntilInvalid => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -19,9 +19,12 @@ async fn main() -> Result<(), lambda::Error> {
         FUNCTION,
         &state,
         |(deps, hook): &(_, MistWebhook), event| async move {
-            // The context's deadline (epoch ms) bounds the delivery's Mist reads.
-            let deadline = lambda::deadline(&event);
-            Ok::<_, lambda::FunctionError>(hook.handle_request(deps, event.payload, deadline).await)
+            // The context's deadline (epoch ms) bounds the delivery's Mist reads; its function
+            // ARN names the account the alerts carry.
+            let invocation = lambda::invocation(&event);
+            Ok::<_, lambda::FunctionError>(
+                hook.handle_request(deps, event.payload, invocation).await,
+            )
         },
     )
     .await

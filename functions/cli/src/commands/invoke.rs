@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use ssr_core::handlers::custom_resource::ResponseSender;
 use ssr_core::handlers::mist_webhook::MistWebhook;
 use ssr_core::handlers::watchdog::{SweepError, SweepOutcome, Watchdog};
-use ssr_core::handlers::{guard, stack_watch, HandlerError};
+use ssr_core::handlers::{guard, stack_watch, HandlerError, Invocation};
 use ssr_core::{Config, Deadline, Deps};
 
 use crate::exit;
@@ -90,7 +90,7 @@ pub async fn exec(args: InvokeArgs) -> u8 {
                 return exit::USAGE;
             }
             let hook = MistWebhook::new(&deps.config, deps.secrets_client());
-            let response = hook.handle_request(&deps, event, Deadline::NONE).await;
+            let response = hook.handle_request(&deps, event, Invocation::local()).await;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&response).unwrap_or_default()

@@ -1,7 +1,8 @@
 //! An organization's accounts and regions: which (account, region) scopes a sweep or an audit
 //! covers ([`scopes`], pure), the organization's active accounts (AWS Organizations
-//! `ListAccounts`, the one call written here), . The fan-out over scopes
-//! (one piece of work per scope, with its credentials) is [`crate::deps::fanout`].
+//! `ListAccounts`) and its management account (`DescribeOrganization`), the two calls written
+//! here. The fan-out over scopes (one piece of work per scope, with its credentials) is
+//! [`crate::deps::fanout`].
 
 use serde::Serialize;
 
@@ -103,6 +104,22 @@ impl Organizations {
         out.sort();
         out.dedup();
         Ok(out)
+    }
+
+    /// The organization's management account (`DescribeOrganization`: `Organization.
+    /// MasterAccountId`). `ListAccounts` lists it, but a service-managed StackSet never deploys
+    /// a stack instance there, so it has no member role unless the hub is that account.
+    pub async fn management_account(&self) -> Result<Option<String>, AwsError> {
+        let out = self
+            .client
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("organizations:DescribeOrganization", e))?;
+        Ok(out
+            .organization()
+            .and_then(|o| o.master_account_id())
+            .map(String::from))
     }
 }
 

@@ -169,6 +169,10 @@ macro_rules! watchdog_calls {
                 "organizations:ListAccounts",
                 "MEMBER_ACCOUNTS=org only (OrganizationAccountsPolicy): the organization's active accounts, once per 15 minutes per warm container",
             ),
+            called(
+                "organizations:DescribeOrganization",
+                "MEMBER_ACCOUNTS=org only (OrganizationAccountsPolicy): the management account, never swept as a member (no StackSet instance there), read with the account list",
+            ),
         ]
     };
 }
@@ -221,10 +225,10 @@ const STACK_WATCH: [Permission; 20] = concat(
     ),
 );
 
-const ONBOARDING_WATCHDOG: [Permission; 17] =
+const ONBOARDING_WATCHDOG: [Permission; 18] =
     concat(every_function!(), router_reads!(), watchdog_calls!());
 
-const MIST_WEBHOOK: [Permission; 17] =
+const MIST_WEBHOOK: [Permission; 18] =
     concat(every_function!(), router_reads!(), watchdog_calls!());
 
 /// The table: every action `function`'s role must grant, and nothing else.

@@ -1,6 +1,10 @@
 //! Secrets Manager: the Mist API token and the webhook secret, each read once per cold start
-//! ([`CachedSecret`]) and again after it was refused (in case it was rotated). A value only
-//! ever travels as a [`SecretString`]: it never reaches a log, an error or an output.
+//! ([`CachedSecret`]) and again after it was refused (in case it was rotated): the token when
+//! Mist refuses it, the webhook secret after a signature mismatch (at most once per
+//! [`CachedSecret::reread_if_due`]'s interval). A value only ever travels as a
+//! [`SecretString`]: it never reaches a log, an error or an output.
+
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -86,8 +90,8 @@ pub const WEBHOOK_SECRET: SecretKind = SecretKind {
     what: "the webhook secret",
     short: "the secret",
     variable: "MIST_WEBHOOK_SECRET",
-    extract: raw_from_secret,
-    expected: "a value",
+    extract: webhook_secret_from_secret,
+    expected: "a value nor JSON {\"secret\": \"...\"}",
 };
 
 /// A secret held for the life of a warm container: given directly, or read from Secrets
@@ -102,8 +106,16 @@ enum Source {
     Stored {
         arn: String,
         secrets: Secrets,
-        cache: tokio::sync::Mutex<Option<SecretString>>,
+        /// Boxed: the cached secret sits inside other per-container state.
+        cache: Box<tokio::sync::Mutex<Held>>,
     },
+}
+
+/// A stored secret's value, when read, and when it was last read again on suspicion.
+#[derive(Default)]
+struct Held {
+    value: Option<SecretString>,
+    reread_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for CachedSecret {
@@ -128,7 +140,7 @@ impl CachedSecret {
             source: Source::Stored {
                 arn,
                 secrets,
-                cache: tokio::sync::Mutex::new(None),
+                cache: Box::default(),
             },
         }
     }
@@ -143,21 +155,49 @@ impl CachedSecret {
                 cache,
             } => {
                 let mut held = cache.lock().await;
-                if let Some(v) = held.as_ref() {
+                if let Some(v) = held.value.as_ref() {
                     return Ok(v.clone());
                 }
-                let raw = secrets.secret_string(arn).await.map_err(|e| {
-                    format!(
-                        "{} could not be read from {arn} ({}: {})",
-                        self.kind.what, e.code, e.message
-                    )
-                })?;
-                let value = (self.kind.extract)(&raw)
-                    .ok_or_else(|| format!("secret {arn} holds neither {}", self.kind.expected))?;
-                *held = Some(value.clone());
+                let value = self.read(arn, secrets).await?;
+                held.value = Some(value.clone());
                 Ok(value)
             }
         }
+    }
+
+    /// The value may be out of date (a signature did not match it): reads the secret again and
+    /// returns the new value, unless it was read again less than `interval` ago (or is given
+    /// directly): then `Ok(None)`, so a flood of bad requests costs at most one
+    /// `GetSecretValue` per `interval`. A failed read keeps the value held.
+    pub async fn reread_if_due(&self, interval: Duration) -> Result<Option<SecretString>, String> {
+        let Source::Stored {
+            arn,
+            secrets,
+            cache,
+        } = &self.source
+        else {
+            return Ok(None);
+        };
+        let mut held = cache.lock().await;
+        if held.reread_at.is_some_and(|at| at.elapsed() < interval) {
+            return Ok(None);
+        }
+        held.reread_at = Some(Instant::now());
+        let value = self.read(arn, secrets).await?;
+        held.value = Some(value.clone());
+        Ok(Some(value))
+    }
+
+    /// One GetSecretValue of `arn`, the value taken out of the secret string.
+    async fn read(&self, arn: &str, secrets: &Secrets) -> Result<SecretString, String> {
+        let raw = secrets.secret_string(arn).await.map_err(|e| {
+            format!(
+                "{} could not be read from {arn} ({}: {})",
+                self.kind.what, e.code, e.message
+            )
+        })?;
+        (self.kind.extract)(&raw)
+            .ok_or_else(|| format!("secret {arn} holds neither {}", self.kind.expected))
     }
 
     /// Where the value comes from, for a person: the secret's ARN or the variable (never the
@@ -174,7 +214,7 @@ impl CachedSecret {
     pub async fn refused(&self) -> String {
         match &self.source {
             Source::Stored { arn, cache, .. } => {
-                *cache.lock().await = None;
+                cache.lock().await.value = None;
                 format!(": check {} in {arn}", self.kind.short)
             }
             Source::Given(_) => format!(": check {}", self.kind.variable),
@@ -182,109 +222,22 @@ impl CachedSecret {
     }
 }
 
-/// The webhook secret inside a secret string: the whole value, trimmed.
-pub fn raw_from_secret(secret: &SecretString) -> Option<SecretString> {
-    Some(SecretString::from(
-        secret.expose_secret().trim().to_string(),
-    ))
+/// The webhook secret inside a secret string: the whole value, trimmed; or, when it is a JSON
+/// object (the console's key/value editor stores one), its `secret` field. `None` when empty,
+/// or a JSON object without a usable `secret`.
+pub fn webhook_secret_from_secret(secret: &SecretString) -> Option<SecretString> {
+    let raw = secret.expose_secret().trim();
+    let value = match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(serde_json::Value::Object(fields)) => fields
+            .get("secret")
+            .and_then(|s| s.as_str())
+            .map(str::trim)?
+            .to_string(),
+        // A raw secret (JSON or not, unless an object) is used whole.
+        _ => raw.to_string(),
+    };
+    (!value.is_empty()).then(|| SecretString::from(value))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
-    use aws_smithy_mocks::{mock, mock_client, RuleMode};
-
-    #[test]
-    fn when_secret_is_raw_or_json_then_token_extracted() {
-        let tok = |s: &str| {
-            mist_token_from_secret(&SecretString::from(s.to_string()))
-                .map(|t| t.expose_secret().to_string())
-        };
-        assert_eq!(tok("  abc123 \n").as_deref(), Some("abc123"));
-        assert_eq!(tok(r#"{"token": "abc123"}"#).as_deref(), Some("abc123"));
-        assert_eq!(tok(r#"{"other": "abc123"}"#), None);
-        assert_eq!(tok(r#"{"token": "#), None);
-        assert_eq!(tok(""), None);
-    }
-
-    #[tokio::test]
-    async fn when_secret_read_then_value_returned_as_secret() {
-        let rule = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
-            GetSecretValueOutput::builder()
-                .secret_string("tok-1")
-                .build()
-        });
-        let client = mock_client!(aws_sdk_secretsmanager, [&rule]);
-        let s = Secrets::new(client)
-            .secret_string("arn:aws:secretsmanager:us-east-1:123456789012:secret:mist-AbCdEf")
-            .await
-            .unwrap();
-        assert_eq!(s.expose_secret(), "tok-1");
-        assert!(!format!("{s:?}").contains("tok-1"));
-    }
-
-    fn stored_token(rules: &[&aws_smithy_mocks::Rule]) -> CachedSecret {
-        let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, rules);
-        CachedSecret::stored(
-            MIST_TOKEN,
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:mist-AbCdEf".into(),
-            Secrets::new(client),
-        )
-    }
-
-    #[tokio::test]
-    async fn when_a_stored_secret_is_read_twice_then_secrets_manager_is_called_once() {
-        let rule = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
-            .sequence()
-            .output(|| {
-                GetSecretValueOutput::builder()
-                    .secret_string(r#"{"token": "tok-1"}"#)
-                    .build()
-            })
-            .repeatedly()
-            .build();
-        let s = stored_token(&[&rule]);
-        assert_eq!(s.get().await.unwrap().expose_secret(), "tok-1");
-        assert_eq!(s.get().await.unwrap().expose_secret(), "tok-1");
-        assert_eq!(rule.num_calls(), 1);
-        assert!(!format!("{s:?}").contains("tok-1"));
-    }
-
-    #[tokio::test]
-    async fn when_a_stored_secret_is_refused_then_it_is_read_again_and_the_hint_names_it() {
-        let rule = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
-            .sequence()
-            .output(|| {
-                GetSecretValueOutput::builder()
-                    .secret_string("tok-1")
-                    .build()
-            })
-            .repeatedly()
-            .build();
-        let s = stored_token(&[&rule]);
-        s.get().await.unwrap();
-        assert_eq!(
-            s.refused().await,
-            ": check the token in arn:aws:secretsmanager:us-east-1:123456789012:secret:mist-AbCdEf"
-        );
-        s.get().await.unwrap();
-        assert_eq!(rule.num_calls(), 2);
-    }
-
-    #[tokio::test]
-    async fn when_a_secret_is_given_or_unusable_then_the_errors_name_where_and_never_the_value() {
-        let given = CachedSecret::given(WEBHOOK_SECRET, SecretString::from(" s3cret ".to_string()));
-        assert_eq!(given.get().await.unwrap().expose_secret(), " s3cret ");
-        assert_eq!(given.origin(), "MIST_WEBHOOK_SECRET");
-        assert_eq!(given.refused().await, ": check MIST_WEBHOOK_SECRET");
-        let rule = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
-            GetSecretValueOutput::builder()
-                .secret_string(r#"{"other": "tok-SECRET"}"#)
-                .build()
-        });
-        let err = stored_token(&[&rule]).get().await.unwrap_err();
-        assert!(err.contains("holds neither a token nor JSON"), "{err}");
-        assert!(!err.contains("tok-SECRET"), "{err}");
-    }
-}
+mod tests;

@@ -19,14 +19,15 @@ const ORG_ACCOUNTS_TTL: Duration = Duration::from_secs(15 * 60);
 /// container (the watchdog and the webhook each hold one).
 #[derive(Debug, Default)]
 pub struct CoveredScopes {
-    /// The organization's active accounts (`MEMBER_ACCOUNTS=org`) and when they were listed.
+    /// The organization's member accounts (`MEMBER_ACCOUNTS=org`: its active accounts, less the
+    /// management account and `MEMBER_ACCOUNTS_EXCLUDE`) and when they were listed.
     org_accounts: tokio::sync::Mutex<Option<(Instant, Vec<String>)>>,
 }
 
 impl CoveredScopes {
     /// This account and region, then `MEMBER_ACCOUNTS` (this account included) ×
-    /// `MEMBER_REGIONS` (this region when unset). The organization's account list is read once
-    /// per [`ORG_ACCOUNTS_TTL`].
+    /// `MEMBER_REGIONS` (this region when unset). The organization's account list (and its
+    /// management account) is read once per [`ORG_ACCOUNTS_TTL`].
     pub async fn scopes(&self, deps: &Deps) -> Result<Vec<Scope>, AwsError> {
         let config = &deps.config;
         let members = match &config.member_accounts {
@@ -53,16 +54,41 @@ impl CoveredScopes {
 }
 
 /// The member account ids `members` names: the listed ones, or the organization's active
-/// accounts (one `ListAccounts` walk).
+/// accounts ([`organization_members`]); never one of `MEMBER_ACCOUNTS_EXCLUDE`.
 pub async fn member_account_ids(
     deps: &Deps,
     members: &MemberAccounts,
 ) -> Result<Vec<String>, AwsError> {
-    match members {
-        MemberAccounts::None => Ok(Vec::new()),
-        MemberAccounts::List(ids) => Ok(ids.clone()),
-        MemberAccounts::Organization => deps.organizations().active_accounts().await,
+    let ids = match members {
+        MemberAccounts::None => return Ok(Vec::new()),
+        MemberAccounts::List(ids) => ids.clone(),
+        MemberAccounts::Organization => organization_members(deps).await?,
+    };
+    let exclude = &deps.config.member_accounts_exclude;
+    Ok(ids.into_iter().filter(|a| !exclude.contains(a)).collect())
+}
+
+/// The organization's active accounts (one `ListAccounts` walk) less its management account
+/// (`DescribeOrganization`, asked at the same time) unless this deployment runs there: a
+/// service-managed StackSet never deploys the member role to the management account. When the
+/// management account cannot be learnt, it is swept like any account (and, never enrolled, is
+/// reported `not-enrolled`, not paged).
+async fn organization_members(deps: &Deps) -> Result<Vec<String>, AwsError> {
+    let org = deps.organizations();
+    let (accounts, management) = tokio::join!(org.active_accounts(), org.management_account());
+    let mut accounts = accounts?;
+    match management {
+        Ok(Some(m)) if deps.account.as_deref() != Some(m.as_str()) => {
+            tracing::debug!(account = %m, "the organization's management account is not swept as a member");
+            accounts.retain(|a| *a != m);
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(
+            error = %e,
+            "the organization's management account is not known; it is swept like the others"
+        ),
     }
+    Ok(accounts)
 }
 
 /// Why one scope's work did not happen: the member role could not be used, or the work failed.
@@ -116,3 +142,6 @@ where
     results.sort_by_key(|(i, _, _)| *i);
     results.into_iter().map(|(_, s, r)| (s, r)).collect()
 }
+
+#[cfg(test)]
+mod tests;

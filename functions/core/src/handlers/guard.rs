@@ -27,7 +27,7 @@ use crate::render::guard::guard_alert;
 use crate::render::EventContext;
 use crate::retry::Waits;
 use crate::rules::{evaluate, Policy};
-use crate::select::{select, Selection};
+use crate::select::{select, Control, Selection, Snooze, SNOOZE_TAG_KEY};
 use crate::snapshot::{is_instance_id, InstanceFacts, Interface, RouterSnapshot};
 
 pub const EC2_SOURCE: &str = "aws.ec2";
@@ -41,6 +41,10 @@ pub struct GuardOutcome {
     /// The state EC2 described (or the event's, when nothing was described).
     pub state: Option<String>,
     pub selected: bool,
+    /// The router is tagged `SSR-ONBOARD=ignore`: nothing was read beyond the tags, nothing
+    /// written or alerted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
     /// Why the instance was selected, skipped, or left alone.
     pub reason: String,
     pub dry_run: bool,
@@ -137,6 +141,7 @@ impl GuardOutcome {
             trigger: ctx.trigger.clone(),
             state,
             selected: false,
+            ignored: false,
             reason,
             dry_run,
             findings: vec![],
@@ -247,13 +252,10 @@ async fn guard_inner(
         }
         Observed::Unselected { state, selection } => {
             tracing::info!(instance_id, state, decision = "skip", reason = %selection.reason, "not a managed router");
-            return Ok(GuardOutcome::skipped(
-                instance_id,
-                ctx,
-                Some(state),
-                selection.reason,
-                dry_run,
-            ));
+            let mut o =
+                GuardOutcome::skipped(instance_id, ctx, Some(state), selection.reason, dry_run);
+            o.ignored = selection.control == Control::Ignore;
+            return Ok(o);
         }
         Observed::Router {
             snapshot,
@@ -279,6 +281,8 @@ async fn guard_inner(
         return Ok(o);
     }
 
+    // `SSR-ONBOARD=monitor`: checked and alerted, never written.
+    let dry_run = dry_run || selection.control == Control::Monitor;
     let (findings, actions) = check_and_fix(deps, &snapshot, dry_run, deadline).await;
 
     let mut outcome = GuardOutcome {
@@ -286,6 +290,7 @@ async fn guard_inner(
         trigger: ctx.trigger.clone(),
         state: Some(state),
         selected: true,
+        ignored: false,
         reason: selection.reason,
         dry_run,
         findings,
@@ -366,6 +371,15 @@ async fn alert(
     let failed_fixes = o.actions.iter().any(|a| !a.succeeded());
     if remaining.is_empty() {
         return Ok(AlertOutcome::nothing("no findings remain"));
+    }
+    match Snooze::of(&s.tags) {
+        Snooze::Until(until) if until > Utc::now() => {
+            return Ok(AlertOutcome::nothing(format!(
+                "snoozed until {} ({SNOOZE_TAG_KEY}); fixes are still applied",
+                until.to_rfc3339()
+            )));
+        }
+        _ => {}
     }
     let alert = guard_alert(ctx, s, &o.findings, &o.actions, o.dry_run);
     let mut keys: Vec<String> = remaining

@@ -11,16 +11,20 @@
 //! secret cannot be read or a write failed (Mist may deliver again; nothing is sent twice).
 //! Never a panic, and never a secret in the answer or the logs.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 
 use base64::Engine;
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
+mod outcome;
+
+use outcome::FunctionUrlRequest;
+pub use outcome::{EventOutcome, EventResult, HttpResponse, WebhookSummary};
+
 use super::watchdog::{act, gather, Fleet, Watchdog};
-use crate::alerting::AlertOutcome;
+use super::Invocation;
 use crate::aws::secrets::Secrets;
 use crate::aws::secrets::{CachedSecret, WEBHOOK_SECRET};
 use crate::config::{Config, ConfigError, VersionCheck};
@@ -28,65 +32,11 @@ use crate::deadline::Deadline;
 use crate::deps::CoveredScopes;
 use crate::deps::Deps;
 use crate::episode::{phase_of, router_of_device, Episode, InventoryIndex, MistView, RouterMatch};
-use crate::metrics::{Measured, Metrics};
 use crate::mist::webhook::{self, DeviceEvent, EventMeaning, MAX_BODY, SIGNATURE_HEADER};
 use crate::mist::InventoryDevice;
 use crate::mist::MistReader;
 use crate::render::EventContext;
-
-/// The part of a Function URL request (payload format 2.0) the handler reads.
-#[derive(Debug, Default, Deserialize)]
-struct FunctionUrlRequest {
-    #[serde(default)]
-    headers: HashMap<String, String>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default, rename = "isBase64Encoded")]
-    is_base64_encoded: bool,
-    #[serde(default, rename = "requestContext")]
-    request_context: Option<RequestContext>,
-}
-
-/// `requestContext` of a Function URL request: `accountId` is the account that owns the
-/// function (the alerts name it, as the other handlers name the event's account).
-#[derive(Debug, Default, Deserialize)]
-struct RequestContext {
-    #[serde(default, rename = "accountId")]
-    account_id: Option<String>,
-}
-
-/// What the Function URL answers (the Lambda result, payload format 2.0).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct HttpResponse {
-    #[serde(rename = "statusCode")]
-    pub status_code: u16,
-    pub headers: BTreeMap<String, String>,
-    pub body: String,
-}
-
-impl HttpResponse {
-    fn json(status_code: u16, body: &impl Serialize) -> Self {
-        HttpResponse {
-            status_code,
-            headers: BTreeMap::from([("content-type".into(), "application/json".into())]),
-            body: serde_json::to_string(body).unwrap_or_else(|_| "{}".into()),
-        }
-    }
-
-    fn error(status_code: u16, message: &str) -> Self {
-        Self::json(status_code, &serde_json::json!({ "error": message }))
-    }
-}
-
-/// The 200 answer: what became of each event.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct WebhookSummary {
-    pub topic: String,
-    pub events: usize,
-    pub results: Vec<EventResult>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
-}
+use crate::select::Snooze;
 
 /// What every event of one delivery shares: the hub's dependencies, the routers found in every
 /// account and region, the alert context and when the Mist reads must be done.
@@ -98,41 +48,9 @@ struct DeliveryScope<'a> {
     until: Deadline,
 }
 
-/// What one Mist event led to.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EventOutcome {
-    /// Not a gateway event this function acts on, or no router of ours.
-    #[default]
-    Ignored,
-    /// The router's episode finished (onboarded).
-    Finished,
-    /// The episode had finished already.
-    AlreadyFinished,
-    /// Mist reported a ZTP failure: paged.
-    Paged,
-    /// A ZTP failure already paged for this episode.
-    AlreadyPaged,
-    /// The event arrived, but the router is not onboarded yet.
-    NotOnboarded,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct EventResult {
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub instance_id: Option<String>,
-    pub outcome: EventOutcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub alerts: Vec<AlertOutcome>,
-}
+/// After a signature mismatch the webhook secret is read again (it may have been rotated), at
+/// most this often per warm container.
+pub const SECRET_REREAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Per cold start: the webhook secret (cached), Mist access shared with the sweep's rules (one
 /// stats read per progress event when the version is checked), and the scopes the sweep covers.
@@ -179,25 +97,44 @@ impl MistWebhook {
     }
 
     /// One Function URL request → the HTTP answer. Never fails: every problem is a status.
-    /// `deadline` (the invocation's; [`Deadline::NONE`] from the CLI) bounds every Mist read of
-    /// the delivery together, so a slow Mist never makes the function time out (Mist would see
-    /// a 502 and deliver again); what is not confirmed in time is left to the sweep.
+    /// The invocation's deadline ([`Deadline::NONE`] from the CLI: [`Invocation::local`])
+    /// bounds every Mist read of the delivery together, so a slow Mist never makes the function
+    /// time out (Mist would see a 502 and deliver again); what is not confirmed in time is left
+    /// to the sweep. Its function ARN names the account the alerts carry (else
+    /// `HUB_ACCOUNT_ID`).
     pub async fn handle_request(
         &self,
         deps: &Deps,
         event: serde_json::Value,
-        deadline: impl Into<Deadline>,
+        invocation: Invocation,
     ) -> HttpResponse {
+        if !deps.config.enabled {
+            tracing::info!(
+                decision = "disabled",
+                "ssr-onboard is disabled: delivery not acted on"
+            );
+            return HttpResponse::json(
+                200,
+                &serde_json::json!({"disabled": true, "detail": "ssr-onboard is turned off (Enabled=false)"}),
+            );
+        }
         let span = tracing::info_span!("mist_webhook", function = "mist-webhook");
         // One Mist budget for the whole delivery, never past the deadline minus a margin.
-        let until = Deadline::after(self.mist.budget_before(deadline.into()));
-        self.handle_inner(deps, event, until).instrument(span).await
+        let until = Deadline::after(self.mist.budget_before(invocation.deadline));
+        let account = invocation
+            .account()
+            .map(String::from)
+            .or_else(|| deps.account.clone());
+        self.handle_inner(deps, event, account, until)
+            .instrument(span)
+            .await
     }
 
     async fn handle_inner(
         &self,
         deps: &Deps,
         event: serde_json::Value,
+        account: Option<String>,
         until: Deadline,
     ) -> HttpResponse {
         let req: FunctionUrlRequest = match serde_json::from_value(event) {
@@ -232,8 +169,7 @@ impl MistWebhook {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(SIGNATURE_HEADER))
             .map(|(_, v)| v.as_str());
-        let secret = secret.expose_secret().as_bytes();
-        if secret.is_empty() || !webhook::verify(secret, &body, signature) {
+        if !self.verified(&secret, &body, signature).await {
             tracing::warn!(
                 decision = "refused",
                 signature_present = signature.is_some(),
@@ -248,11 +184,6 @@ impl MistWebhook {
                 return HttpResponse::error(400, &e.to_string());
             }
         };
-        // Set by the Function URL service; kept only if it is an account id (12 digits).
-        let account = req
-            .request_context
-            .and_then(|c| c.account_id)
-            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
         let summary = self
             .act_on(deps, account, delivery.topic, delivery.events, until)
             .await;
@@ -274,6 +205,38 @@ impl MistWebhook {
             "webhook delivery handled"
         );
         HttpResponse::json(status, &summary)
+    }
+
+    /// Is `signature` the body's signature with the secret held, or, after a mismatch, with
+    /// the secret read again (it may have been rotated; at most once per
+    /// [`SECRET_REREAD_INTERVAL`], so a flood of bad signatures costs one GetSecretValue a
+    /// minute)?
+    async fn verified(&self, held: &SecretString, body: &[u8], signature: Option<&str>) -> bool {
+        let check = |s: &SecretString| {
+            let key = s.expose_secret().as_bytes();
+            !key.is_empty() && webhook::verify(key, body, signature)
+        };
+        if check(held) {
+            return true;
+        }
+        if signature.is_none() {
+            return false;
+        }
+        match self.secret.reread_if_due(SECRET_REREAD_INTERVAL).await {
+            Ok(Some(fresh)) => {
+                let ok = check(&fresh);
+                tracing::info!(
+                    verified = ok,
+                    "webhook secret read again after a signature mismatch"
+                );
+                ok
+            }
+            Ok(None) => false,
+            Err(why) => {
+                tracing::warn!(error = %why, "webhook secret not read again; the held one stays");
+                false
+            }
+        }
     }
 
     async fn act_on(
@@ -415,6 +378,10 @@ impl MistWebhook {
             return Ok(r);
         }
         match meaning {
+            EventMeaning::ZtpFailed if Snooze::of(&e.tags).holds(at) => ignored(
+                r,
+                "the router is snoozed (SSR-ONBOARD-SNOOZE-UNTIL): no page",
+            ),
             EventMeaning::ZtpFailed => {
                 let a = act::ztp_failed(deps, ctx, e, ev.text.as_deref(), ev.reason.as_deref(), at)
                     .await
@@ -478,13 +445,5 @@ impl MistWebhook {
                 Ok(r)
             }
         }
-    }
-}
-
-/// A webhook delivery reports its duration only (its alerts are counted by the sweep's
-/// `RoutersOverdue` and `OnboardingSeconds`).
-impl Measured for HttpResponse {
-    fn metrics(&self) -> Metrics {
-        Metrics::default()
     }
 }

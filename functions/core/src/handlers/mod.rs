@@ -9,7 +9,48 @@ pub(crate) mod test_support;
 pub mod watchdog;
 
 use crate::aws::AwsError;
+use crate::config::is_account_id;
+use crate::deadline::Deadline;
 use crate::metrics::{Measured, Metrics};
+
+/// What the Lambda runtime says about one invocation besides its payload: when it must be done,
+/// and which function was invoked (`lambda::invocation` builds it from the `LambdaEvent`;
+/// [`Invocation::local`] for the CLI and tests).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Invocation {
+    pub deadline: Deadline,
+    /// The invoked function's ARN, `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS]`
+    /// (`None` outside Lambda).
+    pub function_arn: Option<String>,
+}
+
+impl Invocation {
+    /// No deadline, no function ARN: an invocation from the CLI.
+    pub fn local() -> Self {
+        Invocation::default()
+    }
+
+    /// These facts with another deadline.
+    pub fn with_deadline(mut self, deadline: impl Into<Deadline>) -> Self {
+        self.deadline = deadline.into();
+        self
+    }
+
+    /// The account the invoked function belongs to: the fifth field of its ARN, when that is
+    /// a 12-digit account id. (A Function URL with `AuthType: NONE` delivers
+    /// `requestContext.accountId` = `"anonymous"`; this is where the owner's account is.)
+    pub fn account(&self) -> Option<&str> {
+        let mut fields = self.function_arn.as_deref()?.split(':');
+        let (arn, _partition, service, _region, account) = (
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+        );
+        (arn == "arn" && service == "lambda" && is_account_id(account)).then_some(account)
+    }
+}
 
 /// Why an event could not be handled.
 #[derive(Debug, thiserror::Error)]
@@ -76,5 +117,35 @@ impl Measured for HandlerError {
             HandlerError::FixesFailed { outcome, .. } => outcome.metrics(),
             _ => Metrics::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_the_function_arn_is_a_lambda_arn_then_its_account_is_the_invocations() {
+        let inv = |arn: &str| Invocation {
+            function_arn: Some(arn.into()),
+            ..Invocation::local()
+        };
+        for arn in [
+            "arn:aws:lambda:us-east-1:123456789012:function:ssr-onboard-mist-webhook",
+            "arn:aws:lambda:us-east-1:123456789012:function:ssr-onboard-mist-webhook:live",
+            "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f",
+        ] {
+            assert_eq!(inv(arn).account(), Some("123456789012"), "{arn}");
+        }
+        for arn in [
+            "anonymous",
+            "arn:aws:lambda:us-east-1:anonymous:function:f",
+            "arn:aws:sns:us-east-1:123456789012:topic",
+            "arn:aws:lambda:us-east-1",
+        ] {
+            assert_eq!(inv(arn).account(), None, "{arn}");
+        }
+        assert_eq!(Invocation::local().account(), None);
+        assert_eq!(Invocation::local().deadline, Deadline::NONE);
     }
 }

@@ -51,6 +51,7 @@ fn guard_outcome(findings: Vec<Finding>, actions: Vec<ActionResult>, alert: bool
         trigger: "t".into(),
         state: Some("running".into()),
         selected: true,
+        ignored: false,
         reason: "r".into(),
         dry_run: false,
         findings,

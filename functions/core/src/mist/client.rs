@@ -8,9 +8,13 @@
 //!   default `type` is `ap`, so `type=gateway` is always sent)
 //!
 //! both with `Authorization: Token <token>`. The spec (mistsys/mist_openapi 2509.1.2) declares
-//! `limit`/`page` but no paging response headers and no maximum `limit`: reading stops at a short
-//! page, or when an `X-Page-Total` header (optional) says the total is reached. Two paged reads
-//! per sweep, whatever the number of routers (Mist allows 5,000 calls per hour per token).
+//! `limit`/`page` but no paging response headers and no maximum `limit`; Mist sends
+//! `X-Page-Total` (and `X-Page-Limit`, `X-Page-Page`) and may serve fewer items per page than
+//! asked (ask for 1,000, get pages of 100). So: with `X-Page-Total`, reading goes on until that
+//! many items are read (a page shorter than `limit` does not end it; an empty page does);
+//! without it, a page shorter than the page size (`X-Page-Limit` when sent, else `limit`) ends
+//! the read. [`MAX_PAGES`] bounds it either way. Two paged reads per sweep, whatever the number
+//! of routers (Mist allows 5,000 calls per hour per token).
 //! Unknown response fields are ignored (real responses carry more than the spec lists).
 //!
 //! The token is only ever put into the request header (marked sensitive); errors carry the HTTP
@@ -195,6 +199,9 @@ impl MistClient {
             }
             // Not in the spec: used when present, never required.
             let total = header_usize(res.headers(), "x-page-total");
+            let page_size = header_usize(res.headers(), "x-page-limit")
+                .filter(|l| *l > 0)
+                .map_or(limit, |l| l.min(limit));
             let body = res.bytes().await.map_err(|e| MistError::Unreachable {
                 url: self.api_url.clone(),
                 reason: reqwest_reason(&e),
@@ -212,8 +219,12 @@ impl MistClient {
                 })?;
             let n = page_items.len();
             items.extend(page_items);
-            let reached_total = total.is_some_and(|t| items.len() >= t);
-            if n < limit || reached_total {
+            let done = match total {
+                // Mist says how many there are: read until then (or until it has no more).
+                Some(t) => items.len() >= t || n == 0,
+                None => n < page_size,
+            };
+            if done {
                 return Ok(Listed {
                     items,
                     requests: page,

@@ -85,6 +85,28 @@ fn when_member_accounts_and_regions_are_set_then_they_are_parsed_and_bad_ones_na
 }
 
 #[test]
+fn when_member_accounts_exclude_is_set_then_ids_are_parsed_and_a_bad_one_is_named() {
+    let c = cfg(&[
+        ("HUB_ACCOUNT_ID", "111122223333"),
+        ("MEMBER_ACCOUNTS", "org"),
+        (
+            "MEMBER_ACCOUNTS_EXCLUDE",
+            " 222233334444,555566667777, 222233334444 ",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(c.member_accounts_exclude, ["222233334444", "555566667777"]);
+    assert!(cfg(&[]).unwrap().member_accounts_exclude.is_empty());
+    for bad in ["org", "2222-3333-4444", "222233334444,audit"] {
+        let err = cfg(&[("MEMBER_ACCOUNTS_EXCLUDE", bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("MEMBER_ACCOUNTS_EXCLUDE:"), "{err}");
+        assert!(err.contains("12-digit"), "{err}");
+    }
+}
+
+#[test]
 fn when_an_organization_sweep_is_asked_without_the_hub_account_then_config_error() {
     for var in ["MEMBER_ACCOUNTS", "MEMBER_REGIONS"] {
         let value = if var == "MEMBER_ACCOUNTS" {
@@ -171,4 +193,46 @@ fn when_retry_delay_computed_then_it_doubles() {
     };
     assert_eq!(p.delay(1), Duration::from_millis(100));
     assert_eq!(p.delay(3), Duration::from_millis(400));
+}
+
+#[test]
+fn when_adoption_and_unverified_onboarding_are_set_then_parsed_and_garbage_names_the_variable() {
+    let default = cfg(&[]).expect("defaults");
+    assert_eq!(default.watchdog.adopt_existing, AdoptExisting::Summary);
+    assert_eq!(
+        default.watchdog.unverified_onboarding,
+        UnverifiedOnboarding::Notice
+    );
+    let set = cfg(&[
+        ("ADOPT_EXISTING", "Page"),
+        ("UNVERIFIED_ONBOARDING", "page"),
+    ])
+    .expect("set");
+    assert_eq!(set.watchdog.adopt_existing, AdoptExisting::Page);
+    assert_eq!(
+        set.watchdog.unverified_onboarding,
+        UnverifiedOnboarding::Page
+    );
+    assert_eq!(
+        cfg(&[("ADOPT_EXISTING", "silent")])
+            .map(|c| c.watchdog.adopt_existing)
+            .ok(),
+        Some(AdoptExisting::Silent)
+    );
+    for (var, bad) in [
+        ("ADOPT_EXISTING", "quiet"),
+        ("UNVERIFIED_ONBOARDING", "never"),
+    ] {
+        let err = cfg(&[(var, bad)]).expect_err("garbage");
+        assert!(err.to_string().contains(var), "{err}");
+    }
+}
+
+#[test]
+fn when_enabled_is_unset_then_on_and_false_turns_it_off_and_garbage_names_the_variable() {
+    assert!(cfg(&[]).expect("defaults").enabled);
+    assert!(!cfg(&[("ENABLED", "false")]).expect("off").enabled);
+    assert!(cfg(&[("ENABLED", "true")]).expect("on").enabled);
+    let err = cfg(&[("ENABLED", "maybe")]).expect_err("garbage");
+    assert!(err.to_string().contains("ENABLED"), "{err}");
 }

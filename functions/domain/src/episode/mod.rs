@@ -9,6 +9,7 @@ pub mod records;
 pub use crate::label;
 pub mod matching;
 pub mod phase;
+pub mod version;
 
 use std::collections::BTreeMap;
 
@@ -17,8 +18,8 @@ use chrono::{DateTime, Duration, Utc};
 pub use matching::{device_matches, router_of_device, MatchedBy, RouterMatch};
 pub use phase::*;
 
-use crate::config::{VersionCheck, ONBOARDED_TAG_KEY};
-use crate::select::STACK_NAME_TAG;
+use crate::config::{AdoptExisting, UnverifiedOnboarding, VersionCheck, ONBOARDED_TAG_KEY};
+use crate::select::{Snooze, STACK_NAME_TAG};
 use crate::snapshot::Interface;
 use records::{EpisodeRecord, OverdueRouter, WatchItem};
 
@@ -41,6 +42,8 @@ pub struct Episode {
     pub watch: Option<WatchItem>,
     /// The overdue page was sent.
     pub alerted: bool,
+    /// The `onboarding-unverified` notice was sent (no Mist settings to verify it).
+    pub notified: bool,
     /// Where the router runs (the sweep's scope): an organization deployment's member account
     /// and region, or this deployment's own (the account `None` when not known).
     pub account: Option<String>,
@@ -128,6 +131,15 @@ impl Episode {
         )
     }
 
+    /// Adopted: first seen already past its deadline (`first_seen_at` is when the watchdog read
+    /// its onboarding config), i.e. running before the watchdog was deployed or while it was
+    /// off. `false` while its config is not read yet.
+    pub fn adopted(&self, deadline: Duration) -> bool {
+        self.watch
+            .as_ref()
+            .is_some_and(|w| w.first_seen_at - self.started_at >= deadline)
+    }
+
     /// When this episode's state items expire.
     pub fn expires_at(&self) -> DateTime<Utc> {
         self.started_at + Duration::days(RETENTION_DAYS)
@@ -151,27 +163,59 @@ pub struct SweepPlan {
     pub episodes: Vec<EpisodePlan>,
     /// The routers overdue after this sweep, sorted by instance id.
     pub overdue: Vec<OverdueRouter>,
+    /// Episodes adopted in this sweep (first seen now, already past the deadline) that are not
+    /// onboarded: what the `routers-adopted` summary lists (indexes into the episodes given).
+    pub adopted_now: Vec<usize>,
 }
 
 impl SweepPlan {
-    /// The episodes that need a write: an overdue page, or a finish (record, maybe a notice).
+    /// The episodes that need a write: an overdue page, an unverified notice, or a finish
+    /// (record, maybe a recovered notice).
     pub fn actions(&self) -> impl Iterator<Item = &EpisodePlan> {
-        self.episodes
-            .iter()
-            .filter(|p| matches!(p.decision, Decision::Overdue | Decision::Finish))
+        self.episodes.iter().filter(|p| {
+            matches!(
+                p.decision,
+                Decision::Overdue | Decision::Unverified | Decision::Finish
+            )
+        })
+    }
+}
+
+/// The rules a sweep decides by (from the configuration).
+#[derive(Clone, Copy, Debug)]
+pub struct SweepRules {
+    /// `MIST_VERSION_CHECK`.
+    pub check: VersionCheck,
+    /// `ONBOARDING_DEADLINE_MINUTES`.
+    pub deadline: Duration,
+    /// `ADOPT_EXISTING`.
+    pub adopt: AdoptExisting,
+    /// `UNVERIFIED_ONBOARDING`.
+    pub unverified: UnverifiedOnboarding,
+}
+
+impl SweepRules {
+    pub fn of(config: &crate::config::Config) -> Self {
+        SweepRules {
+            check: config.mist.version_check,
+            deadline: config.onboarding_deadline,
+            adopt: config.watchdog.adopt_existing,
+            unverified: config.watchdog.unverified_onboarding,
+        }
     }
 }
 
 /// The whole per-sweep decision, pure: each episode's phase (from Mist's view and the
-/// `SSR-ONBOARDED` tag) and what to do about it, and the routers overdue now.
+/// `SSR-ONBOARDED` tag) and what to do about it, the routers overdue now, and the routers
+/// adopted in this sweep.
 pub fn plan_sweep(
     episodes: &[Episode],
     mist: &MistView<'_>,
-    check: VersionCheck,
+    rules: &SweepRules,
     now: DateTime<Utc>,
-    deadline: Duration,
 ) -> SweepPlan {
     let mut plan = SweepPlan::default();
+    let mist_configured = !matches!(mist, MistView::NotConfigured(_));
     for (i, e) in episodes.iter().enumerate() {
         let phase = phase_of(
             mist,
@@ -179,17 +223,33 @@ pub fn plan_sweep(
             e.mist_name(),
             &e.macs(),
             e.wanted_version(),
-            check,
+            rules.check,
         );
-        let decision = decide(
-            now,
-            e.started_at,
-            deadline,
-            &phase,
-            e.watch.is_some(),
-            e.alerted,
-        );
-        if matches!(decision, Decision::Overdue | Decision::StillOverdue) {
+        let adopting = rules.adopt != AdoptExisting::Page;
+        let facts = EpisodeFacts {
+            started_at: e.started_at,
+            version_known: e.watch.is_some(),
+            alerted: e.alerted,
+            notified: e.notified,
+            adopted: adopting && e.adopted(rules.deadline),
+            // Not read yet, already past its deadline: it may be adopted once read.
+            awaiting_adoption: adopting
+                && e.watch.is_none()
+                && now - e.started_at >= rules.deadline,
+            mist_configured,
+            snoozed: Snooze::of(&e.tags).holds(now),
+        };
+        let decision = decide(now, rules, &phase, &facts);
+        if rules.adopt == AdoptExisting::Summary
+            && decision == Decision::Adopted
+            && e.watch.as_ref().is_some_and(|w| w.first_seen_at == now)
+        {
+            plan.adopted_now.push(i);
+        }
+        if matches!(
+            decision,
+            Decision::Overdue | Decision::StillOverdue | Decision::Snoozed
+        ) {
             plan.overdue.push(OverdueRouter {
                 instance_id: e.instance_id.clone(),
                 router_name: e.label().to_string(),
@@ -213,141 +273,4 @@ pub fn plan_sweep(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::mist_model::{GatewayStats, InventoryDevice};
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
-    }
-
-    fn episode(id: &str, name: &str, alerted: bool, version: Option<&str>) -> Episode {
-        Episode {
-            instance_id: id.into(),
-            instance_type: Some("c5.xlarge".into()),
-            key_name: None,
-            launch_time: t0(),
-            tags: BTreeMap::from([("Name".to_string(), name.to_string())]),
-            interfaces: vec![],
-            started_at: t0(),
-            watch: Some(WatchItem {
-                router_name: None,
-                ssr_version: version.map(String::from),
-                onboarding_note: None,
-                first_seen_at: t0(),
-            }),
-            alerted,
-            account: Some("444455556666".into()),
-            region: Some("eu-west-1".into()),
-        }
-    }
-
-    fn device(name: &str, mac: &str, connected: bool) -> InventoryDevice {
-        InventoryDevice {
-            name: Some(name.into()),
-            mac: Some(mac.into()),
-            serial: None,
-            model: None,
-            device_type: Some("gateway".into()),
-            connected: Some(connected),
-            site_id: None,
-        }
-    }
-
-    fn stats(mac: &str, version: &str) -> GatewayStats {
-        GatewayStats {
-            mac: Some(mac.into()),
-            version: Some(version.into()),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn when_a_sweep_runs_past_the_deadline_then_unonboarded_routers_page_once_and_onboarded_ones_finish(
-    ) {
-        let inv = InventoryIndex::new(
-            vec![
-                device("good", "0a0000000001", true),
-                device("old", "0a0000000002", true),
-            ],
-            vec![
-                stats("0a0000000001", "6.3.0-107.r1"),
-                stats("0a0000000002", "6.2.5-1.r2"),
-            ],
-        );
-        let episodes = vec![
-            episode("i-good", "good", true, Some("6.3.0")),
-            episode("i-old", "old", false, Some("6.3.0")),
-            episode("i-absent", "absent", true, Some("6.3.0")),
-        ];
-        let now = t0() + Duration::minutes(16);
-        let plan = plan_sweep(
-            &episodes,
-            &MistView::Inventory(&inv),
-            VersionCheck::WhenReported,
-            now,
-            Duration::minutes(15),
-        );
-        let decisions: Vec<(&str, Decision, &str)> = plan
-            .episodes
-            .iter()
-            .map(|p| {
-                (
-                    episodes[p.episode].instance_id.as_str(),
-                    p.decision,
-                    p.phase.code(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            decisions,
-            vec![
-                ("i-good", Decision::Finish, "onboarded"),
-                ("i-old", Decision::Overdue, "version-mismatch"),
-                ("i-absent", Decision::StillOverdue, "not-in-inventory"),
-            ]
-        );
-        let overdue: Vec<&str> = plan
-            .overdue
-            .iter()
-            .map(|o| o.instance_id.as_str())
-            .collect();
-        assert_eq!(overdue, vec!["i-absent", "i-old"], "sorted, both overdue");
-        assert_eq!(plan.actions().count(), 2, "one page and one finish");
-    }
-
-    #[test]
-    fn when_mist_is_unavailable_then_overdue_routers_still_page_with_the_reason() {
-        let episodes = vec![episode("i-1", "r", false, Some("6.3.0"))];
-        let plan = plan_sweep(
-            &episodes,
-            &MistView::Unavailable("Mist API answered 500".into()),
-            VersionCheck::WhenReported,
-            t0() + Duration::minutes(20),
-            Duration::minutes(15),
-        );
-        assert_eq!(plan.episodes[0].decision, Decision::Overdue);
-        assert!(plan.episodes[0].phase.describe().contains("500"));
-    }
-
-    #[test]
-    fn when_an_old_router_is_first_seen_onboarded_after_its_deadline_then_its_duration_is_not_measured(
-    ) {
-        let mut e = episode("i-1", "r", false, None);
-        let now = t0() + Duration::hours(3);
-        if let Some(w) = e.watch.as_mut() {
-            w.first_seen_at = now;
-        }
-        let tag = Phase::Onboarded {
-            by: OnboardedBy::Tag,
-        };
-        let (record, measured) = e.finished(&tag, now, Duration::minutes(15));
-        assert!(!measured);
-        assert_eq!(record.onboarded_by.as_deref(), Some("tag"));
-        e.alerted = true;
-        assert!(
-            e.finished(&tag, now, Duration::minutes(15)).1,
-            "alerted episodes are measured"
-        );
-    }
-}
+mod tests;

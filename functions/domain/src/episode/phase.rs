@@ -16,17 +16,17 @@
 //!   `when-reported` (a reported version must match; none reported, or no stats entry at all,
 //!   counts as onboarded with "version not reported"), `required` (must be reported and match;
 //!   no stats entry waits as `connected-no-stats`), `off` (connected is onboarded).
-//! - Version: Mist's version must start with the configured `ssr-version` (both trimmed, lower
-//!   case, a leading `v` dropped), and the next character must not be a digit: `6.3.0` matches
-//!   `6.3.0`, `6.3.0-107.r1` and `6.3.0.12`, not `6.3.01` or `6.3.1`; `6.3` matches any `6.3.x`.
-//!   Without a configured version, connected is onboarded.
+//! - Version: the configured `ssr-version` is a floor ([`version_reaches`]): Mist's version at
+//!   or above it is onboarded (`6.3.0` is reached by `6.3.0`, `6.3.0-107.r1`, `6.3.1`, `7.0`;
+//!   not by `6.2.5`). Without a configured version, connected is onboarded.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::matching::{name_key, MatchedBy};
+pub use super::version::version_reaches;
 use crate::config::VersionCheck;
 use crate::mist_model::{normalize_mac, GatewayStats, InventoryDevice};
 
@@ -117,28 +117,11 @@ impl InventoryIndex {
 fn progress(d: &InventoryDevice, stats: Option<&GatewayStats>, want: Option<&str>) -> u8 {
     let version = stats.and_then(|s| s.version.as_deref());
     match (d.connected, want) {
-        (Some(true), Some(w)) if version_matches(w, version) => 4,
+        (Some(true), Some(w)) if version_reaches(w, version) => 4,
         (Some(true), None) => 4,
         (Some(true), _) if stats.is_some() => 3,
         (Some(true), _) => 2,
         _ => 1,
-    }
-}
-
-/// Does Mist's `have` version satisfy the configured `want`? See the module docs for the rule.
-pub fn version_matches(want: &str, have: Option<&str>) -> bool {
-    let Some(have) = have else { return false };
-    let norm = |v: &str| {
-        let v = v.trim().to_lowercase();
-        v.strip_prefix('v').map(String::from).unwrap_or(v)
-    };
-    let (want, have) = (norm(want), norm(have));
-    if want.is_empty() {
-        return true;
-    }
-    match have.strip_prefix(&want) {
-        Some(rest) => !rest.starts_with(|c: char| c.is_ascii_digit()),
-        None => false,
     }
 }
 
@@ -156,7 +139,7 @@ pub enum Phase {
         device: DeviceSummary,
         counts_as_onboarded: bool,
     },
-    /// Connected, but the configured SSR version is not (yet) installed.
+    /// Connected, but running an SSR version below the configured one (not yet installed).
     VersionMismatch {
         device: DeviceSummary,
         want: String,
@@ -208,7 +191,7 @@ pub enum OnboardedBy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum VersionStatus {
-    /// Mist reports the configured version.
+    /// Mist reports the configured version or a later one.
     Matched,
     /// Mist reports no version (`MIST_VERSION_CHECK=when-reported` lets it pass).
     NotReported,
@@ -316,7 +299,7 @@ impl Phase {
                 }
             ),
             Phase::VersionMismatch { device, want, have } => format!(
-                "Connected to Mist{}, but running SSR {} instead of {want}: the SSR install (5-10 minutes after onboarding) has not finished or failed.",
+                "Connected to Mist{}, but running SSR {}, below the configured {want}: the SSR install (5-10 minutes after onboarding) has not finished or failed.",
                 device_label(device),
                 have.as_deref().unwrap_or("(no version reported yet)")
             ),
@@ -428,7 +411,7 @@ pub fn connected_phase(
     };
     match stats.version.as_deref() {
         None if !required => mist(VersionStatus::NotReported),
-        have if version_matches(want, have) => mist(VersionStatus::Matched),
+        have if version_reaches(want, have) => mist(VersionStatus::Matched),
         have => Phase::VersionMismatch {
             want: want.to_string(),
             have: have.map(String::from),
@@ -449,27 +432,67 @@ pub enum Decision {
     StillOverdue,
     /// Onboarded: record the episode, and send a recovery notice if it was alerted.
     Finish,
-    /// Connected with a version not yet known (the onboarding config was not read yet): decide
-    /// on a later sweep.
+    /// Connected with a version not yet known (the onboarding config was not read yet), or past
+    /// its deadline before its config was read (it may be adopted): decide on a later sweep.
     Defer,
+    /// Adopted (first seen already past its deadline) and not onboarded: never paged.
+    Adopted,
+    /// Past the deadline without Mist settings (`UNVERIFIED_ONBOARDING=notice`): one info
+    /// notice that onboarding cannot be verified.
+    Unverified,
+    /// The unverified notice was sent: nothing more.
+    StillUnverified,
+    /// Past the deadline, but the router is snoozed (`SSR-ONBOARD-SNOOZE-UNTIL`): no page until
+    /// the snooze ends.
+    Snoozed,
 }
 
-/// `version_known`: the episode's onboarding config was read (so a Mist-connected router's
-/// version can be judged).
+/// What [`decide`] needs to know about an episode besides its phase.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EpisodeFacts {
+    pub started_at: DateTime<Utc>,
+    /// The onboarding config was read (so a Mist-connected router's version can be judged).
+    pub version_known: bool,
+    /// The overdue page was sent.
+    pub alerted: bool,
+    /// The unverified notice was sent.
+    pub notified: bool,
+    /// Adopted (and adoption is on): never paged.
+    pub adopted: bool,
+    /// Past the deadline, its config not read yet, adoption on: wait for the read.
+    pub awaiting_adoption: bool,
+    /// Mist settings are present (a failing Mist still pages, saying Mist's status is unknown).
+    pub mist_configured: bool,
+    /// `SSR-ONBOARD-SNOOZE-UNTIL` holds alerts now.
+    pub snoozed: bool,
+}
+
+/// One episode's decision (the rules are in docs/watchdog.md).
 pub fn decide(
     now: DateTime<Utc>,
-    started_at: DateTime<Utc>,
-    deadline: Duration,
+    rules: &super::SweepRules,
     phase: &Phase,
-    version_known: bool,
-    alerted: bool,
+    facts: &EpisodeFacts,
 ) -> Decision {
+    let overdue = now - facts.started_at >= rules.deadline;
     match phase {
-        p if p.onboarded_by_mist() && !version_known => Decision::Defer,
+        p if p.onboarded_by_mist() && !facts.version_known => Decision::Defer,
         p if p.is_onboarded() => Decision::Finish,
-        _ if alerted => Decision::StillOverdue,
-        _ if now - started_at >= deadline => Decision::Overdue,
-        _ => Decision::Wait,
+        _ if facts.alerted => Decision::StillOverdue,
+        _ if facts.adopted => Decision::Adopted,
+        _ if !overdue => Decision::Wait,
+        _ if facts.awaiting_adoption => Decision::Defer,
+        _ if facts.snoozed => Decision::Snoozed,
+        _ if !facts.mist_configured
+            && rules.unverified == crate::config::UnverifiedOnboarding::Notice =>
+        {
+            if facts.notified {
+                Decision::StillUnverified
+            } else {
+                Decision::Unverified
+            }
+        }
+        _ => Decision::Overdue,
     }
 }
 

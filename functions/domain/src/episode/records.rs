@@ -63,4 +63,6 @@ pub struct EpisodeState {
     pub alerted: bool,
     /// The episode record exists: the episode is finished.
     pub done: bool,
+    /// The `onboarding-unverified` notice was claimed (no Mist settings).
+    pub notified: bool,
 }

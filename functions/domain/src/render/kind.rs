@@ -21,11 +21,20 @@ pub enum AlertKind {
     MistTokenRejected,
     /// watchdog: an organization member account could not be swept (once a UTC day).
     MemberUnreachable,
+    /// watchdog: an organization member account was never read: no member role there yet (info,
+    /// once a UTC day).
+    MemberNotEnrolled,
+    /// watchdog: no Mist settings, so a router past its deadline cannot be verified (info, once
+    /// per episode; `UNVERIFIED_ONBOARDING=notice`).
+    OnboardingUnverified,
+    /// watchdog: routers found already running past their deadline were adopted, not paged
+    /// (info, at most one per sweep; `ADOPT_EXISTING=summary`).
+    RoutersAdopted,
 }
 
 impl AlertKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [AlertKind; 7] = [
+    pub const ALL: &'static [AlertKind] = &[
         AlertKind::GuardFindings,
         AlertKind::StackFailed,
         AlertKind::OnboardingOverdue,
@@ -33,6 +42,9 @@ impl AlertKind {
         AlertKind::OnboardingFailed,
         AlertKind::MistTokenRejected,
         AlertKind::MemberUnreachable,
+        AlertKind::MemberNotEnrolled,
+        AlertKind::OnboardingUnverified,
+        AlertKind::RoutersAdopted,
     ];
 
     /// The `kind` attribute's value.
@@ -45,12 +57,15 @@ impl AlertKind {
             AlertKind::OnboardingFailed => "onboarding-failed",
             AlertKind::MistTokenRejected => "mist-token-rejected",
             AlertKind::MemberUnreachable => "member-unreachable",
+            AlertKind::MemberNotEnrolled => "member-not-enrolled",
+            AlertKind::OnboardingUnverified => "onboarding-unverified",
+            AlertKind::RoutersAdopted => "routers-adopted",
         }
     }
 
     /// The kind named `s` (the attribute's value), if it is one.
     pub fn parse(s: &str) -> Option<AlertKind> {
-        AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
+        AlertKind::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 }
 
@@ -66,7 +81,7 @@ mod tests {
 
     #[test]
     fn when_a_kind_is_serialised_then_it_is_its_attribute_value() {
-        for k in AlertKind::ALL {
+        for &k in AlertKind::ALL {
             assert_eq!(
                 serde_json::to_value(k).ok(),
                 Some(serde_json::Value::from(k.as_str()))

@@ -6,6 +6,7 @@
 pub mod chat;
 pub mod guard;
 pub mod kind;
+pub mod notices;
 pub mod operational;
 pub mod stack;
 pub mod watchdog;

@@ -10,6 +10,7 @@ pub use super::operational::{member_unreachable_alert, token_rejected_alert};
 use super::{console_link, kind_attr, short, string_attr, subject, Alert, AlertKind, EventContext};
 use crate::config::ONBOARDED_TAG_KEY;
 use crate::episode::{Episode, Phase};
+use crate::select::Snooze;
 use crate::snapshot::Interface;
 
 /// The hardware bootstrapper's tech-support archive (vendor guide, "Mist-Managed Setup").
@@ -36,6 +37,9 @@ pub struct EpisodeView<'a> {
     pub ssr_version: Option<&'a str>,
     /// What is wrong with (or missing from) the onboarding config in the user data.
     pub onboarding_note: Option<&'a str>,
+    /// The router's `SSR-ONBOARD-SNOOZE-UNTIL` time, when it has one (the page after a snooze
+    /// says it was snoozed).
+    pub snoozed_until: Option<DateTime<Utc>>,
 }
 
 impl<'a> From<&'a Episode> for EpisodeView<'a> {
@@ -52,6 +56,10 @@ impl<'a> From<&'a Episode> for EpisodeView<'a> {
             interfaces: &e.interfaces,
             ssr_version: e.wanted_version(),
             onboarding_note: e.watch.as_ref().and_then(|w| w.onboarding_note.as_deref()),
+            snoozed_until: match Snooze::of(&e.tags) {
+                Snooze::Until(t) => Some(t),
+                Snooze::None | Snooze::Invalid(_) => None,
+            },
         }
     }
 }
@@ -80,7 +88,12 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
-fn context_lines(b: &mut String, ctx: &EventContext, e: &EpisodeView<'_>, now: DateTime<Utc>) {
+pub(super) fn context_lines(
+    b: &mut String,
+    ctx: &EventContext,
+    e: &EpisodeView<'_>,
+    now: DateTime<Utc>,
+) {
     let _ = writeln!(b, "Router");
     let _ = writeln!(b, "  Name:        {}", e.label);
     let _ = writeln!(
@@ -182,6 +195,13 @@ pub fn overdue_alert(
         human_duration(elapsed),
         minutes(deadline)
     );
+    if let Some(t) = e.snoozed_until.filter(|t| *t <= now) {
+        let _ = writeln!(
+            b,
+            "This router was snoozed until {} (SSR-ONBOARD-SNOOZE-UNTIL); the snooze has ended.",
+            t.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
     let _ = writeln!(b);
     let _ = writeln!(b, "Phase reached: {}", phase.code());
     let _ = writeln!(b, "  {}", phase.describe());
@@ -415,7 +435,7 @@ pub fn failed_alert(
     .in_context(ctx)
 }
 
-fn attributes(
+pub(super) fn attributes(
     kind: AlertKind,
     severity: &str,
     instance_id: &str,

@@ -1,6 +1,7 @@
 //! Pure rules: [`RouterSnapshot`] in, [`Finding`]s out. One file per concern; every rule takes
 //! its remediation from the vendor guide. [`evaluate`] runs them all.
 
+mod controls;
 mod ena;
 mod interfaces;
 pub mod network;
@@ -74,6 +75,7 @@ pub fn evaluate(s: &RouterSnapshot, policy: &Policy) -> Vec<Finding> {
     out.extend(onboarding::check(s));
     out.extend(network::check(s, policy));
     out.extend(not_checked::check(s));
+    out.extend(controls::check(s));
     out
 }
 

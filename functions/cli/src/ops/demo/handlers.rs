@@ -8,7 +8,7 @@ use ssr_core::handlers::guard::{self, GuardOutcome};
 use ssr_core::handlers::mist_webhook::MistWebhook;
 use ssr_core::handlers::stack_watch::{self, StackWatchOutcome};
 use ssr_core::handlers::watchdog::{SweepError, SweepOutcome, Watchdog};
-use ssr_core::handlers::HandlerError;
+use ssr_core::handlers::{HandlerError, Invocation};
 use ssr_core::plan::ActionStatus;
 use ssr_core::{Deadline, Deps};
 use ssr_sandbox::mist::FakeGateway;
@@ -191,7 +191,7 @@ async fn deliver_mist_webhook(
     let hook = MistWebhook::new(&world.deps.config, world.deps.secrets_client());
     let request = signed_delivery(&good_mist, event_time)?;
     let answer = hook
-        .handle_request(&world.deps, request, Deadline::NONE)
+        .handle_request(&world.deps, request, Invocation::local())
         .await;
     let summary: serde_json::Value = serde_json::from_str(&answer.body)
         .map_err(|e| DemoError::Event(format!("the webhook's answer is not JSON: {e}")))?;

@@ -9,13 +9,19 @@
 //! | `watch#<instance-id>#<start>` | `watch` | watchdog: what the episode's onboarding config says |
 //! | `overdue#<instance-id>#<start>` | `onboarding-overdue` | watchdog: the one overdue page |
 //! | `recovered#<instance-id>#<start>` | `onboarding-recovered` | watchdog: the one recovered notice |
+//! | `unverified#<instance-id>#<start>` | `onboarding-unverified` | watchdog: the one "cannot verify" notice (no Mist settings) |
+//! | `routers-adopted#<digest>` | `routers-adopted` | watchdog: the one summary of the routers a sweep adopted |
 //! | `episode#<instance-id>#<start>` | `episode` / `episode-unmeasured` | watchdog: the finished episode |
 //! | `mist-token-rejected#<date>` | `mist-token-rejected` | watchdog: Mist refused the token (once a day) |
 //! | `member-unreachable#<account>#<date>` | `member-unreachable` | watchdog: a member account not swept (once a day) |
+//! | `member-not-enrolled#<account>#<date>` | `member-not-enrolled` | watchdog: a member account never read yet (once a day) |
+//! | `member-enrolled#<account>` | `member-enrolled` | watchdog: the member account was read once (its role works) |
 //! | `watchdog#overdue-now` | `overdue-now` | watchdog: routers overdue as of the latest sweep |
 //!
 //! Every item carries `expires_at` (epoch seconds, the table's TTL attribute) except
-//! `watchdog#overdue-now`, which is replaced by every sweep that changes it.
+//! `watchdog#overdue-now`, which is replaced by every sweep that changes it, and
+//! `member-enrolled#<account>`, the history that tells a member whose role stopped working
+//! (paged) from one never enrolled (a notice): written once, kept.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,11 +35,20 @@ pub const WATCH_PREFIX: &str = "watch#";
 pub const OVERDUE_PREFIX: &str = "overdue#";
 pub const RECOVERED_PREFIX: &str = "recovered#";
 pub const EPISODE_PREFIX: &str = "episode#";
+/// `unverified#<instance-id>#<start>`: the episode's one `onboarding-unverified` notice.
+pub const UNVERIFIED_PREFIX: &str = "unverified#";
+/// `routers-adopted#<digest of the adopted episodes' keys>`: one summary per set adopted.
+pub const ROUTERS_ADOPTED_PREFIX: &str = "routers-adopted#";
 /// `mist-token-rejected#<YYYY-MM-DD>`: the one "Mist rejected the token" alert of a UTC day.
 pub const TOKEN_REJECTED_PREFIX: &str = "mist-token-rejected#";
 /// `member-unreachable#<account>#<YYYY-MM-DD>`: the one "member account not swept" alert of a
 /// UTC day for that account.
 pub const MEMBER_UNREACHABLE_PREFIX: &str = "member-unreachable#";
+/// `member-not-enrolled#<account>#<YYYY-MM-DD>`: the one "member account not enrolled" notice
+/// of a UTC day for that account.
+pub const MEMBER_NOT_ENROLLED_PREFIX: &str = "member-not-enrolled#";
+/// `member-enrolled#<account>`: a scope of the account was read at least once.
+pub const MEMBER_ENROLLED_PREFIX: &str = "member-enrolled#";
 /// The one item listing the routers overdue as of the latest sweep.
 pub const OVERDUE_NOW_PK: &str = "watchdog#overdue-now";
 /// `kind` of a finished episode whose duration was measured.
@@ -132,6 +147,16 @@ pub(crate) struct StoredEpisode {
     pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+}
+
+/// Item `member-enrolled#<account>` (no `expires_at`: the history is kept).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredMemberEnrolled {
+    pub pk: String,
+    pub kind: String,
+    pub account: String,
+    /// When a sweep first read the account (epoch seconds).
+    pub enrolled_at: i64,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -198,17 +198,22 @@ impl StateStore {
     }
 
     /// The state of many episodes (keys `<instance-id>#<start-epoch>`) and the overdue list, in
-    /// batches of 100 keys.
+    /// batches of 100 keys. `with_notices`: also whether each episode's unverified notice was
+    /// sent (read only when notices can be sent: no Mist settings).
     pub async fn episode_states(
         &self,
         episode_keys: &[String],
         now: DateTime<Utc>,
+        with_notices: bool,
     ) -> Result<(HashMap<String, EpisodeState>, Option<OverdueNow>), AwsError> {
         let mut pks = vec![OVERDUE_NOW_PK.to_string()];
         for k in episode_keys {
             pks.push(format!("{WATCH_PREFIX}{k}"));
             pks.push(format!("{OVERDUE_PREFIX}{k}"));
             pks.push(format!("{EPISODE_PREFIX}{k}"));
+            if with_notices {
+                pks.push(format!("{UNVERIFIED_PREFIX}{k}"));
+            }
         }
         let mut states: HashMap<String, EpisodeState> = HashMap::new();
         let mut overdue_now = None;
@@ -225,6 +230,10 @@ impl StateStore {
                 states.entry(k.to_string()).or_default().alerted = live;
             } else if let Some(k) = pk.strip_prefix(EPISODE_PREFIX) {
                 states.entry(k.to_string()).or_default().done = true;
+            } else if let Some(k) = pk.strip_prefix(UNVERIFIED_PREFIX) {
+                let live = from_item::<ClaimExpiry>(item)
+                    .is_some_and(|c| c.expires_at.is_none_or(|e| e >= now.timestamp()));
+                states.entry(k.to_string()).or_default().notified = live;
             }
         }
         Ok((states, overdue_now))
@@ -279,6 +288,45 @@ impl StateStore {
             expires_at: epoch(expires_at),
             account: record.account.clone(),
             region: record.region.clone(),
+        })
+        .await
+    }
+
+    /// Which of `accounts` have been read at least once (`member-enrolled#<account>`, in
+    /// batches of 100 keys). Without a table there is no history: every account counts as
+    /// enrolled.
+    pub async fn enrolled_accounts(
+        &self,
+        accounts: &[String],
+    ) -> Result<std::collections::HashSet<String>, AwsError> {
+        if self.table.is_none() {
+            return Ok(accounts.iter().cloned().collect());
+        }
+        let keys = accounts
+            .iter()
+            .map(|a| format!("{MEMBER_ENROLLED_PREFIX}{a}"))
+            .collect();
+        Ok(self
+            .batch_get(keys)
+            .await?
+            .into_iter()
+            .filter_map(from_item::<StoredMemberEnrolled>)
+            .map(|e| e.account)
+            .collect())
+    }
+
+    /// Writes `member-enrolled#<account>` once (a conditional write). `Ok(false)`: already
+    /// there, or no table.
+    pub async fn put_member_enrolled(
+        &self,
+        account: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AwsError> {
+        self.put_if_absent(StoredMemberEnrolled {
+            pk: format!("{MEMBER_ENROLLED_PREFIX}{account}"),
+            kind: "member-enrolled".into(),
+            account: account.to_string(),
+            enrolled_at: epoch(now),
         })
         .await
     }

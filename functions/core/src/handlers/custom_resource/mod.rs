@@ -106,7 +106,11 @@ pub async fn handle_request(
     let deadline = deadline.into();
     let put_deadline = deadline.less(PUT_MARGIN);
     let check_deadline = deadline.less(DEADLINE_MARGIN);
-    let (echo, answer, guard) = match read_request(event)? {
+    let request = read_request(event)?;
+    if !deps.config.enabled {
+        return answer_disabled(sender, request, put_deadline).await;
+    }
+    let (echo, answer, guard) = match request {
         Request::Delete { echo, physical } => {
             tracing::info!(
                 request_type = "Delete",
@@ -146,6 +150,36 @@ pub async fn handle_request(
         } => (echo, failed_answer(reason, physical), None),
     };
     respond(sender, echo, answer, guard, put_deadline).await
+}
+
+/// The kill switch is on (`ENABLED=false`): every request succeeds at once, nothing checked, so
+/// router stacks deploy and delete while ssr-onboard is turned off.
+async fn answer_disabled(
+    sender: &ResponseSender,
+    request: Request,
+    put_deadline: Deadline,
+) -> Result<CustomResourceOutcome, HandlerError> {
+    let (echo, physical) = match request {
+        Request::Delete { echo, physical } => (echo, physical),
+        Request::Create { echo, properties } => {
+            let physical = parse_properties(&properties).map_or_else(
+                |_| format!("{PHYSICAL_ID_PREFIX}{}", echo.logical_resource_id),
+                |p| format!("{PHYSICAL_ID_PREFIX}{}", p.instance_id),
+            );
+            (echo, physical)
+        }
+        Request::Update { echo, kept, .. } => (echo, kept),
+        Request::Unreadable { echo, physical, .. } => (echo, physical),
+    };
+    tracing::info!(
+        decision = "disabled",
+        "ssr-onboard is disabled: not checked"
+    );
+    let answer = succeeded(
+        "disabled: ssr-onboard is turned off (Enabled=false); the router is not checked",
+        physical,
+    );
+    respond(sender, echo, answer, None, put_deadline).await
 }
 
 /// Reads the request. A ResponseURL that is not an absolute http(s) URL, or none at all, can

@@ -601,3 +601,31 @@ async fn when_describe_stacks_throttles_past_the_sdk_retries_then_retried_and_th
         "the router was checked"
     );
 }
+
+#[tokio::test]
+async fn when_ssr_onboard_is_disabled_then_create_and_update_succeed_at_once_without_aws_calls() {
+    for fixture in [CREATE, UPDATE] {
+        let s = server().await;
+        // No EC2 or CloudFormation answer is mocked: any call would fail the check.
+        let d = deps(
+            &[("ENABLED", "false")],
+            mock_client!(aws_sdk_ec2, []),
+            mock_client!(aws_sdk_sns, []),
+            mock_client!(aws_sdk_dynamodb, []),
+            mock_client!(aws_sdk_cloudformation, []),
+        );
+        let out = handle_request(&d, &sender(), request(fixture, &s, &[]), in_minutes(5))
+            .await
+            .unwrap();
+        let (body, _) = only_put(&s).await;
+        assert_eq!(body["Status"], "SUCCESS", "{body}");
+        assert!(
+            body["Reason"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("disabled:"),
+            "{body}"
+        );
+        assert!(out.guard.is_none(), "nothing checked");
+    }
+}

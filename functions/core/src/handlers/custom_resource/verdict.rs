@@ -45,6 +45,16 @@ pub(super) fn judge(
     physical_on_failure: String,
 ) -> Answer {
     let id = &props.instance_id;
+    if outcome.ignored {
+        return Answer {
+            success: true,
+            reason: format!(
+                "ignored: {id} is tagged SSR-ONBOARD=ignore; ssr-onboard does not check it"
+            ),
+            physical_resource_id: physical_on_success,
+            data: BTreeMap::from([("InstanceId".to_string(), id.clone())]),
+        };
+    }
     let checked = outcome.selected && outcome.state.as_deref().is_some_and(is_guarded);
     if !checked {
         return failed_answer(
@@ -149,5 +159,35 @@ pub(super) fn answer_for(
             ),
             None,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerting::AlertOutcome;
+
+    #[test]
+    fn when_the_router_is_tagged_ignore_then_success_says_ignored() {
+        let props = GuardProperties {
+            instance_id: "i-0123456789abcdef0".into(),
+            fail_on_findings: true,
+        };
+        let outcome = GuardOutcome {
+            instance_id: props.instance_id.clone(),
+            trigger: "t".into(),
+            state: Some("running".into()),
+            selected: false,
+            ignored: true,
+            reason: "ignored: tagged SSR-ONBOARD=ignore".into(),
+            dry_run: false,
+            findings: vec![],
+            actions: vec![],
+            alert: AlertOutcome::nothing(""),
+        };
+        let a = judge(&props, &outcome, 0, "ok".into(), "bad".into());
+        assert!(a.success);
+        assert!(a.reason.starts_with("ignored:"), "{}", a.reason);
+        assert_eq!(a.physical_resource_id, "ok");
     }
 }

@@ -3,6 +3,7 @@
 //! root cause.
 
 use crate::deadline::Deadline;
+use crate::select::{Control, CONTROL_TAG_KEY};
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
@@ -113,6 +114,12 @@ async fn stack_inner(
     if complete {
         guard_stack(deps, ev, stack_id, &name, event_time, &mut o, deadline).await?;
     } else if let Some(stack) = described {
+        if Control::of(&stack.tags) == Control::Ignore {
+            // The operator silenced this router stack's failure pages.
+            o.decision = format!("stack is tagged {CONTROL_TAG_KEY}=ignore: no page");
+            tracing::info!(decision = "ignore", status, "router stack tagged ignore");
+            return Ok(o);
+        }
         alert_failure(deps, ev, &stack, status, &mut o).await?;
     }
     Ok(o)

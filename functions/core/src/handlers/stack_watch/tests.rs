@@ -1148,3 +1148,58 @@ async fn when_described_stack_is_delete_complete_then_no_op_without_events_or_pa
     assert!(o.alert.is_none());
     assert_eq!(describe.num_calls(), 1);
 }
+
+// ---------------------------------------------------------------- the hub's own events, twice
+
+#[tokio::test]
+async fn when_the_hub_accounts_stack_failure_arrives_on_the_default_bus_and_the_hub_bus_then_the_second_delivery_writes_nothing_and_pages_nobody(
+) {
+    // A delegated-administrator hub whose own account is also covered by the member StackSet:
+    // the same CloudFormation event (same id, account = the hub's) reaches stack-watch from the
+    // default bus and again from the hub bus.
+    let vars: Vec<(&str, &str)> = ALERT_VARS
+        .iter()
+        .copied()
+        .chain([("HUB_ACCOUNT_ID", "123456789012")])
+        .collect();
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let pub_rule = publish(captured.clone());
+    let describe = describe_stacks(stack(&[], &[("SSR-ROUTER", "true")]));
+    let events = failed_create_events();
+    let (put, get) = state_table();
+    let d = deps(
+        &vars,
+        mock_client!(aws_sdk_ec2, []),
+        mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&pub_rule]),
+        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put]),
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [&describe, &events]
+        ),
+    );
+    let event = json(FIX_STACK_ROLLBACK);
+    assert_eq!(event["account"], "123456789012", "the hub's own account");
+
+    let first = handle_event(&d, &sender(), event.clone(), deadline())
+        .await
+        .unwrap();
+    assert!(first.alert.as_ref().is_some_and(|a| a.sent), "{first:?}");
+    let (writes, pages) = (put.num_calls(), pub_rule.num_calls());
+    assert_eq!(pages, 1);
+
+    let second = handle_event(&d, &sender(), event, deadline())
+        .await
+        .unwrap();
+    let alert = second.alert.unwrap();
+    assert!(
+        !alert.sent && alert.reason.contains("already alerted"),
+        "{alert:?}"
+    );
+    assert_eq!(
+        put.num_calls(),
+        writes,
+        "the second delivery writes nothing"
+    );
+    assert_eq!(pub_rule.num_calls(), 1, "and pages nobody");
+}

@@ -9,12 +9,13 @@ use crate::alerting::AlertOutcome;
 use crate::alerting::{publish_once, AlertClaim};
 use crate::aws::state::items::{
     ClaimItem, WatchItem, MEMBER_UNREACHABLE_PREFIX, OVERDUE_PREFIX, RECOVERED_PREFIX,
-    TOKEN_REJECTED_PREFIX,
+    ROUTERS_ADOPTED_PREFIX, TOKEN_REJECTED_PREFIX, UNVERIFIED_PREFIX,
 };
 use crate::aws::AwsError;
 use crate::deps::Deps;
 use crate::episode::{Episode, Phase};
 use crate::onboarding_config::{inspect_bytes, OnboardingStatus};
+use crate::render::notices::{adopted_summary_alert, unverified_alert, AdoptedRouter};
 use crate::render::watchdog::{
     failed_alert, member_unreachable_alert, overdue_alert, recovered_alert, token_rejected_alert,
     EpisodeView,
@@ -86,14 +87,34 @@ pub async fn member_unreachable(
     now: DateTime<Utc>,
 ) -> Result<AlertOutcome, AwsError> {
     let alert = member_unreachable_alert(ctx, account, role, error, now);
+    daily_account_alert(
+        deps,
+        ctx,
+        alert,
+        MEMBER_UNREACHABLE_PREFIX,
+        account,
+        error,
+        now,
+    )
+    .await
+}
+
+/// Sends `alert` (about member `account`, kind from the alert) at most once per account per
+/// UTC day: claim `<prefix><account>#<date>`, recording the error.
+pub(crate) async fn daily_account_alert(
+    deps: &Deps,
+    ctx: &EventContext,
+    alert: Alert,
+    prefix: &str,
+    account: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<AlertOutcome, AwsError> {
     let once = AlertClaim {
-        pk: format!(
-            "{MEMBER_UNREACHABLE_PREFIX}{account}#{}",
-            now.format("%Y-%m-%d")
-        ),
+        pk: format!("{prefix}{account}#{}", now.format("%Y-%m-%d")),
         expires_at: now + chrono::Duration::days(2),
         item: ClaimItem {
-            kind: AlertKind::MemberUnreachable.as_str().to_string(),
+            kind: alert.kind().map_or("", AlertKind::as_str).to_string(),
             status: Some(error.to_string()),
             account: Some(account.to_string()),
             region: ctx.region.clone(),
@@ -188,6 +209,70 @@ async fn send_once(
         kind,
         delivery,
     })
+}
+
+/// Past the deadline without Mist settings: the episode's one info notice that its onboarding
+/// cannot be verified (claim `unverified#<key>`).
+pub async fn unverified(
+    deps: &Deps,
+    ctx: &EventContext,
+    e: &Episode,
+    phase: &Phase,
+    now: DateTime<Utc>,
+) -> Result<Vec<Effect>, AwsError> {
+    let alert = unverified_alert(
+        ctx,
+        &EpisodeView::from(e),
+        phase,
+        now,
+        deps.config.onboarding_deadline,
+    );
+    let a = send_once(
+        deps,
+        UNVERIFIED_PREFIX,
+        e,
+        now,
+        AlertKind::OnboardingUnverified,
+        phase.code(),
+        alert,
+    )
+    .await?;
+    Ok(vec![Effect::Alert(a)])
+}
+
+/// The one summary of the routers a sweep adopted that are not onboarded: claimed on a digest
+/// of their episode keys, so a replayed sweep that adopts the same set sends nothing.
+pub async fn adopted_summary(
+    deps: &Deps,
+    ctx: &EventContext,
+    adopted: &[(&Episode, &Phase)],
+    now: DateTime<Utc>,
+) -> Result<AlertOutcome, AwsError> {
+    use sha2::Digest;
+    let routers: Vec<AdoptedRouter<'_>> = adopted
+        .iter()
+        .map(|(e, phase)| AdoptedRouter {
+            view: EpisodeView::from(*e),
+            phase,
+            account: e.account.as_deref(),
+            region: e.region.as_deref(),
+        })
+        .collect();
+    let alert = adopted_summary_alert(ctx, &routers, deps.config.onboarding_deadline, now);
+    let mut keys: Vec<String> = adopted.iter().map(|(e, _)| e.key()).collect();
+    keys.sort();
+    let digest = sha2::Sha256::digest(keys.join(",").as_bytes());
+    let claim = AlertClaim {
+        pk: format!("{ROUTERS_ADOPTED_PREFIX}{}", hex::encode(&digest[..16])),
+        expires_at: now + chrono::Duration::days(crate::episode::RETENTION_DAYS),
+        item: ClaimItem {
+            kind: AlertKind::RoutersAdopted.as_str().to_string(),
+            ..Default::default()
+        },
+        held_reason: "already sent for these routers".into(),
+        sent_reason: "sent".into(),
+    };
+    publish_once(&deps.alerts, &deps.state, &alert, claim, now).await
 }
 
 pub async fn overdue(

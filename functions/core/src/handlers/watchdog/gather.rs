@@ -9,6 +9,7 @@ use super::SweepError;
 use crate::aws::accounts::Scope;
 use crate::aws::ec2::InstanceQuery;
 use crate::aws::state::items::OverdueNow;
+use crate::config::UnverifiedOnboarding;
 use crate::deps::{across, ScopeFailure};
 use crate::deps::{member_role_arn, Deps};
 use crate::episode::Episode;
@@ -130,7 +131,10 @@ pub(crate) async fn gather(
         }
     }
     let keys: Vec<String> = episodes.iter().map(Episode::key).collect();
-    let (mut states, overdue_before) = deps.state.episode_states(&keys, now).await?;
+    // The unverified notices can only have been sent without Mist settings.
+    let with_notices = !deps.config.mist.is_configured()
+        && deps.config.watchdog.unverified_onboarding == UnverifiedOnboarding::Notice;
+    let (mut states, overdue_before) = deps.state.episode_states(&keys, now, with_notices).await?;
     g.overdue_before = overdue_before;
     for mut e in episodes {
         let st = states.remove(&e.key()).unwrap_or_default();
@@ -139,6 +143,7 @@ pub(crate) async fn gather(
         }
         e.watch = st.watch;
         e.alerted = st.alerted;
+        e.notified = st.notified;
         g.open.push(e);
     }
     Ok(g)
@@ -187,6 +192,7 @@ pub(crate) async fn running_routers(deps: &Deps) -> Result<(usize, Vec<Episode>)
             instance_id: i.instance_id,
             watch: None,
             alerted: false,
+            notified: false,
             account: deps.account.clone(),
             region: deps.region.clone(),
         });

@@ -14,6 +14,8 @@
 //! overlapping sweeps send nothing twice.
 
 pub(crate) mod act;
+mod closing;
+mod enrollment;
 mod gather;
 pub mod outcome;
 
@@ -25,6 +27,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use tracing::Instrument;
 
+use closing::{adopted, finish, overdue_now};
 pub(crate) use gather::{gather, own_scope, Fleet};
 pub use outcome::{
     EpisodeAlert, EpisodeOutcome, MemberOutcome, MistOutcome, MistStatus, ScopeStatus, SweepError,
@@ -32,12 +35,14 @@ pub use outcome::{
 };
 
 use super::{parse_event, EventError};
-use crate::aws::state::items::{OverdueNow, WatchItem};
+use crate::aws::state::items::WatchItem;
 use crate::aws::AwsError;
 use crate::config::{Config, ConfigError};
 use crate::deadline::Deadline;
 use crate::deps::{CoveredScopes, Deps};
-use crate::episode::{plan_sweep, Decision, Episode, InventoryIndex, MistView, SweepPlan};
+use crate::episode::{
+    plan_sweep, Decision, Episode, InventoryIndex, MistView, SweepPlan, SweepRules,
+};
 use crate::mist::{MistRead, MistReader};
 use crate::render::{AlertKind, EventContext};
 
@@ -52,12 +57,13 @@ pub const INIT_BUDGET: usize = 100;
 /// Concurrent AWS calls for per-episode work.
 const CONCURRENCY: usize = 8;
 
-/// The watchdog's per-cold-start state: Mist access (one client, the cached token) and the
-/// organization's account list.
+/// The watchdog's per-cold-start state: Mist access (one client, the cached token), the
+/// organization's account list and the member accounts known enrolled.
 #[derive(Debug)]
 pub struct Watchdog {
     mist: MistReader,
     scopes: CoveredScopes,
+    enrollment: enrollment::Enrollment,
 }
 
 /// What the sweep learnt from Mist, owned (the decisions borrow a [`MistView`] of it).
@@ -84,6 +90,7 @@ impl Watchdog {
         Watchdog {
             mist: MistReader::new(config, secrets),
             scopes: CoveredScopes::default(),
+            enrollment: enrollment::Enrollment::default(),
         }
     }
 
@@ -169,13 +176,16 @@ impl Watchdog {
         let mut plan = self.decisions(deps, &open, &mist, now, &mut outcome);
         self.actions(deps, ctx, &fleet, &open, &mut plan, now, &mut outcome)
             .await;
+        adopted(deps, ctx, &open, &plan, now, &mut outcome).await;
         overdue_now(deps, fleet.overdue_before.as_ref(), plan, now, &mut outcome).await;
         finish(outcome)
     }
 
     /// Step 1: the running routers of every account and region swept (selection in core:
     /// DescribeInstances has no ENI-tag filter), their episodes and state items; each scope's
-    /// status, and an alert for a member that could not be read.
+    /// status, and for a member that could not be read an alert: `member-unreachable` when the
+    /// account was read before, a `member-not-enrolled` notice when it never was
+    /// ([`enrollment`]).
     async fn members(
         &self,
         deps: &Deps,
@@ -195,24 +205,45 @@ impl Watchdog {
         outcome.running_instances = fleet.running;
         outcome.routers = fleet.routers;
         outcome.open_episodes = fleet.open.len();
+        let history = self.enrollment.update(deps, &fleet, now).await;
+        outcome
+            .errors
+            .extend(history.errors.iter().map(ToString::to_string));
         for m in &fleet.unreachable {
             let ctx = ctx.at(m.scope.account.as_deref(), m.scope.region.as_deref(), true);
-            let alert = match m.scope.account.as_deref() {
-                Some(account) => {
-                    act::member_unreachable(deps, &ctx, account, &m.role, &m.error, now)
-                        .await
-                        .map_err(|e| {
-                            tracing::error!(error = %e, "member-unreachable alert not sent");
-                            outcome.errors.push(e.to_string());
-                        })
-                        .ok()
+            let account = m.scope.account.as_deref();
+            let status = match account {
+                Some(a) if history.never_enrolled.contains(a) => {
+                    tracing::info!(
+                        account = a,
+                        region = m.scope.region.as_deref().unwrap_or("?"),
+                        decision = "member-not-enrolled",
+                        "member account never read: a notice, not a page"
+                    );
+                    ScopeStatus::NotEnrolled
                 }
+                _ => ScopeStatus::Unreachable,
+            };
+            let alert = match account {
                 None => None,
+                Some(account) => {
+                    let sent = if status == ScopeStatus::NotEnrolled {
+                        enrollment::not_enrolled_notice(deps, &ctx, account, &m.role, &m.error, now)
+                            .await
+                    } else {
+                        act::member_unreachable(deps, &ctx, account, &m.role, &m.error, now).await
+                    };
+                    sent.map_err(|e| {
+                        tracing::error!(error = %e, status = status.as_str(), "member alert not sent");
+                        outcome.errors.push(e.to_string());
+                    })
+                    .ok()
+                }
             };
             outcome.members.push(MemberOutcome {
                 error: Some(m.error.clone()),
                 alert,
-                ..MemberOutcome::of(&m.scope, ScopeStatus::Unreachable, 0)
+                ..MemberOutcome::of(&m.scope, status, 0)
             });
         }
         for (scope, routers) in &fleet.reached {
@@ -321,18 +352,12 @@ impl Watchdog {
         now: DateTime<Utc>,
         outcome: &mut SweepOutcome,
     ) -> SweepPlan {
-        let plan = plan_sweep(
-            open,
-            &mist.view(),
-            self.mist.version_check(),
-            now,
-            deps.config.onboarding_deadline,
-        );
+        let plan = plan_sweep(open, &mist.view(), &SweepRules::of(&deps.config), now);
         for p in &plan.episodes {
             let e = &open[p.episode];
             let (id, phase, elapsed) = (e.instance_id.as_str(), p.phase.code(), p.elapsed_minutes);
             match p.decision {
-                Decision::Overdue | Decision::Finish => tracing::info!(
+                Decision::Overdue | Decision::Finish | Decision::Unverified => tracing::info!(
                     instance_id = id, phase, elapsed_minutes = elapsed,
                     decision = ?p.decision, "onboarding episode"
                 ),
@@ -379,6 +404,7 @@ impl Watchdog {
                 async move {
                     match p.decision {
                         Decision::Overdue => act::overdue(deps, &ctx, e, &p.phase, now).await,
+                        Decision::Unverified => act::unverified(deps, &ctx, e, &p.phase, now).await,
                         _ => act::finish(deps, &ctx, e, &p.phase, now).await,
                     }
                 }
@@ -421,52 +447,4 @@ impl Watchdog {
             .sort_by(|a, b| (&a.instance_id, &a.kind).cmp(&(&b.instance_id, &b.kind)));
         outcome.onboarding_seconds.sort_unstable();
     }
-}
-
-/// Step 6: the "currently overdue" list for `ssr-onboard report`, written when it changed.
-async fn overdue_now(
-    deps: &Deps,
-    before: Option<&OverdueNow>,
-    plan: SweepPlan,
-    now: DateTime<Utc>,
-    outcome: &mut SweepOutcome,
-) {
-    outcome.overdue_now = plan.overdue.len();
-    if before.map(|o| &o.routers) != Some(&plan.overdue) {
-        let list = OverdueNow {
-            as_of: now,
-            routers: plan.overdue,
-        };
-        if let Err(e) = deps.state.put_overdue_now(&list).await {
-            tracing::error!(error = %e, "could not write the overdue list");
-            outcome.errors.push(e.to_string());
-        }
-    }
-}
-
-/// The sweep's summary line, and its result: incomplete when a write failed.
-fn finish(outcome: SweepOutcome) -> Result<SweepOutcome, SweepError> {
-    tracing::info!(
-        running = outcome.running_instances,
-        routers = outcome.routers,
-        open = outcome.open_episodes,
-        initialised = outcome.initialised,
-        deferred_init = outcome.deferred_init,
-        mist = outcome.mist.status.as_str(),
-        mist_requests = outcome.mist.requests,
-        alerts_sent = outcome.alerts.iter().filter(|a| a.delivery.sent).count(),
-        finished = outcome.finished,
-        overdue_now = outcome.overdue_now,
-        errors = outcome.errors.len(),
-        decision = "swept",
-        "onboarding sweep done"
-    );
-    if let Some(first) = outcome.errors.first().cloned() {
-        return Err(SweepError::Incomplete {
-            failed: outcome.errors.len(),
-            first,
-            outcome: Box::new(outcome),
-        });
-    }
-    Ok(outcome)
 }

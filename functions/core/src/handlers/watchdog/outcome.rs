@@ -10,10 +10,14 @@ use crate::config::VersionCheck;
 use crate::episode::{Decision, PhaseCode};
 use crate::handlers::EventError;
 use crate::metrics::{
-    Measured, Metrics, Unit, ALERTS_SENT, MEMBERS_UNREACHABLE, MIST_READ_FAILURES,
-    ONBOARDING_SECONDS, ROUTERS_OVERDUE,
+    Measured, Metrics, Unit, ALERTS_SENT, MEMBERS_NOT_ENROLLED, MEMBERS_UNREACHABLE,
+    MIST_READ_FAILURES, ONBOARDING_SECONDS, ROUTERS_OVERDUE,
 };
 use crate::render::AlertKind;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
 
 /// Why a sweep failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +65,12 @@ pub struct SweepOutcome {
     pub alerts: Vec<EpisodeAlert>,
     /// Episodes finished (recorded) this sweep.
     pub finished: usize,
+    /// Episodes adopted in this sweep (first seen already past their deadline) and not
+    /// onboarded; with `ADOPT_EXISTING=summary`, `adopted_alert` lists them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub adopted: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopted_alert: Option<AlertOutcome>,
     /// How long each episode finished this sweep took to onboard, in seconds (only those whose
     /// duration is measured: see [`crate::episode::Episode::finished`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -83,7 +93,8 @@ pub struct MemberOutcome {
     pub routers: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The `member-unreachable` alert (once per account per UTC day).
+    /// The `member-unreachable` alert, or for a `not-enrolled` scope the `member-not-enrolled`
+    /// notice (each once per account per UTC day).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<AlertOutcome>,
 }
@@ -94,8 +105,12 @@ pub struct MemberOutcome {
 pub enum ScopeStatus {
     #[default]
     Ok,
-    /// The member role could not be assumed, or EC2 refused the reads.
+    /// The member role could not be assumed, or EC2 refused the reads, in an account read
+    /// before (or the hub's own): paged (`member-unreachable`).
     Unreachable,
+    /// As unreachable, but no scope of the account has ever been read: the member stack was
+    /// never deployed there (or never trusted this hub). An info notice, not a page.
+    NotEnrolled,
 }
 
 impl ScopeStatus {
@@ -104,6 +119,7 @@ impl ScopeStatus {
         match self {
             ScopeStatus::Ok => "ok",
             ScopeStatus::Unreachable => "unreachable",
+            ScopeStatus::NotEnrolled => "not-enrolled",
         }
     }
 }
@@ -200,19 +216,18 @@ impl Measured for SweepOutcome {
         let mut m = Metrics::default();
         m.count(
             ALERTS_SENT,
-            o.alerts.iter().filter(|a| a.delivery.sent).count(),
+            o.alerts.iter().filter(|a| a.delivery.sent).count()
+                + usize::from(o.adopted_alert.as_ref().is_some_and(|a| a.sent)),
         );
         m.count(ROUTERS_OVERDUE, o.overdue_now);
         if !o.members.is_empty() {
-            // An organization sweep: how many scopes were unreachable, and the overdue routers per
-            // account (dimension set [Function, Account]) so a dashboard can show where.
-            m.count(
-                MEMBERS_UNREACHABLE,
-                o.members
-                    .iter()
-                    .filter(|s| s.status != ScopeStatus::Ok)
-                    .count(),
-            );
+            // An organization sweep: how many scopes were unreachable or never enrolled, and the
+            // overdue routers per account (dimension set [Function, Account]) so a dashboard can
+            // show where.
+            let with =
+                |status: ScopeStatus| o.members.iter().filter(|s| s.status == status).count();
+            m.count(MEMBERS_UNREACHABLE, with(ScopeStatus::Unreachable));
+            m.count(MEMBERS_NOT_ENROLLED, with(ScopeStatus::NotEnrolled));
             let mut accounts: Vec<&str> = o
                 .members
                 .iter()
@@ -260,6 +275,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn when_scopes_are_unreachable_or_not_enrolled_then_each_is_counted_in_its_own_metric() {
+        let scope = |a: &str| Scope {
+            account: Some(a.into()),
+            region: Some("eu-west-1".into()),
+        };
+        let o = SweepOutcome {
+            members: vec![
+                MemberOutcome::of(&scope("111122223333"), ScopeStatus::Ok, 2),
+                MemberOutcome::of(&scope("444455556666"), ScopeStatus::Unreachable, 0),
+                MemberOutcome::of(&scope("777788889999"), ScopeStatus::NotEnrolled, 0),
+                MemberOutcome::of(&scope("222233334444"), ScopeStatus::NotEnrolled, 0),
+            ],
+            ..Default::default()
+        };
+        let m = o.metrics();
+        assert_eq!(m.get(MEMBERS_UNREACHABLE, &[]), Some(&[1.0][..]));
+        assert_eq!(m.get(MEMBERS_NOT_ENROLLED, &[]), Some(&[2.0][..]));
+        let single = SweepOutcome::default().metrics();
+        assert_eq!(single.get(MEMBERS_NOT_ENROLLED, &[]), None);
+    }
+
+    #[test]
     fn when_a_status_is_serialised_then_it_is_its_json_name() {
         for s in [
             MistStatus::NotNeeded,
@@ -272,7 +309,11 @@ mod tests {
                 Some(serde_json::Value::from(s.as_str()))
             );
         }
-        for s in [ScopeStatus::Ok, ScopeStatus::Unreachable] {
+        for s in [
+            ScopeStatus::Ok,
+            ScopeStatus::Unreachable,
+            ScopeStatus::NotEnrolled,
+        ] {
             assert_eq!(
                 serde_json::to_value(s).ok(),
                 Some(serde_json::Value::from(s.as_str()))

@@ -278,3 +278,108 @@ async fn when_server_is_down_then_unreachable() {
     assert!(matches!(err, MistError::Unreachable { .. }), "{err:?}");
     assert!(!err.to_string().contains(TOKEN));
 }
+
+/// Mist serving `resource` in pages of at most 100 items whatever `limit` asked (the 1,000 the
+/// client asks for), with `X-Page-Total` = `total` when `with_total`, `X-Page-Limit: 100`
+/// always; each page (1..=ceil(total/100)) expected exactly once.
+async fn mount_capped_pages(server: &MockServer, total: usize, with_total: bool) {
+    let pages = total.div_ceil(100);
+    for page in 1..=pages {
+        let body: Vec<_> = ((page - 1) * 100..(page * 100).min(total))
+            .map(device)
+            .collect();
+        let mut answer = ResponseTemplate::new(200)
+            .insert_header("X-Page-Limit", "100")
+            .insert_header("X-Page-Page", page.to_string().as_str())
+            .set_body_json(body);
+        if with_total {
+            answer = answer.insert_header("X-Page-Total", total.to_string().as_str());
+        }
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/orgs/{ORG}/inventory")))
+            .and(query_param("limit", "1000"))
+            .and(query_param("page", page.to_string().as_str()))
+            .respond_with(answer)
+            .expect(1)
+            .mount(server)
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn when_mist_serves_fewer_items_per_page_than_asked_then_pages_are_read_up_to_x_page_total() {
+    let server = MockServer::start().await;
+    mount_capped_pages(&server, 250, true).await;
+    let inv = MistClient::new(&server.uri(), ORG)
+        .unwrap()
+        .gateway_inventory(&SecretString::from(TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(
+        (inv.items.len(), inv.requests),
+        (250, 3),
+        "pages of 100 (not the 1,000 asked) do not end the read before the total"
+    );
+    assert_eq!(inv.items[249].name.as_deref(), Some("router-249"));
+}
+
+#[tokio::test]
+async fn when_mist_caps_the_page_without_a_total_then_its_x_page_limit_is_the_page_size() {
+    let server = MockServer::start().await;
+    mount_capped_pages(&server, 250, false).await;
+    let inv = MistClient::new(&server.uri(), ORG)
+        .unwrap()
+        .gateway_inventory(&SecretString::from(TOKEN))
+        .await
+        .unwrap();
+    assert_eq!((inv.items.len(), inv.requests), (250, 3));
+}
+
+#[tokio::test]
+async fn when_a_page_is_empty_before_the_total_then_the_read_ends_with_what_was_read() {
+    let server = MockServer::start().await;
+    for (page, n) in [(1, 100), (2, 100), (3, 0)] {
+        let body: Vec<_> = ((page - 1) * 100..(page - 1) * 100 + n)
+            .map(device)
+            .collect();
+        Mock::given(method("GET"))
+            .and(query_param("page", page.to_string().as_str()))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("X-Page-Total", "300")
+                    .set_body_json(body),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let inv = MistClient::new(&server.uri(), ORG)
+        .unwrap()
+        .gateway_inventory(&SecretString::from(TOKEN))
+        .await
+        .unwrap();
+    assert_eq!((inv.items.len(), inv.requests), (200, 3));
+}
+
+#[tokio::test]
+async fn when_x_page_total_is_never_reached_then_max_pages_bounds_the_read() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-Page-Total", "1000000")
+                .set_body_json(vec![device(1)]),
+        )
+        .expect(MAX_PAGES as u64)
+        .mount(&server)
+        .await;
+    let err = MistClient::new(&server.uri(), ORG)
+        .unwrap()
+        .gateway_inventory(&SecretString::from(TOKEN))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, MistError::Malformed { reason, .. } if reason.contains("more than 100 pages")),
+        "{err}"
+    );
+}

@@ -1,3 +1,5 @@
+use chrono::Duration;
+
 use super::*;
 
 fn dev(name: &str, mac: &str, connected: bool) -> InventoryDevice {
@@ -48,14 +50,25 @@ fn version_rule_table() {
         ("v6.3.0", Some("6.3.0-107.r1"), true),
         ("6.3.0-107.r1", Some("6.3.0-107.r1"), true),
         ("6.3", Some("6.3.4-2.r2"), true),
-        ("6.3.0", Some("6.3.01"), false),
-        ("6.3.0", Some("6.3.1-5.r1"), false),
+        // The configured version is a floor: Mist upgraded the router past it.
+        ("6.3.0", Some("6.3.01"), true),
+        ("6.3.0", Some("6.3.1-5.r1"), true),
+        ("6.3.0", Some("7.0"), true),
+        ("6.3", Some("6.3.0"), true),
         ("6.3.0", Some("6.2.5-1.r2"), false),
+        ("6.3.0", Some("5.9.9"), false),
         ("6.3.0", None, false),
-        ("6.3.0-107.r1", Some("6.3.0"), false),
+        // A side without a build matches any build of its release.
+        ("6.3.0-107.r1", Some("6.3.0"), true),
+        // Builds compare numerically when both sides have one.
+        ("6.3.0-107.r1", Some("6.3.0-99.r1"), false),
+        ("6.3.0-99.r1", Some("6.3.0-107.r1"), true),
+        // Not numbers: the prefix rule.
+        ("6.3.0", Some("garbage"), false),
+        ("lab-build", Some("lab-build-2"), true),
     ];
     for (want, have, ok) in cases {
-        assert_eq!(version_matches(want, have), ok, "{want} vs {have:?}");
+        assert_eq!(version_reaches(want, have), ok, "{want} vs {have:?}");
     }
 }
 
@@ -255,24 +268,38 @@ fn decision_table() {
         },
     };
     let at = |m: i64| t0 + Duration::minutes(m);
-    assert_eq!(decide(at(14), t0, dl, &nii, true, false), Decision::Wait);
-    assert_eq!(decide(at(15), t0, dl, &nii, true, false), Decision::Overdue);
+    // Mist configured, no adoption: the rules as they were before adoption existed.
+    let old = |now: DateTime<Utc>,
+               started_at: DateTime<Utc>,
+               deadline: Duration,
+               phase: &Phase,
+               version_known: bool,
+               alerted: bool| {
+        decide(
+            now,
+            &rules(deadline),
+            phase,
+            &EpisodeFacts {
+                started_at,
+                version_known,
+                alerted,
+                mist_configured: true,
+                ..Default::default()
+            },
+        )
+    };
+    assert_eq!(old(at(14), t0, dl, &nii, true, false), Decision::Wait);
+    assert_eq!(old(at(15), t0, dl, &nii, true, false), Decision::Overdue);
     assert_eq!(
-        decide(at(16), t0, dl, &nii, true, true),
+        old(at(16), t0, dl, &nii, true, true),
         Decision::StillOverdue
     );
-    assert_eq!(
-        decide(at(16), t0, dl, &mist_ok, true, true),
-        Decision::Finish
-    );
-    assert_eq!(
-        decide(at(3), t0, dl, &mist_ok, false, false),
-        Decision::Defer
-    );
+    assert_eq!(old(at(16), t0, dl, &mist_ok, true, true), Decision::Finish);
+    assert_eq!(old(at(3), t0, dl, &mist_ok, false, false), Decision::Defer);
     let tag = Phase::Onboarded {
         by: OnboardedBy::Tag,
     };
-    assert_eq!(decide(at(3), t0, dl, &tag, false, false), Decision::Finish);
+    assert_eq!(old(at(3), t0, dl, &tag, false, false), Decision::Finish);
     let device = match &mist_ok {
         Phase::Onboarded {
             by: OnboardedBy::Mist { device, .. },
@@ -284,15 +311,94 @@ fn decision_table() {
         counts_as_onboarded,
     };
     assert_eq!(
-        decide(at(16), t0, dl, &no_stats(true), true, true),
+        old(at(16), t0, dl, &no_stats(true), true, true),
         Decision::Finish
     );
     assert_eq!(
-        decide(at(3), t0, dl, &no_stats(true), false, false),
+        old(at(3), t0, dl, &no_stats(true), false, false),
         Decision::Defer
     );
     assert_eq!(
-        decide(at(16), t0, dl, &no_stats(false), true, false),
+        old(at(16), t0, dl, &no_stats(false), true, false),
         Decision::Overdue
     );
+}
+
+fn rules(deadline: Duration) -> crate::episode::SweepRules {
+    crate::episode::SweepRules {
+        check: VersionCheck::WhenReported,
+        deadline,
+        adopt: crate::config::AdoptExisting::Summary,
+        unverified: crate::config::UnverifiedOnboarding::Notice,
+    }
+}
+
+#[test]
+fn when_a_router_is_adopted_then_it_is_never_paged_and_onboarding_still_finishes_it() {
+    let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    let r = rules(Duration::minutes(15));
+    let facts = EpisodeFacts {
+        started_at: t0,
+        version_known: true,
+        adopted: true,
+        mist_configured: true,
+        ..Default::default()
+    };
+    let days_later = t0 + Duration::days(3);
+    assert_eq!(
+        decide(days_later, &r, &Phase::NotInInventory, &facts),
+        Decision::Adopted
+    );
+    let tag = Phase::Onboarded {
+        by: OnboardedBy::Tag,
+    };
+    assert_eq!(decide(days_later, &r, &tag, &facts), Decision::Finish);
+    // Past its deadline with its config not read yet: wait for the read, never page now.
+    let awaiting = EpisodeFacts {
+        adopted: false,
+        version_known: false,
+        awaiting_adoption: true,
+        ..facts
+    };
+    assert_eq!(
+        decide(days_later, &r, &Phase::NotInInventory, &awaiting),
+        Decision::Defer
+    );
+}
+
+#[test]
+fn when_mist_is_not_configured_then_the_deadline_sends_one_notice_or_pages_as_configured() {
+    let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    let unknown = Phase::Unknown {
+        reason: "Mist not configured (MIST_ORG_ID is not set)".into(),
+    };
+    let facts = EpisodeFacts {
+        started_at: t0,
+        version_known: true,
+        mist_configured: false,
+        ..Default::default()
+    };
+    let r = rules(Duration::minutes(15));
+    let at = |m: i64| t0 + Duration::minutes(m);
+    assert_eq!(decide(at(14), &r, &unknown, &facts), Decision::Wait);
+    assert_eq!(decide(at(15), &r, &unknown, &facts), Decision::Unverified);
+    let notified = EpisodeFacts {
+        notified: true,
+        ..facts
+    };
+    assert_eq!(
+        decide(at(60), &r, &unknown, &notified),
+        Decision::StillUnverified
+    );
+    let page = crate::episode::SweepRules {
+        unverified: crate::config::UnverifiedOnboarding::Page,
+        ..r
+    };
+    assert_eq!(decide(at(15), &page, &unknown, &facts), Decision::Overdue);
+    // Mist configured but failing still pages, saying its status is unknown.
+    let failing = EpisodeFacts {
+        mist_configured: true,
+        ..facts
+    };
+    assert_eq!(decide(at(15), &r, &unknown, &failing), Decision::Overdue);
 }

@@ -24,6 +24,7 @@ fn view<'a>(interfaces: &'a [Interface], note: Option<&'a str>) -> EpisodeView<'
         interfaces,
         ssr_version: Some("6.3.0-107.r1"),
         onboarding_note: note,
+        snoozed_until: None,
     }
 }
 

@@ -15,6 +15,7 @@ fn view<'a>(interfaces: &'a [Interface], label: &'a str) -> EpisodeView<'a> {
         interfaces,
         ssr_version: Some("6.3.0"),
         onboarding_note: None,
+        snoozed_until: None,
     }
 }
 
@@ -277,4 +278,29 @@ fn durations_read_naturally() {
     assert_eq!(human_duration(Duration::minutes(119)), "119 min");
     assert_eq!(human_duration(Duration::minutes(125)), "2 h 5 min");
     assert_eq!(human_duration(Duration::minutes(3 * 1440 + 61)), "3 d 1 h");
+}
+
+#[test]
+fn when_a_snooze_has_ended_then_the_page_says_the_router_was_snoozed() {
+    let interfaces = [eni("eni-w", 0, Some("WAN"))];
+    let mut v = view(&interfaces, "r1");
+    let t0 = v.started_at;
+    v.snoozed_until = Some(t0 + Duration::hours(1));
+    let at = |m: i64| t0 + Duration::minutes(m);
+    let after = overdue_alert(
+        &ctx(),
+        &v,
+        &Phase::NotInInventory,
+        at(61),
+        Duration::minutes(15),
+    );
+    assert!(after.body.contains("was snoozed until"), "{}", after.body);
+    let during = overdue_alert(
+        &ctx(),
+        &v,
+        &Phase::NotInInventory,
+        at(30),
+        Duration::minutes(15),
+    );
+    assert!(!during.body.contains("snoozed"), "{}", during.body);
 }

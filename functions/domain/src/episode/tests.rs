@@ -1,0 +1,255 @@
+use super::*;
+use crate::mist_model::{GatewayStats, InventoryDevice};
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
+}
+
+fn episode(id: &str, name: &str, alerted: bool, version: Option<&str>) -> Episode {
+    Episode {
+        instance_id: id.into(),
+        instance_type: Some("c5.xlarge".into()),
+        key_name: None,
+        launch_time: t0(),
+        tags: BTreeMap::from([("Name".to_string(), name.to_string())]),
+        interfaces: vec![],
+        started_at: t0(),
+        watch: Some(WatchItem {
+            router_name: None,
+            ssr_version: version.map(String::from),
+            onboarding_note: None,
+            first_seen_at: t0(),
+        }),
+        alerted,
+        notified: false,
+        account: Some("444455556666".into()),
+        region: Some("eu-west-1".into()),
+    }
+}
+
+fn device(name: &str, mac: &str, connected: bool) -> InventoryDevice {
+    InventoryDevice {
+        name: Some(name.into()),
+        mac: Some(mac.into()),
+        serial: None,
+        model: None,
+        device_type: Some("gateway".into()),
+        connected: Some(connected),
+        site_id: None,
+    }
+}
+
+fn rules(adopt: AdoptExisting) -> SweepRules {
+    SweepRules {
+        check: VersionCheck::WhenReported,
+        deadline: Duration::minutes(15),
+        adopt,
+        unverified: UnverifiedOnboarding::Notice,
+    }
+}
+
+fn stats(mac: &str, version: &str) -> GatewayStats {
+    GatewayStats {
+        mac: Some(mac.into()),
+        version: Some(version.into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn when_a_sweep_runs_past_the_deadline_then_unonboarded_routers_page_once_and_onboarded_ones_finish(
+) {
+    let inv = InventoryIndex::new(
+        vec![
+            device("good", "0a0000000001", true),
+            device("old", "0a0000000002", true),
+        ],
+        vec![
+            stats("0a0000000001", "6.3.0-107.r1"),
+            stats("0a0000000002", "6.2.5-1.r2"),
+        ],
+    );
+    let episodes = vec![
+        episode("i-good", "good", true, Some("6.3.0")),
+        episode("i-old", "old", false, Some("6.3.0")),
+        episode("i-absent", "absent", true, Some("6.3.0")),
+    ];
+    let now = t0() + Duration::minutes(16);
+    let plan = plan_sweep(
+        &episodes,
+        &MistView::Inventory(&inv),
+        &rules(AdoptExisting::Summary),
+        now,
+    );
+    let decisions: Vec<(&str, Decision, &str)> = plan
+        .episodes
+        .iter()
+        .map(|p| {
+            (
+                episodes[p.episode].instance_id.as_str(),
+                p.decision,
+                p.phase.code(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        vec![
+            ("i-good", Decision::Finish, "onboarded"),
+            ("i-old", Decision::Overdue, "version-mismatch"),
+            ("i-absent", Decision::StillOverdue, "not-in-inventory"),
+        ]
+    );
+    let overdue: Vec<&str> = plan
+        .overdue
+        .iter()
+        .map(|o| o.instance_id.as_str())
+        .collect();
+    assert_eq!(overdue, vec!["i-absent", "i-old"], "sorted, both overdue");
+    assert_eq!(plan.actions().count(), 2, "one page and one finish");
+}
+
+#[test]
+fn when_mist_is_unavailable_then_overdue_routers_still_page_with_the_reason() {
+    let episodes = vec![episode("i-1", "r", false, Some("6.3.0"))];
+    let plan = plan_sweep(
+        &episodes,
+        &MistView::Unavailable("Mist API answered 500".into()),
+        &rules(AdoptExisting::Summary),
+        t0() + Duration::minutes(20),
+    );
+    assert_eq!(plan.episodes[0].decision, Decision::Overdue);
+    assert!(plan.episodes[0].phase.describe().contains("500"));
+}
+
+#[test]
+fn when_an_old_router_is_first_seen_onboarded_after_its_deadline_then_its_duration_is_not_measured()
+{
+    let mut e = episode("i-1", "r", false, None);
+    let now = t0() + Duration::hours(3);
+    if let Some(w) = e.watch.as_mut() {
+        w.first_seen_at = now;
+    }
+    let tag = Phase::Onboarded {
+        by: OnboardedBy::Tag,
+    };
+    let (record, measured) = e.finished(&tag, now, Duration::minutes(15));
+    assert!(!measured);
+    assert_eq!(record.onboarded_by.as_deref(), Some("tag"));
+    e.alerted = true;
+    assert!(
+        e.finished(&tag, now, Duration::minutes(15)).1,
+        "alerted episodes are measured"
+    );
+}
+
+/// An episode the watchdog first saw (read its config) at `first_seen`.
+fn seen_at(id: &str, first_seen: DateTime<Utc>) -> Episode {
+    let mut e = episode(id, id, false, Some("6.3.0"));
+    if let Some(w) = e.watch.as_mut() {
+        w.first_seen_at = first_seen;
+    }
+    e
+}
+
+#[test]
+fn when_routers_were_running_before_the_watchdog_then_they_are_adopted_and_listed_once() {
+    let now = t0() + Duration::hours(5);
+    let episodes = vec![
+        seen_at("i-adopted-now", now),
+        seen_at("i-adopted-earlier", now - Duration::hours(1)),
+        seen_at("i-new", t0() + Duration::minutes(1)),
+    ];
+    let inv = InventoryIndex::new(vec![], vec![]);
+    let plan = plan_sweep(
+        &episodes,
+        &MistView::Inventory(&inv),
+        &rules(AdoptExisting::Summary),
+        now,
+    );
+    let decisions: Vec<Decision> = plan.episodes.iter().map(|p| p.decision).collect();
+    assert_eq!(
+        decisions,
+        [Decision::Adopted, Decision::Adopted, Decision::Overdue],
+        "adopted routers never page; a router seen before its deadline still does"
+    );
+    assert_eq!(
+        plan.adopted_now,
+        [0],
+        "only the router adopted in this sweep"
+    );
+    let overdue: Vec<&str> = plan
+        .overdue
+        .iter()
+        .map(|o| o.instance_id.as_str())
+        .collect();
+    assert_eq!(overdue, ["i-new"]);
+
+    let silent = plan_sweep(
+        &episodes,
+        &MistView::Inventory(&inv),
+        &rules(AdoptExisting::Silent),
+        now,
+    );
+    assert!(silent.adopted_now.is_empty());
+    assert_eq!(silent.episodes[0].decision, Decision::Adopted);
+
+    let page = plan_sweep(
+        &episodes,
+        &MistView::Inventory(&inv),
+        &rules(AdoptExisting::Page),
+        now,
+    );
+    let decisions: Vec<Decision> = page.episodes.iter().map(|p| p.decision).collect();
+    assert_eq!(
+        decisions,
+        [Decision::Overdue; 3],
+        "ADOPT_EXISTING=page: as before"
+    );
+}
+
+#[test]
+fn when_no_mist_settings_then_a_first_sweep_hours_after_launch_pages_nobody() {
+    let now = t0() + Duration::hours(5);
+    // Launched 20 minutes ago, seen a minute after launch.
+    let mut young = seen_at("i-new", now - Duration::minutes(19));
+    young.started_at = now - Duration::minutes(20);
+    let episodes = vec![seen_at("i-old", now), young];
+    let plan = plan_sweep(
+        &episodes,
+        &MistView::NotConfigured("MIST_ORG_ID is not set".into()),
+        &rules(AdoptExisting::Summary),
+        now,
+    );
+    let decisions: Vec<Decision> = plan.episodes.iter().map(|p| p.decision).collect();
+    assert_eq!(decisions, [Decision::Adopted, Decision::Unverified]);
+    assert!(plan.overdue.is_empty(), "nothing is known to be overdue");
+}
+
+#[test]
+fn when_a_router_is_snoozed_then_it_waits_until_the_time_and_then_pages_once() {
+    let mut e = episode("i-1", "r", false, Some("6.3.0"));
+    e.tags.insert(
+        "SSR-ONBOARD-SNOOZE-UNTIL".into(),
+        (t0() + Duration::hours(2)).to_rfc3339(),
+    );
+    let inv = InventoryIndex::new(vec![], vec![]);
+    let plan_at = |now| {
+        plan_sweep(
+            std::slice::from_ref(&e),
+            &MistView::Inventory(&inv),
+            &rules(AdoptExisting::Summary),
+            now,
+        )
+    };
+    let snoozed = plan_at(t0() + Duration::minutes(30));
+    assert_eq!(snoozed.episodes[0].decision, Decision::Snoozed);
+    assert_eq!(
+        snoozed.overdue.len(),
+        1,
+        "still listed as overdue, not paged"
+    );
+    assert_eq!(snoozed.actions().count(), 0);
+    let after = plan_at(t0() + Duration::hours(2));
+    assert_eq!(after.episodes[0].decision, Decision::Overdue);
+}
