@@ -505,3 +505,62 @@ async fn when_one_member_account_cannot_be_assumed_then_the_others_are_audited_w
     assert!(text.contains("aws sts assume-role"), "{text}");
     assert!(text.contains("NOT audited"), "{text}");
 }
+
+#[tokio::test]
+async fn when_routers_are_tagged_ignore_or_monitor_then_fix_writes_to_neither_and_ignored_is_listed(
+) {
+    let aws = TestAws::start().await;
+    let vpc = aws.guide_vpc().await;
+    let ignored = aws
+        .launch_router(&vpc, &RouterSpec::guide("audit-ignored"))
+        .await;
+    let monitored = aws
+        .launch_router(&vpc, &RouterSpec::guide("audit-monitored"))
+        .await;
+    for (id, value) in [
+        (&ignored.instance_id, "ignore"),
+        (&monitored.instance_id, "monitor"),
+    ] {
+        aws.ec2
+            .create_tags()
+            .resources(id)
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key("SSR-ONBOARD")
+                    .value(value)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateTags");
+    }
+    aws.start_recording().await;
+
+    let out = cli(
+        aws.emulator.endpoint(),
+        &["audit", "--fix", "--output", "json"],
+    );
+
+    let doc = json(&out);
+    assert_eq!(aws.ec2_write_calls().await, Vec::<String>::new(), "{doc}");
+    let routers = doc["routers"].as_array().expect("routers");
+    let by_id = |id: &str| {
+        routers
+            .iter()
+            .find(|r| r["instance_id"] == id)
+            .unwrap_or_else(|| panic!("{id} listed: {doc}"))
+    };
+    let i = by_id(&ignored.instance_id);
+    assert_eq!(i["control"], "ignore");
+    assert_eq!(i["checked"], false);
+    let m = by_id(&monitored.instance_id);
+    assert_eq!(m["control"], "monitor");
+    assert!(codes(m).iter().any(|c| c == "SRC_DST_CHECK_ENABLED"));
+    assert!(m["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .all(|a| a["status"] == "planned"));
+    let text = stdout(&cli(aws.emulator.endpoint(), &["audit"]));
+    assert!(text.contains("ignored (SSR-ONBOARD=ignore)"), "{text}");
+}

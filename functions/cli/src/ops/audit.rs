@@ -18,6 +18,7 @@ use ssr_core::findings::{Finding, Severity};
 use ssr_core::handlers::guard::{check_and_fix, observe_described, Observed};
 use ssr_core::instance_state::is_guarded;
 use ssr_core::plan::{ActionResult, ActionStatus};
+use ssr_core::select::{Control, STACK_NAME_TAG};
 use ssr_core::snapshot::{InstanceFacts, Interface};
 use ssr_core::{Config, Deadline, Deps};
 
@@ -100,11 +101,20 @@ pub struct RouterAudit {
     pub stack: Option<String>,
     /// Why this instance counts as a router.
     pub selected_because: String,
-    /// False when the router is in a state the rules do not check (e.g. stopping).
+    /// False when the router is in a state the rules do not check (e.g. stopping), or is
+    /// tagged `SSR-ONBOARD=ignore`.
     pub checked: bool,
+    /// The router's `SSR-ONBOARD` tag: `ignore` (not checked, never written) or `monitor`
+    /// (checked, never written, even with `--fix`).
+    #[serde(skip_serializing_if = "is_managed")]
+    pub control: Control,
     pub findings: Vec<Finding>,
     /// Planned (check, dry-run) or applied (fix) actions with their status.
     pub actions: Vec<ActionResult>,
+}
+
+fn is_managed(c: &Control) -> bool {
+    *c == Control::Manage
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -187,14 +197,39 @@ async fn audit_instance(
     attached: Vec<Interface>,
     dry_run: bool,
 ) -> Result<Option<RouterAudit>, AwsError> {
+    let (instance_id, name, instance_type, stack) = (
+        instance.instance_id.clone(),
+        instance.tags.get("Name").cloned(),
+        instance.instance_type.clone(),
+        instance.tags.get(STACK_NAME_TAG).cloned(),
+    );
     let (snapshot, selection) = match observe_described(deps, instance, attached).await? {
         Observed::Router {
             snapshot,
             selection,
         } => (snapshot, selection),
+        // Listed, so the operator sees it is ignored on purpose; nothing more is read.
+        Observed::Unselected { state, selection } if selection.control == Control::Ignore => {
+            return Ok(Some(RouterAudit {
+                account: None,
+                region: None,
+                name: name.unwrap_or_else(|| instance_id.clone()),
+                instance_id,
+                state,
+                instance_type,
+                stack,
+                selected_because: selection.reason,
+                checked: false,
+                control: Control::Ignore,
+                findings: vec![],
+                actions: vec![],
+            }))
+        }
         Observed::Unselected { .. } | Observed::NotFound => return Ok(None),
     };
     let checked = is_guarded(&snapshot.state);
+    // `SSR-ONBOARD=monitor`: checked, never written (even with --fix).
+    let dry_run = dry_run || selection.control == Control::Monitor;
     let (findings, actions) = if checked {
         check_and_fix(deps, &snapshot, dry_run, Deadline::NONE).await
     } else {
@@ -217,6 +252,7 @@ async fn audit_instance(
         stack: snapshot.stack_name().map(String::from),
         selected_because: selection.reason,
         checked,
+        control: selection.control,
         findings,
         actions,
     }))

@@ -121,9 +121,14 @@ pub fn render_text(report: &AuditReport, style: &Style) -> String {
             row
         };
         if !r.checked {
+            let why = if r.control == Control::Ignore {
+                "ignored (SSR-ONBOARD=ignore)"
+            } else {
+                "not checked in this state"
+            };
             t.row(lead(vec![
                 "-".into(),
-                Cell::colored("not checked in this state", Color::Dim),
+                Cell::colored(why, Color::Dim),
                 "".into(),
                 "".into(),
             ]));

@@ -28,6 +28,7 @@ fn router(status: ActionStatus) -> RouterAudit {
         stack: None,
         selected_because: "tag".into(),
         checked: true,
+        control: Control::Manage,
         findings: vec![Finding {
             fixed: status == ActionStatus::Applied,
             ..finding
