@@ -10,6 +10,18 @@ const BIN: &str = "ssr-onboard";
 
 /// docs/cli.md, read at build time so a moved file fails loudly.
 const CLI_DOC: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/cli.md"));
+/// The README and the docs that show `ssr-onboard` commands or deploy commands.
+const README: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"));
+const DEPLOY_DOC: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/deploy.md"));
+const WATCHDOG_DOC: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../docs/watchdog.md"
+));
+/// The template whose parameters the README's `sam deploy` passes.
+const TEMPLATE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../infra/template.yaml"
+));
 
 /// One shell line's words, split as sh would for these examples: single and double quotes,
 /// backslash escapes outside single quotes, `#` comments, and `|`, `||`, `&&`, `;` as command
@@ -153,6 +165,9 @@ fn when_every_documented_example_is_parsed_then_clap_accepts_it() {
         .map(|(name, text)| (format!("`{name} --help`"), text))
         .collect();
     sources.push(("docs/cli.md".to_string(), code_blocks(CLI_DOC)));
+    sources.push(("README.md".to_string(), code_blocks(README)));
+    sources.push(("docs/deploy.md".to_string(), code_blocks(DEPLOY_DOC)));
+    sources.push(("docs/watchdog.md".to_string(), code_blocks(WATCHDOG_DOC)));
 
     let mut checked = 0;
     let mut refused = Vec::new();
@@ -194,5 +209,65 @@ fn when_shell_lines_are_split_then_quotes_comments_pipes_and_assignments_are_hon
             ],
             vec!["ssr-onboard", "invoke", "mist-webhook", "--event", "-"],
         ]
+    );
+}
+
+/// The names of the template's `Parameters` (the two-space-indented keys of that section).
+fn template_parameters(template: &str) -> Vec<String> {
+    let section = template
+        .split("\nParameters:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nConditions:\n").next())
+        .unwrap_or("");
+    section
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.trim_end().ends_with(':'))
+        .map(|l| l.trim().trim_end_matches(':').to_string())
+        .collect()
+}
+
+/// The `Key` of every `Key=Value` after `--parameter-overrides` in `text` (continued lines
+/// joined).
+fn overridden_parameters(text: &str) -> Vec<String> {
+    let joined = text.replace("\\\n", " ");
+    let mut names = Vec::new();
+    for line in joined.lines() {
+        let words = shell_words(line);
+        let mut after = words
+            .iter()
+            .skip_while(|w| w.as_str() != "--parameter-overrides")
+            .skip(1);
+        for w in after.by_ref() {
+            match w.split_once('=') {
+                Some((k, _)) if k.chars().next().is_some_and(|c| c.is_ascii_uppercase()) => {
+                    names.push(k.to_string())
+                }
+                _ => break,
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn when_the_readme_deploys_with_parameter_overrides_then_each_is_a_template_parameter() {
+    let declared = template_parameters(TEMPLATE);
+    assert!(declared.iter().any(|p| p == "AlertEmail"), "{declared:?}");
+    let passed = overridden_parameters(&code_blocks(README));
+    assert!(
+        passed.iter().any(|p| p == "MistTokenSecretArn"),
+        "the README's deploy command was not found: {passed:?}"
+    );
+    let unknown: Vec<&String> = passed.iter().filter(|p| !declared.contains(p)).collect();
+    assert!(
+        unknown.is_empty(),
+        "README passes parameters the template lacks: {unknown:?}"
+    );
+    // The check itself: a parameter the template lacks is reported.
+    let doctored =
+        overridden_parameters("sam deploy --parameter-overrides NoSuchParam=1 DryRun=true");
+    assert!(
+        doctored.contains(&"NoSuchParam".to_string())
+            && !declared.contains(&"NoSuchParam".to_string())
     );
 }
