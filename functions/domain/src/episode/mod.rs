@@ -88,10 +88,22 @@ impl Episode {
             .collect()
     }
 
-    pub fn onboarded_tag(&self) -> bool {
+    /// The instance carries `SSR-ONBOARDED=true` now.
+    pub fn onboarded_tag_set(&self) -> bool {
         self.tags
             .get(ONBOARDED_TAG_KEY)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+
+    /// `SSR-ONBOARDED=true` closes this episode: the tag was added during it (it was absent when
+    /// the episode was first seen). A tag left from an earlier episode does not, so it never
+    /// mutes a router for good.
+    pub fn onboarded_tag(&self) -> bool {
+        self.onboarded_tag_set()
+            && self
+                .watch
+                .as_ref()
+                .is_some_and(|w| !w.onboarded_tag_at_start)
     }
 
     pub fn wanted_version(&self) -> Option<&str> {

@@ -12,6 +12,9 @@ pub struct WatchItem {
     pub ssr_version: Option<String>,
     pub onboarding_note: Option<String>,
     pub first_seen_at: DateTime<Utc>,
+    /// The instance already carried `SSR-ONBOARDED=true` when this episode was first seen: a
+    /// tag left from an earlier episode, which does not close this one.
+    pub onboarded_tag_at_start: bool,
 }
 
 /// A finished onboarding episode (item `episode#<instance-id>#<start-epoch>`).

@@ -15,6 +15,7 @@ fn episode(id: &str, name: &str, alerted: bool, version: Option<&str>) -> Episod
         interfaces: vec![],
         started_at: t0(),
         watch: Some(WatchItem {
+            onboarded_tag_at_start: false,
             router_name: None,
             ssr_version: version.map(String::from),
             onboarding_note: None,
@@ -252,4 +253,18 @@ fn when_a_router_is_snoozed_then_it_waits_until_the_time_and_then_pages_once() {
     assert_eq!(snoozed.actions().count(), 0);
     let after = plan_at(t0() + Duration::hours(2));
     assert_eq!(after.episodes[0].decision, Decision::Overdue);
+}
+
+#[test]
+fn when_the_onboarded_tag_was_there_when_the_episode_began_then_it_does_not_close_it() {
+    let mut e = episode("i-1", "r", false, Some("6.3.0"));
+    e.tags.insert("SSR-ONBOARDED".into(), "true".into());
+    assert!(e.onboarded_tag(), "added during the episode: closes it");
+    if let Some(w) = e.watch.as_mut() {
+        w.onboarded_tag_at_start = true;
+    }
+    assert!(e.onboarded_tag_set(), "left from an earlier episode");
+    assert!(!e.onboarded_tag(), "a stale tag does not mute the router");
+    e.watch = None;
+    assert!(!e.onboarded_tag(), "not read yet: not counted");
 }

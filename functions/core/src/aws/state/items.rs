@@ -125,6 +125,9 @@ pub(crate) struct StoredWatch {
     pub ssr_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboarding_note: Option<String>,
+    /// Absent in items written before this field existed: read as false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub onboarded_tag_at_start: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -184,6 +187,7 @@ impl StoredWatch {
             ssr_version: self.ssr_version.filter(|s| !s.is_empty()),
             onboarding_note: self.onboarding_note.filter(|s| !s.is_empty()),
             first_seen_at: from_epoch(self.first_seen_at).unwrap_or(fallback_seen),
+            onboarded_tag_at_start: self.onboarded_tag_at_start,
         }
     }
 }

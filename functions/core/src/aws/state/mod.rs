@@ -258,6 +258,7 @@ impl StateStore {
             router_name: w.router_name.clone(),
             ssr_version: w.ssr_version.clone(),
             onboarding_note: w.onboarding_note.clone(),
+            onboarded_tag_at_start: w.onboarded_tag_at_start,
         })
         .await
     }

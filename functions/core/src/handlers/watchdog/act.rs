@@ -165,6 +165,7 @@ pub async fn init_watch(deps: &Deps, e: &Episode, now: DateTime<Utc>) -> WatchIt
         ssr_version,
         onboarding_note,
         first_seen_at: now,
+        onboarded_tag_at_start: e.onboarded_tag_set(),
     };
     if let Err(err) = deps
         .state
