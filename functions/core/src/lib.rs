@@ -21,7 +21,7 @@
 //! → record state → render + publish once → JSON outcome + EMF metrics.
 
 pub use ssr_domain::{
-    config, deadline, episode, findings, function, instance_state, label, mist_model,
+    check, config, deadline, episode, findings, function, instance_state, label, mist_model,
     onboarding_config, plan, render, rules, select, snapshot, stack,
 };
 

@@ -5,6 +5,7 @@
 
 pub mod chat;
 pub mod guard;
+pub mod incident;
 pub mod kind;
 pub mod notices;
 pub mod operational;
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use incident::{Action, IncidentKey};
 pub use kind::AlertKind;
 
 /// SNS subjects must be under 100 ASCII characters with no line breaks.
