@@ -21,8 +21,8 @@
 //! → record state → render + publish once → JSON outcome + EMF metrics.
 
 pub use ssr_domain::{
-    check, config, deadline, episode, findings, function, instance_state, label, mist_model,
-    onboarding_config, plan, render, rules, select, snapshot, stack,
+    build_info, check, config, deadline, episode, findings, function, instance_state, label,
+    mist_model, onboarding_config, plan, render, rules, select, snapshot, stack,
 };
 
 pub mod alerting;

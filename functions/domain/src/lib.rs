@@ -14,6 +14,7 @@
 //! - [`label`]: the one router label rule; [`function`]: which of the four functions.
 //! - [`render`]: the text a person acts on (guard, stack, watchdog, chat).
 
+pub mod build_info;
 pub mod check;
 pub mod config;
 pub mod deadline;
