@@ -38,12 +38,14 @@ pub fn is_instance_id(id: &str) -> bool {
     })
 }
 
-/// The WAN interface of a router: the first tagged WAN, else device index 0 (the guide's ge-0-0
-/// Public).
+/// The WAN interface of a router: the tagged WAN with the lowest device index (then ENI id),
+/// else device index 0 (the guide's ge-0-0 Public). The same whatever order the interfaces are
+/// listed in (with several tagged WANs, the first in the adapter's device-index order).
 pub fn wan_interface_of(interfaces: &[Interface]) -> Option<&Interface> {
     interfaces
         .iter()
-        .find(|i| i.role() == Some(Role::Wan))
+        .filter(|i| i.role() == Some(Role::Wan))
+        .min_by_key(|i| (i.device_index.unwrap_or(i32::MAX), i.eni_id.as_str()))
         .or_else(|| interfaces.iter().find(|i| i.device_index == Some(0)))
 }
 

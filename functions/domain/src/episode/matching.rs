@@ -1,8 +1,8 @@
 //! The one rule that says which Mist device is which router: the MAC address first (one of the
 //! router's interfaces), else the name (the onboarding config's `name`, compared without case
 //! or surrounding blanks). A MAC match is the router itself; a name match is trusted only when
-//! it is the one candidate. The sweep applies it through [`super::InventoryIndex::find`], the
-//! webhook through [`router_of_device`].
+//! it is the one candidate. The sweep applies it through [`super::InventoryIndex::find`] and
+//! [`super::InventoryIndex::names_trusted`], the webhook through [`router_of_device`].
 
 use serde::Serialize;
 
