@@ -8,6 +8,10 @@
 //!
 //! Every invocation, errors included, prints its metrics as EMF lines on stdout
 //! ([`crate::metrics`]): the outcome's (or the failure's) and `DurationMs`.
+//!
+//! Which build runs: the cold start logs one `cold start` line with `version`
+//! ([`crate::build_info::describe`], e.g. `0.1.0 (0123456789ab)`), and every JSON object a
+//! function returns carries the same `version` ([`result_json`]).
 
 use std::future::Future;
 use std::time::Instant;
@@ -72,11 +76,38 @@ impl From<ConfigError> for FunctionError {
 /// AWS chain).
 pub async fn init() -> Result<Deps, FunctionError> {
     telemetry::init_lambda();
+    log_cold_start();
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         FunctionError::from(e)
     })?;
     Ok(Deps::from_env(config).await)
+}
+
+/// The cold start's line: which build this execution environment runs (`version`).
+pub fn log_cold_start() {
+    tracing::info!(version = crate::build_info::describe_static(), "cold start");
+}
+
+/// The key every JSON result carries: [`crate::build_info::describe`].
+pub const VERSION_KEY: &str = "version";
+
+/// What Lambda returns for `out`: its JSON, and when that is an object, with
+/// [`VERSION_KEY`] = the build (one place for every function). A result that has its own
+/// `version` keeps it (the preflight report's, which is the same build). A Function URL response
+/// (an object with `statusCode`: mist-webhook's answer to Mist) is returned as it is: its fields
+/// are the HTTP response, and a URL any caller can reach does not announce its build.
+pub fn result_json<O: Serialize>(out: &O) -> Result<Value, FunctionError> {
+    let mut value = serde_json::to_value(out)
+        .map_err(|e| FunctionError::new("Serialization", e.to_string()))?;
+    if let Value::Object(fields) = &mut value {
+        if !fields.contains_key("statusCode") {
+            fields
+                .entry(VERSION_KEY)
+                .or_insert_with(|| Value::String(crate::build_info::describe_static().into()));
+        }
+    }
+    Ok(value)
 }
 
 /// The invocation's deadline (the Lambda context's `deadline`, epoch milliseconds).
@@ -132,8 +163,7 @@ where
                 tracing::error!(error_type = e.error_type, error = %e.message, "invocation failed");
                 Diagnostic::from(e)
             })?;
-            serde_json::to_value(out)
-                .map_err(|e| Diagnostic::from(FunctionError::new("Serialization", e.to_string())))
+            result_json(&out).map_err(Diagnostic::from)
         }
     }))
     .await
@@ -183,6 +213,75 @@ mod tests {
             "the context's deadline: {:?}",
             inv.deadline
         );
+    }
+
+    #[test]
+    fn when_a_function_returns_an_object_then_the_result_carries_the_build_version() {
+        let out = serde_json::json!({"instance_id": "i-0123456789abcdef0", "findings": []});
+        let v = result_json(&out).expect("serialises");
+        assert_eq!(v["version"], crate::build_info::describe());
+        assert_eq!(v["instance_id"], "i-0123456789abcdef0");
+        assert!(v["version"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(crate::build_info::VERSION)));
+    }
+
+    #[test]
+    fn when_a_function_returns_a_function_url_response_then_it_goes_out_unchanged() {
+        let out = crate::handlers::mist_webhook::HttpResponse {
+            status_code: 401,
+            headers: [("content-type".to_string(), "application/json".to_string())].into(),
+            body: r#"{"error":"bad signature"}"#.into(),
+        };
+        let v = result_json(&out).expect("serialises");
+        assert_eq!(v, serde_json::to_value(&out).expect("serialises"));
+        assert!(v.get(VERSION_KEY).is_none(), "{v}");
+    }
+
+    #[test]
+    fn when_a_function_returns_a_non_object_then_it_goes_out_unchanged() {
+        assert_eq!(result_json(&"done").expect("serialises"), "done");
+        assert_eq!(result_json(&()).expect("serialises"), Value::Null);
+    }
+
+    #[test]
+    fn when_a_function_starts_cold_then_one_line_names_its_version() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                if let Ok(mut v) = self.0.lock() {
+                    v.extend_from_slice(b);
+                }
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let writer = buf.clone();
+        // The Lambdas' JSON format (telemetry::init_lambda), into a buffer.
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
+            log_cold_start();
+        });
+        let text =
+            String::from_utf8(buf.0.lock().map(|b| b.clone()).unwrap_or_default()).expect("utf-8");
+        let lines: Vec<Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(lines[0]["message"], "cold start");
+        assert_eq!(lines[0]["level"], "INFO");
+        assert_eq!(lines[0]["version"], crate::build_info::describe());
     }
 
     #[test]

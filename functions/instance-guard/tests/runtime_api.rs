@@ -159,3 +159,29 @@ async fn when_an_invocation_fails_then_its_duration_is_still_an_emf_metric_on_st
     assert!(doc["DurationMs"].is_number(), "{doc}");
     assert!(doc["_aws"]["Timestamp"].is_i64(), "{doc}");
 }
+
+#[tokio::test]
+async fn when_the_function_starts_and_answers_then_the_cold_start_line_and_the_result_name_the_build(
+) {
+    // A terminated instance short-circuits before any AWS call: a successful invocation.
+    let event: Value = serde_json::from_str(include_str!(
+        "../../../tests/fixtures/ec2-state-change-terminated.json"
+    ))
+    .expect("fixture parses");
+    let (path, body, stdout) = invoke(event).await;
+    assert_eq!(
+        path,
+        format!("/2018-06-01/runtime/invocation/{REQUEST_ID}/response"),
+        "{body}"
+    );
+    let build = ssr_core::build_info::describe();
+    assert_eq!(body["version"], build.as_str(), "{body}");
+    assert_eq!(body["instance_id"], "i-abcd1111", "{body}");
+    let cold: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "cold start")
+        .collect();
+    assert_eq!(cold.len(), 1, "one cold start line: {stdout}");
+    assert_eq!(cold[0]["version"], build.as_str(), "{stdout}");
+}
