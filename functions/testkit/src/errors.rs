@@ -116,6 +116,16 @@ pub fn unauthorized_operation() -> AwsErrorShape {
     )
 }
 
+/// A write asked with `DryRun=true` that IAM would allow: `412 DryRunOperation`, EC2's answer
+/// (the message is EC2's own).
+pub fn dry_run_operation() -> AwsErrorShape {
+    AwsErrorShape::new(
+        412,
+        "DryRunOperation",
+        "Request would have succeeded, but DryRun flag is set.",
+    )
+}
+
 /// EC2 does not know the instance (yet, or any more): `400 InvalidInstanceID.NotFound`.
 pub fn instance_not_found(instance_id: &str) -> AwsErrorShape {
     AwsErrorShape::new(

@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, Instance, NetworkInterface, Tag};
 
+mod dry_run;
 mod snapshot;
+
+pub use dry_run::{DryRun, DRY_RUN_OPERATION, UNAUTHORIZED_OPERATION};
 
 use super::AwsError;
 use crate::instance_state::InstanceState;
