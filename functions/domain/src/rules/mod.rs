@@ -13,6 +13,8 @@ mod srcdst;
 
 use chrono::{DateTime, Utc};
 
+pub use sizing::instance_type_below_guide;
+
 use crate::findings::Finding;
 use crate::instance_state::InstanceState;
 use crate::snapshot::RouterSnapshot;
