@@ -21,7 +21,8 @@ pub use phase::*;
 use crate::config::{AdoptExisting, UnverifiedOnboarding, VersionCheck, ONBOARDED_TAG_KEY};
 use crate::select::{Snooze, STACK_NAME_TAG};
 use crate::snapshot::Interface;
-use records::{EpisodeRecord, OverdueRouter, WatchItem};
+use records::{EpisodeRecord, OnboardedBefore, OverdueRouter, WatchItem};
+pub use version::OnboardingRule;
 
 /// State items of an episode live this long after it started (alert once per episode for 90
 /// days).
@@ -48,6 +49,10 @@ pub struct Episode {
     /// and region, or this deployment's own (the account `None` when not known).
     pub account: Option<String>,
     pub region: Option<String>,
+    /// The instance onboarded through Mist before (`onboarded#<instance-id>`, read with the
+    /// episode's state items); [`Episode::reconnect_only`] says whether that was an earlier
+    /// episode.
+    pub onboarded_before: Option<OnboardedBefore>,
 }
 
 impl Episode {
@@ -110,6 +115,34 @@ impl Episode {
         self.watch.as_ref().and_then(|w| w.ssr_version.as_deref())
     }
 
+    /// When an earlier episode of this instance ended onboarded through Mist: this one then
+    /// waits only for the router to reconnect. `None` for a first install (or when the memory
+    /// is this episode's own, e.g. its record not written yet).
+    pub fn reconnect_only(&self) -> Option<DateTime<Utc>> {
+        self.onboarded_before
+            .filter(|o| o.episode_started_at < self.started_at)
+            .map(|o| o.onboarded_at)
+    }
+
+    /// The version Mist must report (a floor): the onboarding config's `ssr-version` on a
+    /// first install, none once the instance onboarded before (reconnect only).
+    pub fn version_floor(&self) -> Option<&str> {
+        match self.reconnect_only() {
+            Some(_) => None,
+            None => self.wanted_version(),
+        }
+    }
+
+    /// The rule this episode is judged by (the page says which applied).
+    pub fn onboarding_rule(&self) -> OnboardingRule<'_> {
+        match self.reconnect_only() {
+            Some(onboarded_at) => OnboardingRule::ReconnectOnly { onboarded_at },
+            None => OnboardingRule::FirstInstall {
+                floor: self.wanted_version(),
+            },
+        }
+    }
+
     /// The record of this episode finished at `now` in `phase`, and whether its duration is
     /// measured: it is when the episode was alerted, or first seen before its deadline (a router
     /// older than the watchdog, first seen already onboarded, has no known duration).
@@ -124,8 +157,8 @@ impl Episode {
         let onboarded_by = match phase {
             Phase::Onboarded {
                 by: OnboardedBy::Tag,
-            } => "tag",
-            _ => "mist",
+            } => records::ONBOARDED_BY_TAG,
+            _ => records::ONBOARDED_BY_MIST,
         };
         (
             EpisodeRecord {
@@ -228,19 +261,31 @@ pub fn plan_sweep(
 ) -> SweepPlan {
     let mut plan = SweepPlan::default();
     let mist_configured = !matches!(mist, MistView::NotConfigured(_));
+    // A device is at most one router's: a name match shared with another open episode, or on
+    // a device with another episode's MAC, does not count.
+    let names_trusted = match mist {
+        MistView::Inventory(inv) => inv.names_trusted(
+            &episodes
+                .iter()
+                .map(|e| (e.mist_name(), e.macs(), e.version_floor()))
+                .collect::<Vec<_>>(),
+        ),
+        _ => vec![true; episodes.len()],
+    };
     for (i, e) in episodes.iter().enumerate() {
         let phase = phase_of(
             mist,
             e.onboarded_tag(),
-            e.mist_name(),
+            e.mist_name().filter(|_| names_trusted[i]),
             &e.macs(),
-            e.wanted_version(),
+            e.version_floor(),
             rules.check,
         );
         let adopting = rules.adopt != AdoptExisting::Page;
         let facts = EpisodeFacts {
             started_at: e.started_at,
-            version_known: e.watch.is_some(),
+            // Reconnect only: no version to wait for.
+            version_known: e.watch.is_some() || e.reconnect_only().is_some(),
             alerted: e.alerted,
             notified: e.notified,
             adopted: adopting && e.adopted(rules.deadline),

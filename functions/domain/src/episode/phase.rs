@@ -114,6 +114,43 @@ impl InventoryIndex {
     }
 }
 
+impl InventoryIndex {
+    /// Per router of one sweep (each its name, interface MACs and wanted version, as given to
+    /// [`InventoryIndex::find`]): may its name match be trusted? A device matches at most one
+    /// router, so a name match does not count when the device is another of these routers' (one
+    /// of its interfaces has the device's MAC), or another of them matches the same device too
+    /// (two open episodes with one name: which one is in Mist cannot be told). MAC matches
+    /// always count.
+    pub fn names_trusted(
+        &self,
+        routers: &[(Option<&str>, Vec<String>, Option<&str>)],
+    ) -> Vec<bool> {
+        let found: Vec<Option<&InventoryDevice>> = routers
+            .iter()
+            .map(|(name, macs, want)| self.find(*name, macs, *want).map(|(d, _)| d))
+            .collect();
+        routers
+            .iter()
+            .enumerate()
+            .map(|(i, (name, macs, want))| {
+                let Some((device, MatchedBy::Name(_))) = self.find(*name, macs, *want) else {
+                    return true;
+                };
+                let mac = device.mac.as_deref().and_then(normalize_mac);
+                !routers.iter().enumerate().any(|(j, (_, other_macs, _))| {
+                    j != i
+                        && (found[j].is_some_and(|d| std::ptr::eq(d, device))
+                            || mac.as_ref().is_some_and(|mac| {
+                                other_macs
+                                    .iter()
+                                    .any(|m| normalize_mac(m).as_ref() == Some(mac))
+                            }))
+                })
+            })
+            .collect()
+    }
+}
+
 fn progress(d: &InventoryDevice, stats: Option<&GatewayStats>, want: Option<&str>) -> u8 {
     let version = stats.and_then(|s| s.version.as_deref());
     match (d.connected, want) {

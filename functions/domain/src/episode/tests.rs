@@ -25,6 +25,7 @@ fn episode(id: &str, name: &str, alerted: bool, version: Option<&str>) -> Episod
         notified: false,
         account: Some("444455556666".into()),
         region: Some("eu-west-1".into()),
+        onboarded_before: None,
     }
 }
 
@@ -267,4 +268,130 @@ fn when_the_onboarded_tag_was_there_when_the_episode_began_then_it_does_not_clos
     assert!(!e.onboarded_tag(), "a stale tag does not mute the router");
     e.watch = None;
     assert!(!e.onboarded_tag(), "not read yet: not counted");
+}
+
+/// A second episode of `id` (after a stop/start) starting at `start`, its first onboarded
+/// through Mist at `t0() + 10 min`.
+fn second_episode(id: &str, start: DateTime<Utc>) -> Episode {
+    let mut e = episode(id, id, false, Some("6.3.0"));
+    e.started_at = start;
+    if let Some(w) = e.watch.as_mut() {
+        w.first_seen_at = start;
+    }
+    e.onboarded_before = Some(records::OnboardedBefore {
+        onboarded_at: t0() + Duration::minutes(10),
+        episode_started_at: t0(),
+    });
+    e
+}
+
+#[test]
+fn when_a_router_onboarded_before_then_its_next_episode_needs_only_a_reconnect_not_the_version() {
+    let start = t0() + Duration::days(3);
+    let inv = InventoryIndex::new(
+        vec![
+            device("again", "0a0000000011", true),
+            device("first", "0a0000000012", true),
+        ],
+        // Both report a version below the configured 6.3.0.
+        vec![
+            stats("0a0000000011", "6.2.5-1.r2"),
+            stats("0a0000000012", "6.2.5-1.r2"),
+        ],
+    );
+    let again = second_episode("again", start);
+    let mut first = again.clone();
+    first.instance_id = "first".into();
+    first.tags.insert("Name".into(), "first".into());
+    first.onboarded_before = None;
+    let plan = plan_sweep(
+        &[again.clone(), first],
+        &MistView::Inventory(&inv),
+        &rules(AdoptExisting::Summary),
+        start + Duration::minutes(5),
+    );
+    let got: Vec<(Decision, &str)> = plan
+        .episodes
+        .iter()
+        .map(|p| (p.decision, p.phase.code()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Decision::Finish, "onboarded"),
+            (Decision::Wait, "version-mismatch"),
+        ],
+        "onboarded before: connected is enough; a first install still needs its version"
+    );
+    assert_eq!(
+        again.onboarding_rule().to_string(),
+        format!(
+            "reconnect only, no version check (onboarded before on {})",
+            t0().format("%Y-%m-%d")
+        )
+    );
+}
+
+#[test]
+fn when_a_router_onboarded_before_is_not_connected_past_its_deadline_then_it_still_pages() {
+    let start = t0() + Duration::days(3);
+    let inv = InventoryIndex::new(vec![device("again", "0a0000000011", false)], vec![]);
+    let plan = plan_sweep(
+        &[second_episode("again", start)],
+        &MistView::Inventory(&inv),
+        &rules(AdoptExisting::Summary),
+        start + Duration::minutes(16),
+    );
+    assert_eq!(plan.episodes[0].decision, Decision::Overdue);
+    assert_eq!(plan.episodes[0].phase.code(), "not-connected");
+}
+
+#[test]
+fn when_the_onboarded_memory_is_the_episodes_own_then_the_version_is_still_checked() {
+    let mut e = episode("i-1", "r", false, Some("6.3.0"));
+    e.onboarded_before = Some(records::OnboardedBefore {
+        onboarded_at: t0() + Duration::minutes(9),
+        episode_started_at: t0(),
+    });
+    assert_eq!(
+        e.reconnect_only(),
+        None,
+        "its own onboarding, not an earlier one"
+    );
+    assert_eq!(e.version_floor(), Some("6.3.0"));
+    assert_eq!(
+        e.onboarding_rule().to_string(),
+        "first install — connected to Mist with SSR 6.3.0 or later"
+    );
+}
+
+#[test]
+fn when_an_episode_ends_by_mist_then_it_proves_onboarded_and_by_tag_or_ack_it_does_not() {
+    let e = episode("i-1", "r", false, Some("6.3.0"));
+    let now = t0() + Duration::minutes(9);
+    let mist = Phase::Onboarded {
+        by: OnboardedBy::Mist {
+            device: DeviceSummary {
+                name: None,
+                mac: None,
+                serial: None,
+                version: Some("6.3.0".into()),
+                site_id: None,
+                matched_by: MatchedBy::Name("r".into()),
+            },
+            version: VersionStatus::Matched,
+        },
+    };
+    let tag = Phase::Onboarded {
+        by: OnboardedBy::Tag,
+    };
+    let (by_mist, _) = e.finished(&mist, now, Duration::minutes(15));
+    let (by_tag, _) = e.finished(&tag, now, Duration::minutes(15));
+    assert!(by_mist.proves_onboarded());
+    assert!(!by_tag.proves_onboarded());
+    let acknowledged = EpisodeRecord {
+        onboarded_by: Some(records::ONBOARDED_BY_ACK.into()),
+        ..by_mist
+    };
+    assert!(!acknowledged.proves_onboarded());
 }

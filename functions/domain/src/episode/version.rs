@@ -74,3 +74,38 @@ impl SsrVersion {
         }
     }
 }
+
+/// Which rule an onboarding episode is judged by; the overdue page says which applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum OnboardingRule<'a> {
+    /// The instance never onboarded (as far as the state table remembers): connected to Mist
+    /// with the onboarding config's `ssr-version` or later (`floor`; `None`: no version
+    /// configured, connected is enough).
+    FirstInstall { floor: Option<&'a str> },
+    /// The instance onboarded through Mist in an earlier episode (item
+    /// `onboarded#<instance-id>`): this episode (after a stop/start) waits only for it to
+    /// reconnect to Mist, with no version check.
+    ReconnectOnly {
+        onboarded_at: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+impl std::fmt::Display for OnboardingRule<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OnboardingRule::FirstInstall { floor: Some(v) } => {
+                write!(f, "first install — connected to Mist with SSR {v} or later")
+            }
+            OnboardingRule::FirstInstall { floor: None } => write!(
+                f,
+                "first install — connected to Mist (no ssr-version in the onboarding config)"
+            ),
+            OnboardingRule::ReconnectOnly { onboarded_at } => write!(
+                f,
+                "reconnect only, no version check (onboarded before on {})",
+                onboarded_at.format("%Y-%m-%d")
+            ),
+        }
+    }
+}
