@@ -231,10 +231,15 @@ async fn when_lan_tag_missing_and_user_data_bad_then_one_readable_alert_without_
     assert!(a
         .message
         .contains(&format!("ENI_ROLE_TAG_MISSING on {}", router.lan_eni_id)));
-    assert!(a.message.contains(&format!(
-        "aws ec2 create-tags --resources {} --tags Key=SSR-ROLE,Value=LAN",
-        router.lan_eni_id
-    )));
+    // Every command names the router's region (the CLI's profile region may be another).
+    assert!(
+        a.message.contains(&format!(
+            "aws ec2 create-tags --region {} --resources {} --tags Key=SSR-ROLE,Value=LAN",
+            aws.region, router.lan_eni_id
+        )),
+        "{}",
+        a.message
+    );
     assert!(a.message.contains("ONBOARDING_CONFIG_INVALID"));
     assert!(
         a.message.contains("Fixed automatically"),

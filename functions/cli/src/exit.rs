@@ -7,7 +7,7 @@ pub const OK: u8 = 0;
 pub const AWS: u8 = 1;
 /// Bad usage, bad configuration or a malformed event.
 pub const USAGE: u8 = 2;
-/// `audit`: findings remain that need a person.
+/// `audit`: findings remain that need a person; `check-template`: the template has findings.
 pub const FINDINGS: u8 = 3;
 /// Interrupted with Ctrl-C.
 pub const INTERRUPTED: u8 = 130;

@@ -4,13 +4,16 @@
 //!
 //! - [`Cli`] and [`Command`]: the command line (`main.rs` parses it and dispatches).
 //! - [`commands`]: one module per subcommand ([`commands::demo`], [`commands::audit`],
-//!   [`commands::report`], [`commands::invoke`]): its arguments, `exec()`, its exit code.
-//! - [`ops`]: the engines ([`ops::audit`], [`ops::report`], [`ops::demo`]): options in, typed
-//!   results out, and their text rendering.
+//!   [`commands::report`], [`commands::invoke`], [`commands::check_template`]): its arguments,
+//!   `exec()`, its exit code.
+//! - [`ops`]: the engines ([`ops::audit`], [`ops::report`], [`ops::demo`],
+//!   [`ops::check_template`]): options in, typed results out, and their text rendering.
 //! - [`exit`]: the process exit codes.
 //! - [`aws_args`]: `--region` / `--profile` and the standard AWS credential chain.
 //! - [`aws_errors`]: AWS errors as a person reads them, with a hint on what to do.
 //! - [`output`]: `--output`, JSON on stdout, fixed-width tables and colours.
+//! - [`stack`]: `--stack NAME`: the deployed stack's outputs, parameters and the functions'
+//!   environment, for every command.
 
 pub mod aws_args;
 pub mod aws_errors;
@@ -18,13 +21,15 @@ pub mod commands;
 pub mod exit;
 pub mod ops;
 pub mod output;
+pub mod stack;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "ssr-onboard",
-    version,
+    // `0.1.0 (0123456789ab)`: the version and the git revision it was built from.
+    version = ssr_core::build_info::describe_static(),
     about = "Make Session Smart Router instances in AWS come up right, and tell on-call when they don't.",
     long_about = None,
     after_help = "\
@@ -37,6 +42,7 @@ Examples:
   ssr-onboard audit --accounts org --regions us-east-1,eu-west-1
   ssr-onboard report --table \"$STATE_TABLE\"    # the stack's StateTableName output
   ssr-onboard invoke instance-guard --event tests/fixtures/ec2-state-change-running.json
+  ssr-onboard check-template infra/ssr-router.yaml --parameters router.parameters.json
   ssr-onboard invoke stack-watch --event tests/fixtures/cfn-stack-status-create-complete.json
   cat event.json | ssr-onboard invoke instance-guard --event -
 
@@ -45,7 +51,7 @@ Commands read the same environment variables as the Lambda functions (ROUTER_TAG
 ROUTER_STACKS, MIN_ROOT_VOLUME_GB, STATE_TABLE, ...; see README and docs/cli.md).
 
 Exit codes: 0 success, 1 AWS error (audit: also an account that could not be audited),
-2 usage or configuration error, 3 findings remain (audit), 130 interrupted."
+2 usage or configuration error, 3 findings remain (audit, check-template), 130 interrupted."
 )]
 pub struct Cli {
     /// More log output on stderr (-v debug, -vv trace).
@@ -67,6 +73,15 @@ pub enum Command {
     Report(commands::report::ReportArgs),
     /// Run a Lambda handler locally on an event file and print its JSON result.
     Invoke(commands::invoke::InvokeArgs),
+    /// Close a router's current onboarding episode as acknowledged: no page, no recovered
+    /// notice for it; a paged episode's page is resolved.
+    Ack(commands::ack::AckArgs),
+    /// Check a router's CloudFormation template against the guide before deploying it (no AWS
+    /// access): size, disk, interfaces, instance profile, onboarding user data, internet route.
+    CheckTemplate(commands::check_template::CheckTemplateArgs),
+    /// Check the deployment in your account: configuration, alert topic and subscriptions,
+    /// state table, rules, dead-letter queue, Mist, webhook, each function's preflight.
+    Doctor(commands::doctor::DoctorArgs),
 }
 
 impl Cli {

@@ -16,6 +16,9 @@ async fn main() -> ExitCode {
         Command::Audit(args) => commands::audit::exec(args).await,
         Command::Report(args) => commands::report::exec(args).await,
         Command::Invoke(args) => commands::invoke::exec(args).await,
+        Command::Ack(args) => commands::ack::exec(args).await,
+        Command::CheckTemplate(args) => commands::check_template::exec(args),
+        Command::Doctor(args) => commands::doctor::exec(args).await,
     };
     ExitCode::from(code)
 }

@@ -22,7 +22,7 @@
 
 pub use ssr_domain::{
     build_info, check, config, deadline, episode, findings, function, instance_state, label,
-    mist_model, onboarding_config, plan, render, rules, select, snapshot, stack,
+    mist_model, onboarding_config, outbox, plan, render, rules, select, snapshot, stack,
 };
 
 pub mod alerting;

@@ -157,6 +157,34 @@ fn differences(doc: &Yaml, function: Function) -> (Vec<String>, Vec<String>) {
     )
 }
 
+/// The preflight hook's role (the CodeDeploy PreTraffic hook, not one of the four functions):
+/// exactly what `functions/preflight-hook` calls (GetDeployment, ListVersionsByFunction, Invoke,
+/// PutLifecycleEventHookExecutionStatus) and what Lambda does with its role (logs, DLQ).
+#[test]
+fn when_the_preflight_hooks_role_is_read_then_it_grants_exactly_what_the_hook_calls() {
+    let doc = template::load();
+    let resources = doc["Resources"].as_hash().expect("Resources");
+    let role = resources
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some("preflight-hook"))
+        .and_then(|r| r["Properties"]["Role"].as_str())
+        .and_then(|r| r.strip_suffix(".Arn"))
+        .expect("the preflight-hook function's Role: !GetAtt X.Arn");
+    let expected: BTreeSet<String> = [
+        "codedeploy:GetDeployment",
+        "codedeploy:PutLifecycleEventHookExecutionStatus",
+        "lambda:InvokeFunction",
+        "lambda:ListVersionsByFunction",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:SendMessage",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(granted(&doc, role), expected);
+}
+
 #[test]
 fn when_each_role_is_read_then_it_grants_exactly_its_functions_table_row() {
     let doc = template::load();
@@ -175,8 +203,8 @@ fn when_each_role_is_read_then_it_grants_exactly_its_functions_table_row() {
 #[test]
 fn when_a_grant_is_removed_from_a_role_then_the_comparison_reports_it_missing() {
     let text = template::TEMPLATE.replace(
-        "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem, dynamodb:BatchGetItem]",
-        "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem]",
+        "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:BatchGetItem]",
+        "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem]",
     );
     assert_ne!(
         text,

@@ -42,6 +42,9 @@ pub struct Config {
     /// `CHAT_TOPIC_ARN`: a second SNS topic, wired to AWS Chatbot (Amazon Q Developer in chat
     /// applications); every alert sent is also published there as a custom notification.
     pub chat_topic_arn: Option<String>,
+    /// `ALERT_EVENT_BUS`: an EventBridge bus (name or ARN) every alert, trigger and resolve, is
+    /// also put on, as part of its delivery (paging tools: PagerDuty, Opsgenie, Splunk).
+    pub alert_event_bus: Option<String>,
     /// `STATE_TABLE`: DynamoDB table (pk String, TTL `expires_at`) for de-duplication and episodes.
     pub state_table: Option<String>,
     /// `ALERT_DEDUP_HOURS`: an identical finding set is not re-sent within this window.
@@ -284,6 +287,7 @@ impl Config {
             },
             alert_topic_arn: non_empty("ALERT_TOPIC_ARN"),
             chat_topic_arn: non_empty("CHAT_TOPIC_ARN"),
+            alert_event_bus: non_empty("ALERT_EVENT_BUS"),
             state_table: non_empty("STATE_TABLE"),
             alert_dedup: chrono::Duration::hours(parse_num(
                 "ALERT_DEDUP_HOURS",

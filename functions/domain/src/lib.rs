@@ -25,6 +25,7 @@ pub mod instance_state;
 pub mod label;
 pub mod mist_model;
 pub mod onboarding_config;
+pub mod outbox;
 pub mod plan;
 pub mod render;
 pub mod rules;

@@ -9,6 +9,8 @@
 //!   operation missing from the function's IAM table (`ssr_core::aws::permissions`).
 //! - [`errors`]: AWS errors in the shapes AWS sends them ([`AwsErrorShape`]): EC2 Query XML,
 //!   awsQuery (SNS) XML, awsJson (DynamoDB) bodies, or the error metadata for `then_error`.
+//! - [`faults`]: an HTTP client that makes matching requests hang, before or after reaching
+//!   the service: a process killed mid-call, for the fault and kill tests.
 //! - [`fixtures`]: the AWS-documented payloads in `tests/fixtures/*.json`, by name.
 //! - [`vars`]: a configuration lookup from `(name, value)` pairs.
 //!
@@ -17,6 +19,7 @@
 
 pub mod calls;
 pub mod errors;
+pub mod faults;
 pub mod fixtures;
 pub mod router;
 

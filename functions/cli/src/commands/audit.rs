@@ -11,6 +11,7 @@ use crate::aws_errors;
 use crate::exit;
 use crate::ops::audit::{self, render_text, AuditOptions, AuditReport, Fleet, Mode};
 use crate::output::{print_json, OutputFormat, Style};
+use crate::stack::{self, StackArg};
 
 /// Account/region scopes audited at once unless `--concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: u8 = 4;
@@ -47,6 +48,9 @@ could not be audited (1 wins over 3), 2 usage/configuration.")]
 pub struct AuditArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Take the router selection and every setting from the deployed stack.
+    #[command(flatten)]
+    pub stack: StackArg,
     /// Apply the safe automatic fixes (each verified by read-back).
     #[arg(long)]
     pub fix: bool,
@@ -114,14 +118,6 @@ pub fn with_role_name(mut config: Config, role_name: Option<&str>) -> Result<Con
 
 /// Runs the audit the flags ask for, prints its report; returns the exit code.
 pub async fn exec(args: AuditArgs) -> u8 {
-    let config = match Config::from_env().and_then(|c| with_role_name(c, args.role_name.as_deref()))
-    {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: bad configuration: {e}");
-            return exit::USAGE;
-        }
-    };
     let fleet = match fleet(args.accounts.as_deref(), args.regions.as_deref()) {
         Ok(f) => f,
         Err(e) => {
@@ -131,6 +127,20 @@ pub async fn exec(args: AuditArgs) -> u8 {
     };
     let Some(sdk) = args.aws.load_with_region().await else {
         return exit::USAGE;
+    };
+    let base = match args.stack.stack.as_deref() {
+        Some(name) => match stack::resolve_for_command(&sdk, name).await {
+            Ok(s) => s.config(),
+            Err(code) => return code,
+        },
+        None => Config::from_env(),
+    };
+    let config = match base.and_then(|c| with_role_name(c, args.role_name.as_deref())) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: bad configuration: {e}");
+            return exit::USAGE;
+        }
     };
     let mode = args.mode();
     if mode == Mode::Fix && config.dry_run {

@@ -11,7 +11,9 @@ use ssr_core::handlers::watchdog::{SweepError, SweepOutcome, Watchdog};
 use ssr_core::handlers::{guard, stack_watch, HandlerError, Invocation};
 use ssr_core::{Config, Deadline, Deps};
 
+use crate::aws_args::AwsArgs;
 use crate::exit;
+use crate::stack::{self, StackArg};
 
 #[derive(Args, Debug)]
 #[command(
@@ -23,6 +25,12 @@ pub struct InvokeArgs {
     /// Event JSON file, or `-` for standard input.
     #[arg(long, short = 'e', value_name = "FILE|-")]
     pub event: PathBuf,
+    /// Run with the deployed stack's settings (the functions' environment) instead of the
+    /// local environment's.
+    #[command(flatten)]
+    pub stack: StackArg,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -64,14 +72,22 @@ pub async fn exec(args: InvokeArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let config = match Config::from_env() {
+    let sdk = args.aws.load().await;
+    let config = match args.stack.stack.as_deref() {
+        None => Config::from_env(),
+        Some(name) => match stack::resolve_for_command(&sdk, name).await {
+            Ok(s) => s.config(),
+            Err(code) => return code,
+        },
+    };
+    let config = match config {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: bad configuration: {e}");
             return exit::USAGE;
         }
     };
-    let deps = Deps::from_env(config).await;
+    let deps = Deps::from_sdk_config(config, &sdk);
     let result = match args.function {
         Function::InstanceGuard => guard::handle_event(&deps, event, Deadline::NONE)
             .await

@@ -2,7 +2,10 @@
 //! an operation ([`crate::ops`]) or a core handler, and the mapping of the result to the
 //! process exit code ([`crate::exit`]).
 
+pub mod ack;
 pub mod audit;
+pub mod check_template;
 pub mod demo;
+pub mod doctor;
 pub mod invoke;
 pub mod report;

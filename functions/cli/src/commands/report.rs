@@ -8,6 +8,7 @@ use crate::aws_errors;
 use crate::exit;
 use crate::ops::report::{self, render_text, ReportOptions};
 use crate::output::{print_json, OutputFormat, Style};
+use crate::stack::{self, StackArg};
 
 #[derive(Args, Debug)]
 #[command(after_help = "\
@@ -15,7 +16,7 @@ Examples:
   # CloudFormation generates the table's name: read it from the stack's StateTableName output.
   export STATE_TABLE=$(aws cloudformation describe-stacks --stack-name ssr-onboard \\
     --query \"Stacks[0].Outputs[?OutputKey=='StateTableName'].OutputValue\" --output text)
-  ssr-onboard report --region us-east-1
+  ssr-onboard report --stack ssr-onboard --region us-east-1   # the table from the stack
   ssr-onboard report --table \"$STATE_TABLE\" --output json | jq '.durations_seconds'
 
 Reads the onboarding-watchdog's records: one item per finished onboarding episode
@@ -23,10 +24,14 @@ Reads the onboarding-watchdog's records: one item per finished onboarding episod
 latest sweep. Percentiles use the nearest-rank method over finished, measured episodes.
 Needs dynamodb:Scan and dynamodb:BatchGetItem on the table.
 
-Exit codes: 0 report printed, 1 AWS error, 2 no table given (--table or STATE_TABLE).")]
+Exit codes: 0 report printed, 1 AWS error, 2 no table given (--stack, --table or STATE_TABLE)
+or an unknown stack.")]
 pub struct ReportArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// The deployed stack whose state table to read (wins over --table and STATE_TABLE).
+    #[command(flatten)]
+    pub stack: StackArg,
     /// The state table (the SAM stack's StateTableName output).
     #[arg(long, env = "STATE_TABLE", value_name = "NAME")]
     pub table: Option<String>,
@@ -37,12 +42,25 @@ pub struct ReportArgs {
 
 /// Reads the state table, prints the report; returns the exit code.
 pub async fn exec(args: ReportArgs) -> u8 {
-    let Some(table) = args.table.clone().filter(|t| !t.trim().is_empty()) else {
-        eprintln!("error: no state table: pass --table NAME or set STATE_TABLE (the SAM stack's StateTableName output)");
+    if args.stack.stack.is_none() && args.table.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        eprintln!("error: no state table: pass --stack NAME, --table NAME or set STATE_TABLE (the SAM stack's StateTableName output)");
         return exit::USAGE;
-    };
+    }
     let Some(sdk) = args.aws.load_with_region().await else {
         return exit::USAGE;
+    };
+    let table = match args.stack.stack.as_deref() {
+        Some(name) => match stack::resolve_for_command(&sdk, name).await {
+            Ok(s) => match s.state_table() {
+                Some(t) => t,
+                None => {
+                    eprintln!("error: stack {name} has no StateTableName output and no function with STATE_TABLE");
+                    return exit::USAGE;
+                }
+            },
+            Err(code) => return code,
+        },
+        None => args.table.clone().unwrap_or_default(),
     };
     let report = match report::run(&sdk, &ReportOptions { table }).await {
         Ok(r) => r,

@@ -18,7 +18,7 @@ use ssr_core::findings::{Finding, Severity};
 use ssr_core::handlers::guard::{check_and_fix, observe_described, Observed};
 use ssr_core::instance_state::is_guarded;
 use ssr_core::plan::{ActionResult, ActionStatus};
-use ssr_core::select::{Control, STACK_NAME_TAG};
+use ssr_core::select::{Control, Snooze, STACK_NAME_TAG};
 use ssr_core::snapshot::{InstanceFacts, Interface};
 use ssr_core::{Config, Deadline, Deps};
 
@@ -108,6 +108,10 @@ pub struct RouterAudit {
     /// (checked, never written, even with `--fix`).
     #[serde(skip_serializing_if = "is_managed")]
     pub control: Control,
+    /// `SSR-ONBOARD-SNOOZE-UNTIL`, while it holds (no alerts or pages until then; fixes are
+    /// still applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snoozed_until: Option<chrono::DateTime<chrono::Utc>>,
     pub findings: Vec<Finding>,
     /// Planned (check, dry-run) or applied (fix) actions with their status.
     pub actions: Vec<ActionResult>,
@@ -197,6 +201,10 @@ async fn audit_instance(
     attached: Vec<Interface>,
     dry_run: bool,
 ) -> Result<Option<RouterAudit>, AwsError> {
+    let snoozed_until = match Snooze::of(&instance.tags) {
+        Snooze::Until(t) if t > chrono::Utc::now() => Some(t),
+        _ => None,
+    };
     let (instance_id, name, instance_type, stack) = (
         instance.instance_id.clone(),
         instance.tags.get("Name").cloned(),
@@ -221,6 +229,7 @@ async fn audit_instance(
                 selected_because: selection.reason,
                 checked: false,
                 control: Control::Ignore,
+                snoozed_until,
                 findings: vec![],
                 actions: vec![],
             }))
@@ -253,6 +262,7 @@ async fn audit_instance(
         selected_because: selection.reason,
         checked,
         control: selection.control,
+        snoozed_until,
         findings,
         actions,
     }))

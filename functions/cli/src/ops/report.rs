@@ -4,7 +4,7 @@
 
 use aws_config::SdkConfig;
 use serde::Serialize;
-use ssr_core::aws::state::items::{EpisodeRecord, OverdueNow};
+use ssr_core::aws::state::items::{Acknowledgement, ClosedEpisode, EpisodeRecord, OverdueNow};
 use ssr_core::aws::state::StateStore;
 use ssr_core::aws::AwsError;
 
@@ -25,7 +25,9 @@ pub async fn run(sdk: &SdkConfig, options: &ReportOptions) -> Result<Report, Aws
     let state = StateStore::from_sdk_config(sdk, Some(options.table.clone()));
     let episodes = state.list_episodes().await?;
     let overdue = state.overdue_now().await?;
-    Ok(build(&options.table, episodes, overdue))
+    let adopted = state.list_adopted_closed().await?;
+    let acknowledged = state.list_acknowledgements().await?;
+    Ok(build(&options.table, episodes, overdue).with_closed(adopted, acknowledged))
 }
 
 /// Duration statistics in seconds.
@@ -53,6 +55,27 @@ pub struct Report {
     /// Per account and region (an organization deployment's hub table holds every member's
     /// episodes; a single-account table has one row, or none when the account is not recorded).
     pub by_account: Vec<ScopeReport>,
+    /// Adopted episodes that closed (first seen past their deadline, so their duration is not
+    /// known; closed when Mist showed them onboarded), newest first. Not in `count`.
+    pub adopted: Vec<ClosedEpisode>,
+    /// Episodes closed by `ssr-onboard ack` (not onboardings), newest first. Not in `count`.
+    pub acknowledged: Vec<Acknowledgement>,
+}
+
+impl Report {
+    /// The report with the adopted and acknowledged episodes, listed apart from the measured
+    /// onboardings.
+    pub fn with_closed(
+        mut self,
+        mut adopted: Vec<ClosedEpisode>,
+        mut acknowledged: Vec<Acknowledgement>,
+    ) -> Report {
+        adopted.sort_by_key(|e| std::cmp::Reverse((e.closed_at, e.instance_id.clone())));
+        acknowledged.sort_by_key(|a| std::cmp::Reverse((a.acknowledged_at, a.instance_id.clone())));
+        self.adopted = adopted;
+        self.acknowledged = acknowledged;
+        self
+    }
 }
 
 /// One account and region of the report.
@@ -144,7 +167,67 @@ pub fn build(table: &str, mut episodes: Vec<EpisodeRecord>, overdue: Option<Over
         overdue,
         slowest: episodes,
         by_account,
+        adopted: Vec::new(),
+        acknowledged: Vec::new(),
     }
+}
+
+/// Routers listed in the adopted and acknowledged sections of the text (the JSON has all).
+const CLOSED_LISTED: usize = 10;
+
+/// The adopted and acknowledged episodes, each counted and the latest listed.
+fn render_closed(r: &Report, style: &Style) -> String {
+    let mut out = String::new();
+    if !r.adopted.is_empty() {
+        out.push_str(&format!(
+            "\nAdopted and since onboarded: {} (first seen past their deadline, never paged; duration not known, not in the counts above)\n",
+            r.adopted.len()
+        ));
+        let mut t = Table::new(&["ROUTER", "INSTANCE", "ACCOUNT/REGION", "STARTED", "CLOSED"]);
+        for e in r.adopted.iter().take(CLOSED_LISTED) {
+            t.row(vec![
+                e.router_name.as_deref().unwrap_or("-").into(),
+                e.instance_id.as_str().into(),
+                scope_cell(e.account.as_deref(), e.region.as_deref()).into(),
+                e.started_at.format("%Y-%m-%d %H:%M").to_string().into(),
+                e.closed_at.format("%Y-%m-%d %H:%M").to_string().into(),
+            ]);
+        }
+        out.push_str(&t.render(style));
+    }
+    if !r.acknowledged.is_empty() {
+        out.push_str(&format!(
+            "\nAcknowledged: {} (closed by ssr-onboard ack, not onboarded; not in the counts above)\n",
+            r.acknowledged.len()
+        ));
+        let mut t = Table::new(&[
+            "ROUTER",
+            "INSTANCE",
+            "ACCOUNT/REGION",
+            "STARTED",
+            "ACKNOWLEDGED",
+            "PAGED",
+            "BY",
+            "REASON",
+        ]);
+        for a in r.acknowledged.iter().take(CLOSED_LISTED) {
+            t.row(vec![
+                a.router_name.as_deref().unwrap_or("-").into(),
+                a.instance_id.as_str().into(),
+                scope_cell(a.account.as_deref(), a.region.as_deref()).into(),
+                a.started_at.format("%Y-%m-%d %H:%M").to_string().into(),
+                a.acknowledged_at
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+                    .into(),
+                if a.alerted { "yes" } else { "no" }.into(),
+                a.acknowledged_by.as_str().into(),
+                a.reason.as_deref().unwrap_or("-").into(),
+            ]);
+        }
+        out.push_str(&t.render(style));
+    }
+    out
 }
 
 /// `1h 02m`, `14m 05s`, `42s`.
@@ -267,6 +350,7 @@ pub fn render_text(r: &Report, style: &Style) -> String {
             out.push_str(&t.render(style));
         }
     }
+    out.push_str(&render_closed(r, style));
     out
 }
 
@@ -347,6 +431,49 @@ mod tests {
         assert!(text.contains("ACCOUNT/REGION"), "{text}");
         assert!(text.contains("444455556666/eu-west-1"), "{text}");
         assert!(text.contains("777788889999/us-east-1"), "{text}");
+    }
+
+    #[test]
+    fn when_episodes_were_adopted_or_acknowledged_then_the_report_counts_and_lists_them_apart() {
+        let measured = vec![record("i-1", "444455556666", 600, false)];
+        let t0 = measured[0].started_at;
+        let adopted = vec![ClosedEpisode {
+            instance_id: "i-old".into(),
+            router_name: Some("old-branch".into()),
+            started_at: t0,
+            closed_at: t0 + chrono::Duration::hours(5),
+            closed_by: Some("mist".into()),
+            alerted: false,
+            reason: None,
+            acknowledged_by: None,
+            account: None,
+            region: None,
+        }];
+        let acknowledged = vec![Acknowledgement {
+            instance_id: "i-lab".into(),
+            router_name: Some("lab".into()),
+            started_at: t0,
+            acknowledged_at: t0 + chrono::Duration::minutes(40),
+            reason: Some("onboarded by hand".into()),
+            acknowledged_by: "arn:aws:iam::111122223333:user/jane".into(),
+            alerted: true,
+            account: None,
+            region: None,
+        }];
+        let r = build("t", measured, None).with_closed(adopted, acknowledged);
+        assert_eq!(r.count, 1, "only the measured onboarding is counted");
+        let text = render_text(&r, &Style::plain());
+        assert!(text.contains("Adopted and since onboarded: 1"), "{text}");
+        assert!(text.contains("old-branch"), "{text}");
+        assert!(text.contains("Acknowledged: 1"), "{text}");
+        assert!(
+            text.contains("arn:aws:iam::111122223333:user/jane"),
+            "{text}"
+        );
+        assert!(text.contains("onboarded by hand"), "{text}");
+        let json = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(json["acknowledged"][0]["reason"], "onboarded by hand");
+        assert_eq!(json["adopted"][0]["instance_id"], "i-old");
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! An organization's accounts and regions: which (account, region) scopes a sweep or an audit
 //! covers ([`scopes`], pure), the organization's active accounts (AWS Organizations
-//! `ListAccounts`) and its management account (`DescribeOrganization`), the two calls written
-//! here. The fan-out over scopes (one piece of work per scope, with its credentials) is
-//! [`crate::deps::fanout`].
+//! `ListAccounts`), its management account (`DescribeOrganization`) and a member account's name
+//! (`DescribeAccount`, for alert subjects, cached per warm container in [`AccountNames`]), the
+//! three calls written here. The fan-out over scopes (one piece of work per scope, with its
+//! credentials) is [`crate::deps::fanout`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -121,11 +126,138 @@ impl Organizations {
             .and_then(|o| o.master_account_id())
             .map(String::from))
     }
+
+    /// The account's name (`DescribeAccount`: `Account.Name`). AWS answers it only to the
+    /// management account or a delegated administrator; elsewhere it is an error.
+    pub async fn account_name(&self, account: &str) -> Result<Option<String>, AwsError> {
+        let out = self
+            .client
+            .describe_account()
+            .account_id(account)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("organizations:DescribeAccount", e))?;
+        Ok(out
+            .account()
+            .and_then(|a| a.name())
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from))
+    }
+}
+
+/// After a failed `DescribeAccount`, the account's alerts name its digits for this long before
+/// the name is asked for again (a hub that is no delegated administrator is refused every time).
+pub const NAME_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// Member accounts' names, looked up only when an alert about the account is about to be sent
+/// (no call on the path where nothing alerts), once per account for the life of the warm
+/// container; a failure is remembered for [`NAME_RETRY_AFTER`] and the alert falls back to the
+/// 12 digits. Clones share the cache.
+#[derive(Clone, Debug, Default)]
+pub struct AccountNames {
+    known: Arc<Mutex<HashMap<String, Known>>>,
+}
+
+#[derive(Clone, Debug)]
+enum Known {
+    /// What `DescribeAccount` answered (`None`: no name).
+    Name(Option<String>),
+    /// It failed at this time.
+    Failed(Instant),
+}
+
+impl AccountNames {
+    /// `account`'s name, from the cache or `org`; `None` when it has none or cannot be read.
+    pub async fn name(&self, org: &Organizations, account: &str) -> Option<String> {
+        match self.lock().get(account) {
+            Some(Known::Name(n)) => return n.clone(),
+            Some(Known::Failed(at)) if at.elapsed() < NAME_RETRY_AFTER => return None,
+            _ => {}
+        }
+        let (known, name) = match org.account_name(account).await {
+            Ok(n) => (Known::Name(n.clone()), n),
+            Err(err) => {
+                tracing::warn!(account, error = %err, "member account name not readable; the alert names its id");
+                (Known::Failed(Instant::now()), None)
+            }
+        };
+        self.lock().insert(account.to_string(), known);
+        name
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
+        // A panic while holding the lock leaves a map that is still consistent.
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
+    use aws_sdk_organizations::types::error::AccessDeniedException;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
     use super::*;
+
+    /// `DescribeAccount` as AWS answers it (awsJson 1.1; API Reference, "DescribeAccount").
+    fn described(id: &'static str, name: &'static str) -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_organizations::Client::describe_account)
+            .match_requests(move |r| r.account_id() == Some(id))
+            .then_http_response(move || {
+                let body = serde_json::json!({
+                    "Account": {
+                        "Id": id,
+                        "Arn": format!("arn:aws:organizations::111122223333:account/o-exampleorgid/{id}"),
+                        "Email": "ops@example.com",
+                        "Name": name,
+                        "State": "ACTIVE",
+                        "Status": "ACTIVE",
+                        "JoinedMethod": "CREATED",
+                        "JoinedTimestamp": 1_700_000_000
+                    }
+                });
+                aws_smithy_runtime_api::http::Response::new(
+                    aws_smithy_runtime_api::http::StatusCode::try_from(200).unwrap(),
+                    aws_smithy_types::body::SdkBody::from(body.to_string()),
+                )
+            })
+    }
+
+    #[tokio::test]
+    async fn when_a_member_account_is_named_twice_then_describe_account_is_called_once() {
+        let rule = described("444455556666", "Branch Prod");
+        let client = mock_client!(aws_sdk_organizations, RuleMode::MatchAny, [&rule]);
+        let org = Organizations::new(client);
+        let names = AccountNames::default();
+        let shared = names.clone();
+        assert_eq!(
+            names.name(&org, "444455556666").await.as_deref(),
+            Some("Branch Prod")
+        );
+        assert_eq!(
+            shared.name(&org, "444455556666").await.as_deref(),
+            Some("Branch Prod")
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn when_describe_account_is_refused_then_no_name_and_it_is_not_asked_again_at_once() {
+        let refused = mock!(aws_sdk_organizations::Client::describe_account).then_error(|| {
+            DescribeAccountError::AccessDeniedException(
+                AccessDeniedException::builder()
+                    .message("You don't have permissions to access this resource.")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_organizations, RuleMode::MatchAny, [&refused]);
+        let org = Organizations::new(client);
+        let names = AccountNames::default();
+        assert_eq!(names.name(&org, "444455556666").await, None);
+        assert_eq!(names.name(&org, "444455556666").await, None);
+        assert_eq!(refused.num_calls(), 1);
+    }
 
     fn s(a: &str, r: &str) -> Scope {
         Scope {

@@ -72,6 +72,14 @@ macro_rules! every_function {
                 "Lambda sends an event that failed every retry to the dead-letter queue with the execution role",
             ),
             called("sns:Publish", "alerts (and chat notifications) to the alert topic"),
+            called(
+                "dynamodb:UpdateItem",
+                "the alert outbox: take over a pending alert whose lease ran out, give a lease back, confirm an alert sent; open incidents",
+            ),
+            called(
+                "events:PutEvents",
+                "ALERT_EVENT_BUS only (AlertPublishPolicy): every alert, trigger and resolve, on the alert event bus",
+            ),
             implied(
                 "kms:GenerateDataKey*",
                 "sns:Publish",
@@ -139,6 +147,10 @@ macro_rules! guard_calls {
                 "sts:AssumeRole",
                 "organization hub only (MemberAssumePolicy): the member role in the account an event names (sent by aws-config's AssumeRole provider, not through the function's own clients)",
             ),
+            called(
+                "organizations:DescribeAccount",
+                "organization hub only (MemberAssumePolicy): the name of the member account an alert is about, for its subject; only when an alert is sent, once per account per warm container",
+            ),
         ]
     };
 }
@@ -173,6 +185,10 @@ macro_rules! watchdog_calls {
                 "organizations:DescribeOrganization",
                 "MEMBER_ACCOUNTS=org only (OrganizationAccountsPolicy): the management account, never swept as a member (no StackSet instance there), read with the account list",
             ),
+            called(
+                "organizations:DescribeAccount",
+                "organization hub only (MemberAssumePolicy): the name of the member account an alert is about, for its subject; only when an alert is sent, once per account per warm container",
+            ),
         ]
     };
 }
@@ -200,12 +216,12 @@ const fn concat<const A: usize, const B: usize, const C: usize, const N: usize>(
     out
 }
 
-const INSTANCE_GUARD: [Permission; 17] = concat(every_function!(), router_reads!(), guard_calls!());
+const INSTANCE_GUARD: [Permission; 20] = concat(every_function!(), router_reads!(), guard_calls!());
 
-const STACK_WATCH: [Permission; 20] = concat(
+const STACK_WATCH: [Permission; 23] = concat(
     every_function!(),
     router_reads!(),
-    concat::<8, 3, 0, 11>(
+    concat::<9, 3, 0, 12>(
         guard_calls!(),
         [
             called(
@@ -225,10 +241,20 @@ const STACK_WATCH: [Permission; 20] = concat(
     ),
 );
 
-const ONBOARDING_WATCHDOG: [Permission; 18] =
-    concat(every_function!(), router_reads!(), watchdog_calls!());
+const ONBOARDING_WATCHDOG: [Permission; 22] = concat(
+    every_function!(),
+    router_reads!(),
+    concat::<10, 1, 0, 11>(
+        watchdog_calls!(),
+        [called(
+            "dynamodb:Query",
+            "the alert outbox's sparse index: pending alerts whose lease ran out, delivered by the sweep",
+        )],
+        [],
+    ),
+);
 
-const MIST_WEBHOOK: [Permission; 18] =
+const MIST_WEBHOOK: [Permission; 21] =
     concat(every_function!(), router_reads!(), watchdog_calls!());
 
 /// The table: every action `function`'s role must grant, and nothing else.

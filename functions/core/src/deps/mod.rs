@@ -16,7 +16,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::aws::accounts::Organizations;
+use crate::aws::accounts::{AccountNames, Organizations};
 use crate::aws::cloudformation::CloudFormation;
 use crate::aws::ec2::Ec2;
 use crate::aws::sns::Alerts;
@@ -159,8 +159,10 @@ pub struct Deps {
     pub account: Option<String>,
     cloudformation: ClientCell<CloudFormation>,
     secrets: ClientCell<aws_sdk_secretsmanager::Client>,
-    /// AWS Organizations (`MEMBER_ACCOUNTS=org`), built on first use.
+    /// AWS Organizations (`MEMBER_ACCOUNTS=org`, member accounts' names), built on first use.
     organizations: ClientCell<Organizations>,
+    /// Member accounts' names for alert subjects, per warm container (shared by every scope).
+    account_names: AccountNames,
     /// The SDK configuration the clients came from (`None` for explicit clients): member
     /// accounts' clients are derived from it.
     sdk: Option<SdkConfig>,
@@ -192,6 +194,7 @@ impl Deps {
             cloudformation: ClientCell::ready(CloudFormation::new(clients.cloudformation)),
             secrets: ClientCell::ready(clients.secrets),
             organizations: ClientCell::unset(),
+            account_names: AccountNames::default(),
             account: config.hub_account_id.clone(),
             sdk: None,
             scopes: Arc::default(),
@@ -208,7 +211,11 @@ impl Deps {
                 aws_sdk_sns::Client::new(sdk),
                 config.alert_topic_arn.clone(),
             )
-            .with_chat(config.chat_topic_arn.clone()),
+            .with_chat(config.chat_topic_arn.clone())
+            .with_bus(
+                aws_sdk_eventbridge::Client::new(sdk),
+                config.alert_event_bus.clone(),
+            ),
             state: StateStore::new(
                 aws_sdk_dynamodb::Client::new(sdk),
                 config.state_table.clone(),
@@ -216,6 +223,7 @@ impl Deps {
             cloudformation: ClientCell::from_sdk(sdk),
             secrets: ClientCell::from_sdk(sdk),
             organizations: ClientCell::from_sdk(sdk),
+            account_names: AccountNames::default(),
             region: sdk.region().map(|r| r.to_string()),
             account: config.hub_account_id.clone(),
             sdk: Some(sdk.clone()),
@@ -289,6 +297,7 @@ impl Deps {
             cloudformation: ClientCell::from_sdk(&member_sdk),
             secrets: self.secrets.clone(),
             organizations: self.organizations.clone(),
+            account_names: self.account_names.clone(),
             sdk: Some(member_sdk),
             scopes: self.scopes.clone(),
             config: self.config.clone(),
@@ -324,6 +333,20 @@ impl Deps {
     pub fn organizations(&self) -> &Organizations {
         self.organizations
             .get(|sdk| Organizations::new(aws_sdk_organizations::Client::new(sdk)))
+    }
+
+    /// `ctx` with its account's Organizations name, when it is about a member account
+    /// (`ctx.member`): called just before an alert about that account is rendered, so nothing
+    /// is looked up where nothing alerts; once per account per warm container
+    /// ([`AccountNames`]); the 12 digits alone when the name cannot be read.
+    pub async fn named(&self, ctx: &crate::render::EventContext) -> crate::render::EventContext {
+        match ctx.account.as_deref() {
+            Some(account) if ctx.member && ctx.account_name.is_none() => {
+                let name = self.account_names.name(self.organizations(), account).await;
+                ctx.clone().named(name)
+            }
+            _ => ctx.clone(),
+        }
     }
 
     /// These dependencies with an explicit Organizations client (tests).
@@ -374,6 +397,55 @@ mod tests {
             member_scope(hub, here, Some("444455556666"), None),
             Some(("444455556666".into(), "eu-west-1".into()))
         );
+    }
+
+    #[tokio::test]
+    async fn when_an_alert_is_about_a_member_account_then_its_name_is_looked_up_once_and_never_for_the_hub(
+    ) {
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        let described = mock!(aws_sdk_organizations::Client::describe_account)
+            .match_requests(|r| r.account_id() == Some("444455556666"))
+            .then_output(|| {
+                aws_sdk_organizations::operation::describe_account::DescribeAccountOutput::builder()
+                    .account(
+                        aws_sdk_organizations::types::Account::builder()
+                            .id("444455556666")
+                            .name("Branch Prod")
+                            .build(),
+                    )
+                    .build()
+            });
+        let config = Config::from_vars(|k| (k == "HUB_ACCOUNT_ID").then(|| "111122223333".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let clients = Clients {
+            ec2: mock_client!(aws_sdk_ec2, []),
+            sns: mock_client!(aws_sdk_sns, []),
+            dynamodb: mock_client!(aws_sdk_dynamodb, []),
+            cloudformation: mock_client!(aws_sdk_cloudformation, []),
+            secrets: mock_client!(aws_sdk_secretsmanager, []),
+        };
+        let deps = Deps::new(config, clients, Some("eu-west-1".into())).with_organizations(
+            mock_client!(aws_sdk_organizations, RuleMode::MatchAny, [&described]),
+        );
+        let hub = crate::render::EventContext {
+            account: Some("111122223333".into()),
+            region: Some("eu-west-1".into()),
+            ..Default::default()
+        };
+        assert_eq!(deps.named(&hub).await.account_name, None);
+        assert_eq!(
+            described.num_calls(),
+            0,
+            "no lookup for the hub's own account"
+        );
+        let member = hub.at(Some("444455556666"), None, true);
+        for _ in 0..2 {
+            assert_eq!(
+                deps.named(&member).await.account_name.as_deref(),
+                Some("Branch Prod")
+            );
+        }
+        assert_eq!(described.num_calls(), 1, "cached for the warm container");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use super::{parse_event, EventError, HandlerError};
 pub use crate::alerting::AlertOutcome;
-use crate::alerting::{publish_once, AlertClaim};
+use crate::alerting::{resolve_once, trigger_once, AlertClaim};
 use crate::apply::{apply, Readback};
 use crate::aws::state::items::ClaimItem;
 use crate::aws::AwsError;
@@ -24,7 +24,9 @@ use crate::metrics::{
 };
 use crate::plan::{mark_fixed, plan, ActionResult, ActionStatus};
 use crate::render::guard::guard_alert;
+use crate::render::resolved::findings_cleared_alert;
 use crate::render::EventContext;
+use crate::render::{Action, IncidentKey};
 use crate::retry::Waits;
 use crate::rules::{evaluate, Policy};
 use crate::select::{select, Control, Selection, Snooze, SNOOZE_TAG_KEY};
@@ -186,6 +188,7 @@ pub async fn handle_event(
         region: ev.region.clone().or_else(|| deps.region.clone()),
         account: ev.account.clone().or_else(|| deps.account.clone()),
         event_id: ev.id.clone(),
+        account_name: None,
         member: deps.is_member(),
     };
     guard_instance(deps, id, Some(&ev.detail.state), &ctx, deadline.into()).await
@@ -370,7 +373,14 @@ async fn alert(
     let remaining: Vec<&Finding> = o.findings.iter().filter(|f| f.is_open()).collect();
     let failed_fixes = o.actions.iter().any(|a| !a.succeeded());
     if remaining.is_empty() {
-        return Ok(AlertOutcome::nothing("no findings remain"));
+        // Findings alerted earlier and gone now (fixed by hand or by the guard): resolve their
+        // incident once.
+        let key = IncidentKey::guard(&s.instance_id);
+        let resolved = resolve_once(&deps.alerts, &deps.state, &key, Utc::now(), |opened| {
+            findings_cleared_alert(ctx, &s.instance_id, s.label(), &opened.to_rfc3339())
+        })
+        .await?;
+        return Ok(resolved.unwrap_or_else(|| AlertOutcome::nothing("no findings remain")));
     }
     match Snooze::of(&s.tags) {
         Snooze::Until(until) if until > Utc::now() => {
@@ -381,7 +391,16 @@ async fn alert(
         }
         _ => {}
     }
-    let alert = guard_alert(ctx, s, &o.findings, &o.actions, o.dry_run);
+    // A member account's alert names the account (looked up only now, when one is sent).
+    let ctx = &deps.named(ctx).await;
+    let alert = guard_alert(
+        ctx,
+        s,
+        &o.findings,
+        &o.actions,
+        o.dry_run,
+        deps.config.alert_dedup,
+    );
     let mut keys: Vec<String> = remaining
         .iter()
         .map(|f| format!("{}|{}", f.code, f.resource))
@@ -403,7 +422,8 @@ async fn alert(
         held_reason: "identical findings already alerted within the de-duplication window".into(),
         sent_reason: format!("{} finding(s) remain", remaining.len()),
     };
-    Ok(publish_once(&deps.alerts, &deps.state, &alert, once, now).await?)
+    let alert = alert.for_incident(&IncidentKey::guard(&s.instance_id), Action::Trigger);
+    Ok(trigger_once(&deps.alerts, &deps.state, &alert, once, now).await?)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -284,6 +284,7 @@ impl MistWebhook {
             region: deps.region.clone(),
             account,
             event_id: None,
+            account_name: None,
             member: false,
         };
         let mut finished: HashSet<String> = HashSet::new();
@@ -389,7 +390,7 @@ impl MistWebhook {
                 e.alerted = true;
                 // A re-delivery (or an episode already paged as overdue) holds the claim:
                 // nothing was sent this time, and the summary says so.
-                r.outcome = if a.delivery.already_sent {
+                r.outcome = if a.delivery.already_sent || a.delivery.in_flight {
                     EventOutcome::AlreadyPaged
                 } else {
                     EventOutcome::Paged
@@ -404,7 +405,8 @@ impl MistWebhook {
                 }
                 let check = self.mist.version_check();
                 let mut stats = Vec::new();
-                if check != VersionCheck::Off && e.wanted_version().is_some() {
+                // Onboarded before: a reconnect is enough, no version to confirm.
+                if check != VersionCheck::Off && e.version_floor().is_some() {
                     if let Some(mac) = r.mac.as_deref() {
                         match self.mist.stats_of(mac, until).await {
                             Ok(s) => stats.extend(s),
@@ -423,7 +425,7 @@ impl MistWebhook {
                     e.onboarded_tag(),
                     e.mist_name(),
                     &e.macs(),
-                    e.wanted_version(),
+                    e.version_floor(),
                     check,
                 );
                 r.phase = Some(phase.code().to_string());

@@ -3,6 +3,7 @@
 pub mod custom_resource;
 pub mod guard;
 pub mod mist_webhook;
+pub mod preflight;
 pub mod stack_watch;
 #[cfg(test)]
 pub(crate) mod test_support;

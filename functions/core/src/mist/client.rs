@@ -167,6 +167,46 @@ impl MistClient {
             .find(|s| s.mac.as_deref().and_then(normalize_mac).as_deref() == Some(mac)))
     }
 
+    /// `GET {api}/api/v1/self`: the token's privileges (who it is is not kept). The cheapest
+    /// proof that the token, the Mist cloud and the org id go together (the preflight's).
+    pub async fn token_privileges(
+        &self,
+        token: &SecretString,
+    ) -> Result<Vec<Privilege>, MistError> {
+        let mut auth = HeaderValue::from_str(&format!("Token {}", token.expose_secret()))
+            .map_err(|_| MistError::Client("the Mist token is not a valid header value".into()))?;
+        auth.set_sensitive(true);
+        let url = Url::parse(&format!("{}/api/v1/self", self.api_url))
+            .map_err(|e| MistError::Client(format!("bad MIST_API_URL: {e}")))?;
+        let unreachable = |e: reqwest::Error| MistError::Unreachable {
+            url: self.api_url.clone(),
+            reason: reqwest_reason(&e),
+        };
+        let res = self
+            .http
+            .get(url)
+            .header(AUTHORIZATION, auth)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = res.status();
+        if !status.is_success() {
+            return Err(self.status_error(status, res.headers()));
+        }
+        let body = res.bytes().await.map_err(unreachable)?;
+        let me: SelfPrivileges =
+            serde_json::from_slice(&body).map_err(|e| MistError::Malformed {
+                what: "self objects",
+                reason: format!(
+                    "line {} column {}: {}",
+                    e.line(),
+                    e.column(),
+                    json_problem(&e)
+                ),
+            })?;
+        Ok(me.privileges.unwrap_or_default())
+    }
+
     /// One paged list read. `requests` counts the HTTP calls made.
     async fn list<T: serde::de::DeserializeOwned>(
         &self,
@@ -293,6 +333,42 @@ fn reqwest_reason(e: &reqwest::Error) -> String {
         text
     }
 }
+
+/// One of a token's privileges in `GET /api/v1/self` (`privileges[]`: `scope`, `org_id`,
+/// `role`; other fields ignored).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Privilege {
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub org_id: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// The part of `GET /api/v1/self` read: the privileges (null while two-factor is pending).
+#[derive(serde::Deserialize)]
+struct SelfPrivileges {
+    #[serde(default)]
+    privileges: Option<Vec<Privilege>>,
+}
+
+/// The API hosts of Mist's clouds, as Mist's OpenAPI description (mistsys/mist_openapi)
+/// lists them under `servers`: Global 01-05, EMEA 01-04, APAC 01-03.
+pub const MIST_CLOUDS: [&str; 12] = [
+    "https://api.mist.com",
+    "https://api.gc1.mist.com",
+    "https://api.ac2.mist.com",
+    "https://api.gc2.mist.com",
+    "https://api.gc4.mist.com",
+    "https://api.eu.mist.com",
+    "https://api.gc3.mist.com",
+    "https://api.ac6.mist.com",
+    "https://api.gc6.mist.com",
+    "https://api.ac5.mist.com",
+    "https://api.gc5.mist.com",
+    "https://api.gc7.mist.com",
+];
 
 /// The items of one paged list read.
 #[derive(Clone, Debug, Default)]

@@ -84,6 +84,8 @@ pub fn ec2_rules(user_data_denied: bool) -> RouterRules {
 pub struct Fakes {
     pub published: Arc<Mutex<Vec<(String, String)>>>,
     pub deletes: Rule,
+    /// UpdateItem: the outbox's confirm, or a lease given back.
+    pub updates: Rule,
     pub secret_reads: Rule,
 }
 
@@ -171,10 +173,16 @@ fn deps_with(
     // The claim's pre-read: nothing claimed yet.
     let reads = mock!(aws_sdk_dynamodb::Client::get_item)
         .then_output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build());
+    let updates = mock!(aws_sdk_dynamodb::Client::update_item).then_output(|| {
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+    });
+    // The sweep's outbox step: nothing pending.
+    let outbox = mock!(aws_sdk_dynamodb::Client::query)
+        .then_output(|| aws_sdk_dynamodb::operation::query::QueryOutput::builder().build());
     let dynamodb = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
-        [&batch_get, &lost, &put, &deletes, &reads]
+        [&batch_get, &lost, &put, &deletes, &reads, &updates, &outbox]
     );
     let secret_reads = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
         GetSecretValueOutput::builder()
@@ -203,6 +211,7 @@ fn deps_with(
         Fakes {
             published,
             deletes,
+            updates,
             secret_reads,
         },
     )

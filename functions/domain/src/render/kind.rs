@@ -17,8 +17,13 @@ pub enum AlertKind {
     OnboardingRecovered,
     /// mist-webhook: Mist reported the router's zero-touch provisioning failed.
     OnboardingFailed,
+    /// `ssr-onboard ack`: a person closed a paged onboarding episode; the page's resolve (info).
+    OnboardingAcknowledged,
     /// watchdog: Mist refused the API token (once a UTC day).
     MistTokenRejected,
+    /// watchdog: the daily Mist probe (no episode open) could not read Mist for another reason
+    /// than a refused token (once a UTC day).
+    MistUnreachable,
     /// watchdog: an organization member account could not be swept (once a UTC day).
     MemberUnreachable,
     /// watchdog: an organization member account was never read: no member role there yet (info,
@@ -30,6 +35,8 @@ pub enum AlertKind {
     /// watchdog: routers found already running past their deadline were adopted, not paged
     /// (info, at most one per sweep; `ADOPT_EXISTING=summary`).
     RoutersAdopted,
+    /// `ssr-onboard doctor --send-test-alert`: a test (info), followed at once by its resolve.
+    Test,
 }
 
 impl AlertKind {
@@ -40,11 +47,14 @@ impl AlertKind {
         AlertKind::OnboardingOverdue,
         AlertKind::OnboardingRecovered,
         AlertKind::OnboardingFailed,
+        AlertKind::OnboardingAcknowledged,
         AlertKind::MistTokenRejected,
+        AlertKind::MistUnreachable,
         AlertKind::MemberUnreachable,
         AlertKind::MemberNotEnrolled,
         AlertKind::OnboardingUnverified,
         AlertKind::RoutersAdopted,
+        AlertKind::Test,
     ];
 
     /// The `kind` attribute's value.
@@ -55,11 +65,14 @@ impl AlertKind {
             AlertKind::OnboardingOverdue => "onboarding-overdue",
             AlertKind::OnboardingRecovered => "onboarding-recovered",
             AlertKind::OnboardingFailed => "onboarding-failed",
+            AlertKind::OnboardingAcknowledged => "onboarding-acknowledged",
             AlertKind::MistTokenRejected => "mist-token-rejected",
+            AlertKind::MistUnreachable => "mist-unreachable",
             AlertKind::MemberUnreachable => "member-unreachable",
             AlertKind::MemberNotEnrolled => "member-not-enrolled",
             AlertKind::OnboardingUnverified => "onboarding-unverified",
             AlertKind::RoutersAdopted => "routers-adopted",
+            AlertKind::Test => "test",
         }
     }
 

@@ -8,7 +8,9 @@ use std::fmt::Write;
 use chrono::{DateTime, Duration, Utc};
 
 use super::watchdog::{attributes, context_lines, episode_thread, human_duration, EpisodeView};
-use super::{console_link, kind_attr, short, string_attr, subject, Alert, AlertKind, EventContext};
+use super::{
+    console_link, kind_attr, short, subject, Alert, AlertKind, AlertSeverity, EventContext,
+};
 use crate::episode::Phase;
 
 /// At most this many routers are listed in one summary (the rest are counted).
@@ -74,7 +76,7 @@ pub fn adopted_summary_alert(
         body: b,
         attributes: BTreeMap::from([
             kind_attr(AlertKind::RoutersAdopted),
-            ("severity".to_string(), string_attr("info")),
+            AlertSeverity::Info.attr(),
         ]),
         thread_id: "ssr-onboard-adopted-routers".to_string(),
         related_resources: routers
@@ -131,7 +133,7 @@ pub fn unverified_alert(
     Alert {
         subject,
         body: b,
-        attributes: attributes(AlertKind::OnboardingUnverified, "info", e.instance_id, phase),
+        attributes: attributes(AlertKind::OnboardingUnverified, AlertSeverity::Info, e.instance_id, phase),
         thread_id: episode_thread(e),
         related_resources: vec![e.instance_id.to_string()],
         next_steps: vec![
@@ -145,6 +147,7 @@ pub fn unverified_alert(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::string_attr;
     use crate::snapshot::Interface;
 
     fn view<'a>(interfaces: &'a [Interface], id: &'a str) -> EpisodeView<'a> {
@@ -162,6 +165,9 @@ mod tests {
             ssr_version: Some("6.3.0"),
             onboarding_note: None,
             snoozed_until: None,
+            rule: crate::episode::OnboardingRule::FirstInstall {
+                floor: Some("6.3.0"),
+            },
         }
     }
 

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::{kind_attr, string_attr, subject, Alert, AlertKind, EventContext};
+use super::{kind_attr, subject, Alert, AlertKind, AlertSeverity, EventContext};
 use crate::config::ONBOARDED_TAG_KEY;
 
 /// "Mist rejected the onboarding watchdog's API token": an operational alert (no router named),
@@ -28,7 +28,7 @@ pub fn token_rejected_alert(
     let _ = writeln!(b);
     let _ = writeln!(
         b,
-        "Until the token is fixed, the watchdog cannot see Mist: overdue routers are still paged, with \"Mist status unknown\", and no router is confirmed onboarded by Mist (only by the tag {ONBOARDED_TAG_KEY}=true)."
+        "Until the token is fixed, the watchdog cannot see Mist: overdue routers are still paged, with \"Mist status unknown\", and no router is confirmed onboarded by Mist (only by an acknowledgement, `ssr-onboard ack`, or the deprecated tag {ONBOARDED_TAG_KEY}=true)."
     );
     let _ = writeln!(b);
     let _ = writeln!(b, "What to do");
@@ -38,9 +38,16 @@ pub fn token_rejected_alert(
     );
     let _ = writeln!(b, "  2. Store it in {origin}:");
     if let Some(arn) = origin.strip_prefix("the secret ") {
+        // The secret's own region (its ARN's fourth field), else the deployment's.
+        let region = arn
+            .split(':')
+            .nth(3)
+            .filter(|r| !r.is_empty())
+            .or(ctx.region.as_deref())
+            .unwrap_or("<region>");
         let _ = writeln!(
             b,
-            "       aws secretsmanager put-secret-value --secret-id {arn} --secret-string '{{\"token\": \"<new token>\"}}'"
+            "       aws secretsmanager put-secret-value --secret-id {arn} --secret-string '{{\"token\": \"<new token>\"}}' --region {region}"
         );
     }
     let _ = writeln!(
@@ -58,11 +65,58 @@ pub fn token_rejected_alert(
     Alert {
         subject,
         body: b,
-        attributes: operational_attributes(AlertKind::MistTokenRejected, "error"),
+        attributes: operational_attributes(AlertKind::MistTokenRejected, AlertSeverity::Error),
         thread_id: "ssr-onboard/mist-token".to_string(),
         related_resources: vec![],
         next_steps: vec![
             "Create a new Mist API token and store it in the token secret".to_string(),
+        ],
+    }
+    .in_context(ctx)
+}
+
+/// "The onboarding watchdog cannot read Mist": the daily Mist probe (made even when no router
+/// is onboarding) failed for another reason than a refused token. Sent once a day while it
+/// lasts, so a broken Mist setup shows before the first router needs it. `error` is the Mist
+/// client's or the secret's error text (never the token).
+pub fn mist_unreachable_alert(ctx: &EventContext, error: &str, now: DateTime<Utc>) -> Alert {
+    let subject = subject("SSR onboarding watchdog: cannot read Mist");
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "The onboarding watchdog's daily Mist check could not read the organization's inventory ({error})."
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(
+        b,
+        "No router is onboarding now, so nothing is late yet; but while Mist cannot be read, a router that onboards is not confirmed by Mist, and an overdue one is paged with \"Mist status unknown\"."
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(b, "What to do");
+    let _ = writeln!(
+        b,
+        "  1. Run `ssr-onboard doctor --stack <stack>`: its mist.* checks say which part fails (the API URL, the org id, the token secret, the inventory)."
+    );
+    let _ = writeln!(
+        b,
+        "  2. Check MistApiUrl is your organization's Mist cloud and MistOrgId its id (docs/support.md#mist-clouds)."
+    );
+    let _ = writeln!(b);
+    daily_footer(
+        &mut b,
+        ctx.account.as_deref().unwrap_or("?"),
+        ctx.region.as_deref().unwrap_or("?"),
+        now,
+        "while Mist cannot be read",
+    );
+    Alert {
+        subject,
+        body: b,
+        attributes: operational_attributes(AlertKind::MistUnreachable, AlertSeverity::Error),
+        thread_id: "ssr-onboard/mist".to_string(),
+        related_resources: vec![],
+        next_steps: vec![
+            "Run ssr-onboard doctor --stack <stack> to see which Mist setting fails".to_string(),
         ],
     }
     .in_context(ctx)
@@ -101,7 +155,7 @@ pub fn member_unreachable_alert(
     );
     let _ = writeln!(
         b,
-        "       aws iam get-role --role-name {} (in account {account})",
+        "       aws iam get-role --role-name {} --region {region}   (in account {account})",
         role.rsplit('/').next().unwrap_or(role)
     );
     let _ = writeln!(
@@ -110,7 +164,7 @@ pub fn member_unreachable_alert(
     );
     let _ = writeln!(
         b,
-        "       aws sts assume-role --role-arn {role} --role-session-name ssr-onboard-check"
+        "       aws sts assume-role --role-arn {role} --role-session-name ssr-onboard-check --region {region}"
     );
     let _ = writeln!(
         b,
@@ -127,7 +181,7 @@ pub fn member_unreachable_alert(
     Alert {
         subject,
         body: b,
-        attributes: operational_attributes(AlertKind::MemberUnreachable, "error"),
+        attributes: operational_attributes(AlertKind::MemberUnreachable, AlertSeverity::Error),
         thread_id: format!("ssr-onboard/member/{account}"),
         related_resources: vec![role.to_string()],
         next_steps: vec![
@@ -179,7 +233,7 @@ pub fn member_not_enrolled_alert(
     );
     let _ = writeln!(
         b,
-        "  3. To check the role from the hub: aws sts assume-role --role-arn {role} --role-session-name ssr-onboard-check"
+        "  3. To check the role from the hub: aws sts assume-role --role-arn {role} --role-session-name ssr-onboard-check --region {region}"
     );
     let _ = writeln!(b);
     daily_footer(
@@ -192,7 +246,7 @@ pub fn member_not_enrolled_alert(
     Alert {
         subject,
         body: b,
-        attributes: operational_attributes(AlertKind::MemberNotEnrolled, "info"),
+        attributes: operational_attributes(AlertKind::MemberNotEnrolled, AlertSeverity::Info),
         thread_id: format!("ssr-onboard/member/{account}"),
         related_resources: vec![role.to_string()],
         next_steps: vec![format!(
@@ -216,17 +270,50 @@ fn daily_footer(b: &mut String, account: &str, region: &str, now: DateTime<Utc>,
     let _ = writeln!(b, "This alert is sent at most once a day (UTC) {while_}.");
 }
 
+/// `ssr-onboard doctor --send-test-alert`: a test alert (`kind` `test`, severity `info`),
+/// sent through the real topic so a person sees it arrive; doctor sends its resolve right after
+/// (same incident key, [`super::IncidentKey::deployment`]`("test")`).
+pub fn test_alert(account: Option<&str>, region: Option<&str>, now: DateTime<Utc>) -> Alert {
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "A test of the ssr-onboard alert path, sent by `ssr-onboard doctor --send-test-alert`. Nothing is wrong."
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(
+        b,
+        "If you read this, alerts reach you. A paging tool receives this alert and, right after, its resolve (attribute action = resolve), so no incident stays open."
+    );
+    let _ = writeln!(b);
+    let _ = writeln!(
+        b,
+        "  Account: {}   Region: {}   Sent: {}",
+        account.unwrap_or("?"),
+        region.unwrap_or("?"),
+        now.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    Alert {
+        subject: subject("SSR onboarding: test alert (ssr-onboard doctor)"),
+        body: b,
+        attributes: operational_attributes(AlertKind::Test, AlertSeverity::Info),
+        thread_id: "ssr-onboard/test".to_string(),
+        related_resources: vec![],
+        next_steps: vec!["Nothing to do: this was a test".to_string()],
+    }
+}
+
 /// An operational alert's attributes (no router): its kind and severity.
-fn operational_attributes(kind: AlertKind, severity: &str) -> BTreeMap<String, (String, String)> {
-    BTreeMap::from([
-        kind_attr(kind),
-        ("severity".to_string(), string_attr(severity)),
-    ])
+fn operational_attributes(
+    kind: AlertKind,
+    severity: AlertSeverity,
+) -> BTreeMap<String, (String, String)> {
+    BTreeMap::from([kind_attr(kind), severity.attr()])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::string_attr;
 
     #[test]
     fn when_a_member_account_was_never_enrolled_then_an_info_notice_names_the_account_and_both_ways_out(

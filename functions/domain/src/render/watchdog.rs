@@ -7,9 +7,11 @@ use std::fmt::Write;
 use chrono::{DateTime, Duration, Utc};
 
 pub use super::operational::{member_unreachable_alert, token_rejected_alert};
-use super::{console_link, kind_attr, short, string_attr, subject, Alert, AlertKind, EventContext};
-use crate::config::ONBOARDED_TAG_KEY;
-use crate::episode::{Episode, Phase};
+use super::{
+    console_link, kind_attr, short, string_attr, subject, Alert, AlertKind, AlertSeverity,
+    EventContext,
+};
+use crate::episode::{Episode, OnboardingRule, Phase};
 use crate::select::Snooze;
 use crate::snapshot::Interface;
 
@@ -40,6 +42,9 @@ pub struct EpisodeView<'a> {
     /// The router's `SSR-ONBOARD-SNOOZE-UNTIL` time, when it has one (the page after a snooze
     /// says it was snoozed).
     pub snoozed_until: Option<DateTime<Utc>>,
+    /// The rule the episode is judged by: first install (the version floor) or reconnect only
+    /// (the instance onboarded before).
+    pub rule: OnboardingRule<'a>,
 }
 
 impl<'a> From<&'a Episode> for EpisodeView<'a> {
@@ -60,6 +65,7 @@ impl<'a> From<&'a Episode> for EpisodeView<'a> {
                 Snooze::Until(t) => Some(t),
                 Snooze::None | Snooze::Invalid(_) => None,
             },
+            rule: e.onboarding_rule(),
         }
     }
 }
@@ -115,7 +121,7 @@ pub(super) fn context_lines(
     let _ = writeln!(
         b,
         "  Account:     {}   Region: {}",
-        ctx.account.as_deref().unwrap_or("?"),
+        ctx.account_label(),
         ctx.region.as_deref().unwrap_or("?")
     );
     let _ = writeln!(
@@ -134,6 +140,7 @@ pub(super) fn context_lines(
     if let Some(v) = e.ssr_version {
         let _ = writeln!(b, "  SSR version: {v} (from the onboarding config)");
     }
+    let _ = writeln!(b, "  Rule:        {}", e.rule);
     if let Some(note) = e.onboarding_note {
         let _ = writeln!(b, "  Onboarding config: {note}");
     }
@@ -216,7 +223,7 @@ pub fn overdue_alert(
     for f in &late_findings {
         let _ = writeln!(b, "Found now: {} on {}", f.code.as_str(), f.resource);
         let _ = writeln!(b, "  {}", f.message);
-        let _ = writeln!(b, "  Fix: {}", f.remediation);
+        let _ = writeln!(b, "  Fix{}: {}", ctx.run_in(), ctx.commands(&f.remediation));
         let _ = writeln!(b);
     }
     context_lines(&mut b, ctx, e, now);
@@ -226,12 +233,35 @@ pub fn overdue_alert(
         .key_name
         .map(|k| format!("{k}.pem"))
         .unwrap_or_else(|| "<your-key>.pem".into());
-    let _ = writeln!(b, "What to do (vendor guide, \"Mist-Managed Setup\")");
+    let _ = writeln!(b, "What to do ({})", phase.code());
     let mut next_steps = Vec::new();
+    let mut n = 0;
+    let mut step = |b: &mut String, text: &str, commands: &[String]| {
+        n += 1;
+        let _ = writeln!(b, "  {n}. {text}");
+        for c in commands {
+            let _ = writeln!(b, "       {c}");
+        }
+    };
+    // First what the phase points at: Mist itself when its status is unknown (before anyone
+    // SSHes in), the registration code and the way out to the Mist cloud when Mist never saw
+    // the router, the upgrade when it runs the wrong version.
+    for (text, commands) in phase_steps(ctx, e, phase) {
+        step(&mut b, &text, &commands);
+        next_steps.push(match commands.as_slice() {
+            [] => text,
+            cmds => format!("{text} `{}`", cmds.join("`; `")),
+        });
+    }
+    let _ = writeln!(b);
+    let _ = writeln!(b, "  On the router (vendor guide, \"Mist-Managed Setup\"):");
     match ssh_target(e.interfaces) {
         Some((ip, public)) => {
-            let _ = writeln!(b, "  1. SSH into the router:");
-            let _ = writeln!(b, "       ssh -i {key} {user}@{ip}");
+            step(
+                &mut b,
+                "SSH into the router:",
+                &[format!("ssh -i {key} {user}@{ip}")],
+            );
             next_steps.push(format!(
                 "SSH into the router: `ssh -i {key} {user}@{ip}` (or {other}@{ip}){}",
                 if public { "" } else { ", from inside the VPC" }
@@ -253,9 +283,10 @@ pub fn overdue_alert(
             );
         }
         None => {
-            let _ = writeln!(
-                b,
-                "  1. SSH into the router as {user} (or {other}) with {key}: the instance has no IP address EC2 reports."
+            step(
+                &mut b,
+                &format!("SSH into the router as {user} (or {other}) with {key}: the instance has no IP address EC2 reports."),
+                &[],
             );
             next_steps.push(format!(
                 "SSH into the router as {user} (or {other}) with {key}"
@@ -268,38 +299,36 @@ pub fn overdue_alert(
         JOURNAL_UNITS[0],
         JOURNAL_UNITS[1..].join(", ")
     ));
-    let _ = writeln!(b, "  2. Open the PCLI and ask Mist's view of the router:");
-    let _ = writeln!(b, "       su admin");
-    let _ = writeln!(b, "       show mist");
-    let _ = writeln!(
-        b,
-        "  3. If the PCLI is not reachable or the status is not obvious, unzip the Hardware Bootstrapper tech support:"
+    step(
+        &mut b,
+        "Open the PCLI and ask Mist's view of the router:",
+        &["su admin".to_string(), "show mist".to_string()],
     );
-    let _ = writeln!(
-        b,
-        "       sudo unzip {TECH_SUPPORT_ZIP} -d /tmp/bootstrapper-ts"
+    step(
+        &mut b,
+        "If the PCLI is not reachable or the status is not obvious, unzip the Hardware Bootstrapper tech support:",
+        &[format!("sudo unzip {TECH_SUPPORT_ZIP} -d /tmp/bootstrapper-ts")],
     );
-    let _ = writeln!(b, "  4. Read the journals of the onboarding services:");
-    for unit in JOURNAL_UNITS {
-        let _ = writeln!(
-            b,
-            "       sudo journalctl -u {unit} --no-pager | tail -n 200"
-        );
-    }
-    let _ = writeln!(
-        b,
-        "  5. Onboarded by hand, or no Mist API token configured? Close this episode with the tag {ONBOARDED_TAG_KEY}=true:"
+    step(
+        &mut b,
+        "Read the journals of the onboarding services:",
+        &JOURNAL_UNITS.map(|unit| format!("sudo journalctl -u {unit} --no-pager | tail -n 200")),
     );
-    let close = format!(
-        "aws ec2 create-tags --resources {} --tags Key={ONBOARDED_TAG_KEY},Value=true{}",
-        e.instance_id,
-        ctx.region
-            .as_deref()
-            .map(|r| format!(" --region {r}"))
-            .unwrap_or_default()
+    let _ = writeln!(b);
+    // The episode is closed by an acknowledgement (recorded, with its reason and who gave it),
+    // not by the SSR-ONBOARDED tag, which is deprecated.
+    let ack = ack_command(ctx, e.instance_id);
+    step(
+        &mut b,
+        &format!(
+            "Onboarded by hand, or nothing more to do? Acknowledge this episode (no recovered notice follows; the page is resolved){}:",
+            hub_note(ctx)
+        ),
+        std::slice::from_ref(&ack),
     );
-    let _ = writeln!(b, "       {close}");
-    next_steps.push(format!("Onboarded by hand? Close the episode: `{close}`"));
+    next_steps.push(format!(
+        "Onboarded by hand? Acknowledge the episode: `{ack}`"
+    ));
     if let Some(region) = &ctx.region {
         let _ = writeln!(b);
         let _ = writeln!(b, "Console: {}", console_link(region, e.instance_id));
@@ -313,12 +342,102 @@ pub fn overdue_alert(
     Alert {
         subject,
         body: b,
-        attributes: attributes(AlertKind::OnboardingOverdue, "error", e.instance_id, phase),
+        attributes: attributes(
+            AlertKind::OnboardingOverdue,
+            AlertSeverity::Error,
+            e.instance_id,
+            phase,
+        ),
         thread_id: episode_thread(e),
         related_resources: vec![e.instance_id.to_string()],
         next_steps,
     }
     .in_context(ctx)
+}
+
+/// `ssr-onboard ack <instance-id> --region <region> [--reason TEXT]`: closes the router's
+/// current onboarding episode as acknowledged.
+pub fn ack_command(ctx: &EventContext, instance_id: &str) -> String {
+    format!(
+        "ssr-onboard ack {instance_id} --region {} [--reason TEXT]",
+        ctx.region
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .unwrap_or("<region>")
+    )
+}
+
+/// At an organization hub: where the acknowledgement is run (the episode is in the hub's state
+/// table, so with the hub's credentials, for a router of the member account).
+fn hub_note(ctx: &EventContext) -> String {
+    match (ctx.member, ctx.account.as_deref()) {
+        (true, Some(_)) => format!(
+            ", with the hub's credentials (the episode is recorded at the hub) for this router of account {}",
+            ctx.account_label()
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The steps the phase reached points at, before anyone logs in to the router.
+fn phase_steps(
+    ctx: &EventContext,
+    e: &EpisodeView<'_>,
+    phase: &Phase,
+) -> Vec<(String, Vec<String>)> {
+    let console_output = ctx.commands(&format!(
+        "aws ec2 get-console-output --instance-id {} --output text",
+        e.instance_id
+    ));
+    let run_in = ctx.run_in();
+    let reach = (
+        "Check the router reaches the Mist cloud: outbound HTTPS (TCP 443) from the WAN interface, i.e. a public IP (or NAT), a default route to an internet gateway, and security group and network ACL egress that allow 443. Findings above (WAN_NO_PUBLIC_IP, WAN_NO_INTERNET_ROUTE) name what is missing.".to_string(),
+        vec![],
+    );
+    match phase {
+        Phase::Unknown { reason } => vec![
+            (
+                format!("Check Mist first: ssr-onboard could not read it ({reason}). Is Mist up (https://status.mist.com)? Is the watchdog's API token still valid (Mist deletes tokens unused for 90 days; a token of another Mist cloud is refused) and MistApiUrl your organization's Mist cloud (docs/support.md)?"),
+                vec![],
+            ),
+            (
+                "Look the router up in the Mist portal (Organization > Inventory > Gateways): if it is there and connected, it onboarded and nobody needs to log in; acknowledge this page (last step).".to_string(),
+                vec![],
+            ),
+        ],
+        Phase::NotInInventory => vec![
+            (
+                format!(
+                    "Check the registration code: Mist never saw the router, most often because the onboarding config's registration-code is not this Mist organization's (the user data's /etc/128T-hardware-bootstrapper/onboarding-config.json; the stack's RegistrationCode parameter). Read the router's boot log{run_in}, no login needed:"
+                ),
+                vec![console_output],
+            ),
+            reach,
+        ],
+        Phase::NotConnected { .. } => vec![
+            (
+                "Mist has the router in its inventory but it is not connected: it lost (or never completed) its connection to the Mist cloud.".to_string(),
+                vec![],
+            ),
+            reach,
+            (
+                format!("Check it did not reboot or stop{run_in}:"),
+                vec![console_output],
+            ),
+        ],
+        Phase::VersionMismatch { want, have, .. } => vec![(
+            format!(
+                "The upgrade: the router is connected to Mist but runs SSR {}, below the configured {want}. The SSR install after onboarding (5-10 minutes) has not finished or failed: in the Mist portal open the gateway and check its upgrade status; if none is running, upgrade it to {want} from there. On the router, the 128T-hardware-bootstrapper journal (below) shows the install.",
+                have.as_deref().unwrap_or("(no version reported yet)")
+            ),
+            vec![],
+        )],
+        Phase::ConnectedNoStats { .. } => vec![(
+            "Connected to Mist, but Mist reports no stats (so no version) for it: assign the gateway to a site in the Mist portal (Organization > Inventory > Gateways). With MistVersionCheck=when-reported the router counts as onboarded without a version.".to_string(),
+            vec![],
+        )],
+        Phase::Onboarded { .. } => vec![],
+    }
 }
 
 /// "SSR onboarding recovered: <router> (<id>) after 23 min".
@@ -357,7 +476,12 @@ pub fn recovered_alert(
     Alert {
         subject,
         body: b,
-        attributes: attributes(AlertKind::OnboardingRecovered, "info", e.instance_id, phase),
+        attributes: attributes(
+            AlertKind::OnboardingRecovered,
+            AlertSeverity::Info,
+            e.instance_id,
+            phase,
+        ),
         thread_id: episode_thread(e),
         related_resources: vec![e.instance_id.to_string()],
         next_steps: vec!["No action needed.".to_string()],
@@ -424,7 +548,7 @@ pub fn failed_alert(
         ),
         attributes: BTreeMap::from([
             kind_attr(AlertKind::OnboardingFailed),
-            ("severity".to_string(), string_attr("error")),
+            AlertSeverity::Error.attr(),
             ("instance_id".to_string(), string_attr(e.instance_id)),
             ("phase".to_string(), string_attr("ztp-failed")),
         ]),
@@ -437,13 +561,13 @@ pub fn failed_alert(
 
 pub(super) fn attributes(
     kind: AlertKind,
-    severity: &str,
+    severity: AlertSeverity,
     instance_id: &str,
     phase: &Phase,
 ) -> BTreeMap<String, (String, String)> {
     BTreeMap::from([
         kind_attr(kind),
-        ("severity".to_string(), string_attr(severity)),
+        severity.attr(),
         ("instance_id".to_string(), string_attr(instance_id)),
         ("phase".to_string(), string_attr(phase.code())),
     ])

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use tokio::sync::OnceCell;
@@ -125,28 +126,48 @@ impl Sandbox {
         })
     }
 
-    /// Creates the DynamoDB state table: partition key `pk` (String), on-demand billing.
+    /// Creates the DynamoDB state table as infra/template.yaml does: partition key `pk` (String),
+    /// on-demand billing, and the sparse global secondary index `outbox` (partition `outbox` S,
+    /// sort `lease_until` N, keys only) the alert outbox is read through.
     pub async fn create_state_table(&self, name: &str) -> Result<(), SandboxError> {
         let step = format!("creating state table {name}");
-        let attr = AttributeDefinition::builder()
-            .attribute_name("pk")
-            .attribute_type(ScalarAttributeType::S)
+        let attr = |n: &str, t: ScalarAttributeType| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(t)
+                .build()
+                .map_err(|_| missing(&step, "a valid attribute definition"))
+        };
+        let key = |n: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .map_err(|_| missing(&step, "a valid key schema"))
+        };
+        let outbox = GlobalSecondaryIndex::builder()
+            .index_name("outbox")
+            .key_schema(key("outbox", KeyType::Hash)?)
+            .key_schema(key("lease_until", KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::KeysOnly)
+                    .build(),
+            )
             .build()
-            .map_err(|_| missing(&step, "a valid attribute definition"))?;
-        let key = KeySchemaElement::builder()
-            .attribute_name("pk")
-            .key_type(KeyType::Hash)
-            .build()
-            .map_err(|_| missing(&step, "a valid key schema"))?;
+            .map_err(|_| missing(&step, "a valid index"))?;
         self.dynamodb
             .create_table()
             .table_name(name)
-            .attribute_definitions(attr)
-            .key_schema(key)
+            .attribute_definitions(attr("pk", ScalarAttributeType::S)?)
+            .attribute_definitions(attr("outbox", ScalarAttributeType::S)?)
+            .attribute_definitions(attr("lease_until", ScalarAttributeType::N)?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .global_secondary_indexes(outbox)
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await
-            .map_err(aws(step, "CreateTable"))?;
+            .map_err(aws(step.clone(), "CreateTable"))?;
         Ok(())
     }
 }

@@ -80,6 +80,23 @@ fn render_failures(report: &AuditReport, style: &Style) -> String {
 /// The findings table (with ACCOUNT and REGION columns when several scopes were audited), then
 /// what to do for each remaining finding, then the scopes that could not be audited, then a
 /// one-line summary.
+/// The state column: the instance state, and the router's per-router control when it has one
+/// (`monitor`, `snoozed until …`; ignored routers say so in the finding column).
+fn state_label(r: &RouterAudit) -> String {
+    let mut notes = Vec::new();
+    if r.control == Control::Monitor {
+        notes.push("monitor".to_string());
+    }
+    if let Some(t) = r.snoozed_until {
+        notes.push(format!("snoozed until {}", t.format("%Y-%m-%d %H:%MZ")));
+    }
+    if notes.is_empty() {
+        r.state.clone()
+    } else {
+        format!("{} ({})", r.state, notes.join(", "))
+    }
+}
+
 pub fn render_text(report: &AuditReport, style: &Style) -> String {
     let mut out = String::new();
     let fleet = report.is_fleet();
@@ -115,7 +132,7 @@ pub fn render_text(report: &AuditReport, style: &Style) -> String {
             row.extend([
                 r.name.as_str().into(),
                 r.instance_id.as_str().into(),
-                r.state.as_str().into(),
+                state_label(r).into(),
             ]);
             row.append(&mut cells);
             row

@@ -29,6 +29,7 @@ fn router(status: ActionStatus) -> RouterAudit {
         selected_because: "tag".into(),
         checked: true,
         control: Control::Manage,
+        snoozed_until: None,
         findings: vec![Finding {
             fixed: status == ActionStatus::Applied,
             ..finding
@@ -185,4 +186,29 @@ fn when_the_member_role_lacks_ec2_permissions_then_the_hint_says_update_the_memb
     assert!(scope_hint(Some(role), &denied).contains("infra/member.yaml"));
     // The caller's own account: the ordinary permission hint.
     assert!(scope_hint(None, &denied).contains("permission"));
+}
+
+#[test]
+fn when_routers_are_monitored_or_snoozed_then_the_text_says_so_with_the_time() {
+    let until = chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap_or_default();
+    let mut report = report_with(ActionStatus::Planned);
+    report.routers.push(RouterAudit {
+        instance_id: "i-2".into(),
+        name: "r2".into(),
+        control: Control::Monitor,
+        snoozed_until: Some(until),
+        ..router(ActionStatus::Planned)
+    });
+    let text = render_text(&report, &Style::plain());
+    assert!(
+        text.contains("running (monitor, snoozed until 2030-03-17 17:46Z)"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&report).unwrap_or_default();
+    assert_eq!(json["routers"][1]["snoozed_until"], "2030-03-17T17:46:40Z");
+    assert_eq!(json["routers"][1]["control"], "monitor");
+    assert!(
+        json["routers"][0].get("snoozed_until").is_none(),
+        "not snoozed: not in the JSON"
+    );
 }

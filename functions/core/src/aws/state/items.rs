@@ -12,7 +12,12 @@
 //! | `unverified#<instance-id>#<start>` | `onboarding-unverified` | watchdog: the one "cannot verify" notice (no Mist settings) |
 //! | `routers-adopted#<digest>` | `routers-adopted` | watchdog: the one summary of the routers a sweep adopted |
 //! | `episode#<instance-id>#<start>` | `episode` / `episode-unmeasured` | watchdog: the finished episode |
+//! | `episode#<instance-id>#<start>` | `episode-acknowledged` | `ssr-onboard ack`: the episode closed by a person (reason, who) |
+//! | `onboarded#<instance-id>` | `onboarded` | watchdog, mist-webhook: the instance onboarded through Mist once (later episodes: reconnect only) |
+//! | `acknowledged#<instance-id>#<start>` | `onboarding-acknowledged` | `ssr-onboard ack`: the one resolve of a paged episode |
 //! | `mist-token-rejected#<date>` | `mist-token-rejected` | watchdog: Mist refused the token (once a day) |
+//! | `mist-probe#<date>` | `mist-probe` | watchdog: the daily Mist probe was made (once a day) |
+//! | `mist-unreachable#<date>` | `mist-unreachable` | watchdog: the daily probe could not read Mist (once a day) |
 //! | `member-unreachable#<account>#<date>` | `member-unreachable` | watchdog: a member account not swept (once a day) |
 //! | `member-not-enrolled#<account>#<date>` | `member-not-enrolled` | watchdog: a member account never read yet (once a day) |
 //! | `member-enrolled#<account>` | `member-enrolled` | watchdog: the member account was read once (its role works) |
@@ -21,13 +26,16 @@
 //! Every item carries `expires_at` (epoch seconds, the table's TTL attribute) except
 //! `watchdog#overdue-now`, which is replaced by every sweep that changes it, and
 //! `member-enrolled#<account>`, the history that tells a member whose role stopped working
-//! (paged) from one never enrolled (a notice): written once, kept.
+//! (paged) from one never enrolled (a notice): written once, kept. `onboarded#<instance-id>`
+//! outlives the episodes: it expires [`ONBOARDED_RETENTION_DAYS`] after the latest episode that
+//! onboarded.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use ssr_domain::episode::records::{
-    EpisodeRecord, EpisodeState, OverdueNow, OverdueRouter, WatchItem,
+    Acknowledgement, ClosedEpisode, EpisodeRecord, EpisodeState, OnboardedBefore, OverdueNow,
+    OverdueRouter, WatchItem, ONBOARDED_RETENTION_DAYS,
 };
 
 pub const ONBOARDING_START_PREFIX: &str = "onboarding-start#";
@@ -41,6 +49,10 @@ pub const UNVERIFIED_PREFIX: &str = "unverified#";
 pub const ROUTERS_ADOPTED_PREFIX: &str = "routers-adopted#";
 /// `mist-token-rejected#<YYYY-MM-DD>`: the one "Mist rejected the token" alert of a UTC day.
 pub const TOKEN_REJECTED_PREFIX: &str = "mist-token-rejected#";
+/// `mist-probe#<YYYY-MM-DD>`: the one daily Mist probe of a UTC day (made while no episode is open).
+pub const MIST_PROBE_PREFIX: &str = "mist-probe#";
+/// `mist-unreachable#<YYYY-MM-DD>`: the one "the daily probe could not read Mist" alert of a UTC day.
+pub const MIST_UNREACHABLE_PREFIX: &str = "mist-unreachable#";
 /// `member-unreachable#<account>#<YYYY-MM-DD>`: the one "member account not swept" alert of a
 /// UTC day for that account.
 pub const MEMBER_UNREACHABLE_PREFIX: &str = "member-unreachable#";
@@ -214,6 +226,99 @@ impl StoredOverdueNow {
         Some(OverdueNow {
             as_of: from_epoch(self.as_of)?,
             routers: serde_json::from_str(&self.routers).ok()?,
+        })
+    }
+}
+
+/// `onboarded#<instance-id>`: the instance onboarded through Mist in some episode.
+pub const ONBOARDED_PREFIX: &str = "onboarded#";
+/// `acknowledged#<instance-id>#<start>`: the one resolve sent for an acknowledged, paged
+/// episode.
+pub const ACKNOWLEDGED_PREFIX: &str = "acknowledged#";
+/// `kind` of an episode closed by `ssr-onboard ack` (item `episode#<instance-id>#<start>`).
+pub const KIND_EPISODE_ACKNOWLEDGED: &str = "episode-acknowledged";
+
+/// Item `onboarded#<instance-id>` (kept [`ONBOARDED_RETENTION_DAYS`] after the latest episode
+/// that onboarded).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredOnboarded {
+    pub pk: String,
+    pub kind: String,
+    pub instance_id: String,
+    /// When the episode ended onboarded (epoch seconds).
+    pub onboarded_at: i64,
+    /// That episode's start (epoch seconds): only later episodes are "onboarded before".
+    pub episode_started_at: i64,
+    pub expires_at: i64,
+}
+
+impl StoredOnboarded {
+    pub fn into_domain(self) -> Option<OnboardedBefore> {
+        Some(OnboardedBefore {
+            onboarded_at: from_epoch(self.onboarded_at)?,
+            episode_started_at: from_epoch(self.episode_started_at)?,
+        })
+    }
+}
+
+/// Item `episode#<instance-id>#<start>` of kind `episode-acknowledged`: the episode's record,
+/// closed by a person. The sweep and the webhook see the key (the episode is done); `report`
+/// lists it apart from the measured onboardings.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredAcknowledgement {
+    pub pk: String,
+    pub kind: String,
+    pub instance_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_name: Option<String>,
+    pub started_at: i64,
+    /// When it was acknowledged (the episode record's "closed at").
+    pub onboarded_at: i64,
+    /// Always `acknowledged`.
+    pub onboarded_by: String,
+    #[serde(default)]
+    pub alerted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub acknowledged_by: String,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl StoredAcknowledgement {
+    pub fn into_domain(self) -> Option<Acknowledgement> {
+        Some(Acknowledgement {
+            instance_id: self.instance_id,
+            router_name: self.router_name.filter(|s| !s.is_empty()),
+            started_at: from_epoch(self.started_at)?,
+            acknowledged_at: from_epoch(self.onboarded_at)?,
+            reason: self.reason.filter(|s| !s.is_empty()),
+            acknowledged_by: self.acknowledged_by,
+            alerted: self.alerted,
+            account: self.account.filter(|s| !s.is_empty()),
+            region: self.region.filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+impl StoredEpisode {
+    /// An unmeasured episode (adopted: first seen past its deadline, closed when Mist showed
+    /// it onboarded) as a closed episode; `None` for a damaged item.
+    pub fn into_closed(self) -> Option<ClosedEpisode> {
+        Some(ClosedEpisode {
+            instance_id: self.instance_id,
+            router_name: self.router_name.filter(|s| !s.is_empty()),
+            started_at: from_epoch(self.started_at)?,
+            closed_at: from_epoch(self.onboarded_at)?,
+            closed_by: self.onboarded_by.filter(|s| !s.is_empty()),
+            alerted: self.alerted,
+            reason: None,
+            acknowledged_by: None,
+            account: self.account.filter(|s| !s.is_empty()),
+            region: self.region.filter(|s| !s.is_empty()),
         })
     }
 }

@@ -2,7 +2,9 @@
 //! `expires_at`). Claims are conditional writes, so "exactly once" holds across duplicate
 //! events and concurrent invocations. The function never creates the table.
 
+pub mod incidents;
 pub mod items;
+pub mod outbox;
 
 use std::collections::HashMap;
 
@@ -215,11 +217,22 @@ impl StateStore {
                 pks.push(format!("{UNVERIFIED_PREFIX}{k}"));
             }
         }
+        // Each instance's `onboarded#<instance-id>`, in the same batches.
+        let instances: std::collections::BTreeSet<&str> = episode_keys
+            .iter()
+            .filter_map(|k| instance_of_key(k))
+            .collect();
+        pks.extend(instances.iter().map(|i| format!("{ONBOARDED_PREFIX}{i}")));
+        let mut onboarded: HashMap<String, OnboardedBefore> = HashMap::new();
         let mut states: HashMap<String, EpisodeState> = HashMap::new();
         let mut overdue_now = None;
         for item in self.batch_get(pks).await? {
             let Some(pk) = pk_of(&item) else { continue };
-            if pk == OVERDUE_NOW_PK {
+            if let Some(id) = pk.strip_prefix(ONBOARDED_PREFIX) {
+                if let Some(o) = from_item::<StoredOnboarded>(item).and_then(|o| o.into_domain()) {
+                    onboarded.insert(id.to_string(), o);
+                }
+            } else if pk == OVERDUE_NOW_PK {
                 overdue_now = from_item::<StoredOverdueNow>(item).and_then(|o| o.into_domain());
             } else if let Some(k) = pk.strip_prefix(WATCH_PREFIX) {
                 let w = from_item::<StoredWatch>(item).map(|w| w.into_domain(now));
@@ -234,6 +247,11 @@ impl StateStore {
                 let live = from_item::<ClaimExpiry>(item)
                     .is_some_and(|c| c.expires_at.is_none_or(|e| e >= now.timestamp()));
                 states.entry(k.to_string()).or_default().notified = live;
+            }
+        }
+        for k in episode_keys {
+            if let Some(o) = instance_of_key(k).and_then(|i| onboarded.get(i)) {
+                states.entry(k.clone()).or_default().onboarded_before = Some(*o);
             }
         }
         Ok((states, overdue_now))
@@ -271,6 +289,11 @@ impl StateStore {
         measured: bool,
         expires_at: DateTime<Utc>,
     ) -> Result<bool, AwsError> {
+        // Remembered first: should the record's write fail, the episode stays open and the
+        // next sweep writes both.
+        if record.proves_onboarded() {
+            self.put_onboarded(record).await?;
+        }
         self.put_if_absent(StoredEpisode {
             pk: format!("{EPISODE_PREFIX}{key}"),
             kind: if measured {
@@ -520,5 +543,128 @@ where
                 Err(err)
             }
         }
+    }
+}
+
+/// The instance id of an episode key `<instance-id>#<start-epoch>`.
+fn instance_of_key(key: &str) -> Option<&str> {
+    key.rsplit_once('#')
+        .map(|(id, _)| id)
+        .filter(|id| !id.is_empty())
+}
+
+/// The per-instance onboarding memory and the acknowledgements (`ssr-onboard ack`).
+impl StateStore {
+    /// Writes `onboarded#<instance-id>` for an episode that ended onboarded through Mist,
+    /// keeping the latest episode's (a replay or an older episode is held back by the
+    /// condition). `Ok(false)`: nothing written.
+    pub async fn put_onboarded(&self, record: &EpisodeRecord) -> Result<bool, AwsError> {
+        let Some(table) = &self.table else {
+            return Ok(false);
+        };
+        let item = to_item(
+            "PutItem",
+            StoredOnboarded {
+                pk: format!("{ONBOARDED_PREFIX}{}", record.instance_id),
+                kind: "onboarded".into(),
+                instance_id: record.instance_id.clone(),
+                onboarded_at: epoch(record.onboarded_at),
+                episode_started_at: epoch(record.started_at),
+                expires_at: epoch(record.onboarded_at + Duration::days(ONBOARDED_RETENTION_DAYS)),
+            },
+        )?;
+        let res = self
+            .put_request(table, item)
+            .condition_expression("attribute_not_exists(pk) OR episode_started_at <= :s")
+            .expression_attribute_values(
+                ":s",
+                AttributeValue::N(record.started_at.timestamp().to_string()),
+            )
+            .send()
+            .await;
+        conditional_put_result(res)
+    }
+
+    /// Closes the episode `key` as acknowledged: writes its record `episode#<key>` (kind
+    /// `episode-acknowledged`) unless the episode already has one. `Ok(false)`: it had one
+    /// (finished, or acknowledged before), or no table.
+    pub async fn put_acknowledgement(
+        &self,
+        key: &str,
+        ack: &Acknowledgement,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, AwsError> {
+        self.put_if_absent(StoredAcknowledgement {
+            pk: format!("{EPISODE_PREFIX}{key}"),
+            kind: KIND_EPISODE_ACKNOWLEDGED.into(),
+            instance_id: ack.instance_id.clone(),
+            router_name: ack.router_name.clone(),
+            started_at: epoch(ack.started_at),
+            onboarded_at: epoch(ack.acknowledged_at),
+            onboarded_by: ssr_domain::episode::records::ONBOARDED_BY_ACK.into(),
+            alerted: ack.alerted,
+            reason: ack.reason.clone(),
+            acknowledged_by: ack.acknowledged_by.clone(),
+            expires_at: epoch(expires_at),
+            account: ack.account.clone(),
+            region: ack.region.clone(),
+        })
+        .await
+    }
+
+    /// The record of episode `key`, if it is closed: `Ok(Some(Ok(ack)))` acknowledged,
+    /// `Ok(Some(Err(by)))` finished otherwise (`by`: its `onboarded_by`), `Ok(None)` open.
+    pub async fn closed_episode(
+        &self,
+        key: &str,
+    ) -> Result<Option<Result<Acknowledgement, Option<String>>>, AwsError> {
+        let Some(item) = self
+            .batch_get(vec![format!("{EPISODE_PREFIX}{key}")])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let kind = item.get("kind").and_then(|v| v.as_s().ok()).cloned();
+        if kind.as_deref() == Some(KIND_EPISODE_ACKNOWLEDGED) {
+            if let Some(a) =
+                from_item::<StoredAcknowledgement>(item.clone()).and_then(|a| a.into_domain())
+            {
+                return Ok(Some(Ok(a)));
+            }
+        }
+        let by = item
+            .get("onboarded_by")
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok(Some(Err(by)))
+    }
+
+    /// Every acknowledged episode, oldest first (Scan: for `report`).
+    pub async fn list_acknowledgements(&self) -> Result<Vec<Acknowledgement>, AwsError> {
+        let mut out: Vec<Acknowledgement> = self
+            .scan_kind(KIND_EPISODE_ACKNOWLEDGED)
+            .await?
+            .into_iter()
+            .filter_map(from_item::<StoredAcknowledgement>)
+            .filter_map(StoredAcknowledgement::into_domain)
+            .collect();
+        out.sort_by_key(|a| (a.started_at, a.instance_id.clone()));
+        Ok(out)
+    }
+
+    /// Every adopted episode that closed (kind `episode-unmeasured`: first seen past its
+    /// deadline, closed when Mist showed it onboarded), oldest first (Scan: for `report`).
+    pub async fn list_adopted_closed(&self) -> Result<Vec<ClosedEpisode>, AwsError> {
+        let mut out: Vec<ClosedEpisode> = self
+            .scan_kind(KIND_EPISODE_UNMEASURED)
+            .await?
+            .into_iter()
+            .filter_map(from_item::<StoredEpisode>)
+            .filter_map(StoredEpisode::into_closed)
+            .collect();
+        out.sort_by_key(|e| (e.started_at, e.instance_id.clone()));
+        Ok(out)
     }
 }

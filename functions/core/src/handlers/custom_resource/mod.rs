@@ -372,6 +372,7 @@ async fn check(
         region: deps.region.clone(),
         account: echo.stack_id.split(':').nth(4).map(String::from),
         event_id: Some(echo.request_id.clone()),
+        account_name: None,
         member: deps.is_member(),
     };
     let check = run_guard(deps, &props.instance_id, ctx, deadline).await;

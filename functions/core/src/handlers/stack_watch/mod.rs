@@ -228,6 +228,7 @@ pub(crate) fn context(
         region: ev_region.or_else(|| deps.region.clone()),
         account: account.or_else(|| deps.account.clone()),
         event_id: id,
+        account_name: None,
         member: deps.is_member(),
     }
 }

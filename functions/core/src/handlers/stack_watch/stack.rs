@@ -14,14 +14,16 @@ use super::events::{
 };
 use super::recognise::{recognise_by_name, recognise_described, Recognition};
 use super::{context, EventKind, InstanceResult, StackWatchOutcome};
-use crate::alerting::{publish_once, AlertClaim, AlertOutcome};
+use crate::alerting::{resolve_once, trigger_once, AlertClaim, AlertOutcome};
 use crate::aws::cloudformation::{failed_resource_events, stack_name_from_id, StackInfo};
 use crate::aws::ec2::InstanceQuery;
 use crate::aws::state::items::ClaimItem;
 use crate::deps::Deps;
 use crate::handlers::guard::guard_instance;
 use crate::handlers::{EventError, HandlerError};
+use crate::render::resolved::stack_recovered_alert;
 use crate::render::stack::stack_alert;
+use crate::render::{Action, IncidentKey};
 use crate::snapshot::is_instance_id;
 
 /// `source` of the onboarding-start records this function writes.
@@ -113,6 +115,7 @@ async fn stack_inner(
     let event_time = ev.time.unwrap_or_else(Utc::now);
     if complete {
         guard_stack(deps, ev, stack_id, &name, event_time, &mut o, deadline).await?;
+        resolve_stack(deps, ev, stack_id, &name, status, &mut o).await?;
     } else if let Some(stack) = described {
         if Control::of(&stack.tags) == Control::Ignore {
             // The operator silenced this router stack's failure pages.
@@ -123,6 +126,39 @@ async fn stack_inner(
         alert_failure(deps, ev, &stack, status, &mut o).await?;
     }
     Ok(o)
+}
+
+/// A router stack whose failure was paged completed a later operation: its incident is resolved
+/// once (`CREATE_COMPLETE`/`UPDATE_COMPLETE` only: a `*ROLLBACK_COMPLETE` is itself a failure).
+async fn resolve_stack(
+    deps: &Deps,
+    ev: &EventBridgeEvent<StackStatusChange>,
+    stack_id: &str,
+    name: &str,
+    status: &str,
+    o: &mut StackWatchOutcome,
+) -> Result<(), HandlerError> {
+    let ctx = context(
+        ev.region.clone(),
+        ev.account.clone(),
+        ev.id.clone(),
+        deps,
+        format!("CloudFormation stack {name} {status}"),
+    );
+    let key = IncidentKey::stack(stack_id);
+    if let Some(out) = resolve_once(&deps.alerts, &deps.state, &key, Utc::now(), |opened| {
+        stack_recovered_alert(&ctx, name, stack_id, status, &opened.to_rfc3339())
+    })
+    .await?
+    {
+        tracing::info!(
+            decision = "resolved",
+            sent = out.sent,
+            "router stack failure resolved"
+        );
+        o.alert = Some(out);
+    }
+    Ok(())
 }
 
 /// The instances of a stack: by the `aws:cloudformation:stack-id` tag CloudFormation puts on
@@ -274,6 +310,8 @@ async fn alert_failure(
         .clone()
         .filter(|r| !r.is_empty())
         .or_else(|| stack.status_reason.clone());
+    // A member account's alert names the account (looked up only now, when one is sent).
+    let ctx = deps.named(&ctx).await;
     let alert = stack_alert(&ctx, stack, status, reason.as_deref(), &failed);
     let root_cause = failed
         .first()
@@ -301,11 +339,14 @@ async fn alert_failure(
             None => format!("stack {status}; no failed resource event found"),
         },
     };
-    let outcome: AlertOutcome = publish_once(&deps.alerts, &deps.state, &alert, once, now).await?;
+    let alert = alert.for_incident(&IncidentKey::stack(&stack.stack_id), Action::Trigger);
+    let outcome: AlertOutcome = trigger_once(&deps.alerts, &deps.state, &alert, once, now).await?;
     o.decision = if outcome.sent {
         "router stack failed: alert sent"
     } else if outcome.already_sent {
         "router stack failed: already alerted"
+    } else if outcome.in_flight {
+        "router stack failed: another invocation is delivering the alert"
     } else {
         "router stack failed: alert rendered, not sent"
     }

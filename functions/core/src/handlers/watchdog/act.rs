@@ -20,7 +20,7 @@ use crate::render::watchdog::{
     failed_alert, member_unreachable_alert, overdue_alert, recovered_alert, token_rejected_alert,
     EpisodeView,
 };
-use crate::render::{Alert, AlertKind, EventContext};
+use crate::render::{Action, Alert, AlertKind, EventContext, IncidentKey};
 
 /// Mist reported `GW_ZTP_FAILED`: page at once. The claim is the episode's overdue claim, so the
 /// deadline sweep sees the episode as alerted and does not page it again.
@@ -32,6 +32,7 @@ pub async fn ztp_failed(
     reason: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<EpisodeAlert, AwsError> {
+    let ctx = &deps.named(ctx).await;
     let alert = failed_alert(
         ctx,
         &EpisodeView::from(e),
@@ -61,7 +62,10 @@ pub async fn token_rejected(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<AlertOutcome, AwsError> {
-    let alert = token_rejected_alert(ctx, origin, error, now);
+    let alert = token_rejected_alert(ctx, origin, error, now).for_incident(
+        &IncidentKey::deployment(AlertKind::MistTokenRejected.as_str()),
+        Action::Trigger,
+    );
     let once = AlertClaim {
         pk: format!("{TOKEN_REJECTED_PREFIX}{}", now.format("%Y-%m-%d")),
         expires_at: now + chrono::Duration::days(2),
@@ -110,6 +114,8 @@ pub(crate) async fn daily_account_alert(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<AlertOutcome, AwsError> {
+    let kind = alert.kind().map_or("", AlertKind::as_str);
+    let alert = alert.for_incident(&IncidentKey::member(kind, account), Action::Trigger);
     let once = AlertClaim {
         pk: format!("{prefix}{account}#{}", now.format("%Y-%m-%d")),
         expires_at: now + chrono::Duration::days(2),
@@ -204,6 +210,17 @@ async fn send_once(
         held_reason: "already sent for this episode".into(),
         sent_reason: "sent".into(),
     };
+    // The episode is the incident: the overdue page (or Mist's ZTP failure) triggers it, the
+    // recovered notice resolves it.
+    let action = if kind == AlertKind::OnboardingRecovered {
+        Action::Resolve
+    } else {
+        Action::Trigger
+    };
+    let alert = alert.for_incident(
+        &IncidentKey::episode(&e.instance_id, e.started_at.timestamp()),
+        action,
+    );
     let delivery = publish_once(&deps.alerts, &deps.state, &alert, once, now).await?;
     Ok(EpisodeAlert {
         instance_id: e.instance_id.clone(),
@@ -221,6 +238,7 @@ pub async fn unverified(
     phase: &Phase,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>, AwsError> {
+    let ctx = &deps.named(ctx).await;
     let alert = unverified_alert(
         ctx,
         &EpisodeView::from(e),
@@ -262,9 +280,13 @@ pub async fn adopted_summary(
     let alert = adopted_summary_alert(ctx, &routers, deps.config.onboarding_deadline, now);
     let mut keys: Vec<String> = adopted.iter().map(|(e, _)| e.key()).collect();
     keys.sort();
-    let digest = sha2::Sha256::digest(keys.join(",").as_bytes());
+    let digest = hex::encode(&sha2::Sha256::digest(keys.join(",").as_bytes())[..16]);
+    let alert = alert.for_incident(
+        &IncidentKey::from_raw(format!("ssr-onboard/routers-adopted/{digest}")),
+        Action::Trigger,
+    );
     let claim = AlertClaim {
-        pk: format!("{ROUTERS_ADOPTED_PREFIX}{}", hex::encode(&digest[..16])),
+        pk: format!("{ROUTERS_ADOPTED_PREFIX}{digest}"),
         expires_at: now + chrono::Duration::days(crate::episode::RETENTION_DAYS),
         item: ClaimItem {
             kind: AlertKind::RoutersAdopted.as_str().to_string(),
@@ -283,6 +305,7 @@ pub async fn overdue(
     phase: &Phase,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>, AwsError> {
+    let ctx = &deps.named(ctx).await;
     let alert = overdue_alert(
         ctx,
         &EpisodeView::from(e),
@@ -314,6 +337,7 @@ pub async fn finish(
 ) -> Result<Vec<Effect>, AwsError> {
     let mut acts = Vec::new();
     if e.alerted {
+        let ctx = &deps.named(ctx).await;
         let alert = recovered_alert(ctx, &EpisodeView::from(e), phase, now);
         let a = send_once(
             deps,

@@ -144,6 +144,7 @@ pub(crate) async fn gather(
         e.watch = st.watch;
         e.alerted = st.alerted;
         e.notified = st.notified;
+        e.onboarded_before = st.onboarded_before;
         g.open.push(e);
     }
     Ok(g)
@@ -195,6 +196,7 @@ pub(crate) async fn running_routers(deps: &Deps) -> Result<(usize, Vec<Episode>)
             notified: false,
             account: deps.account.clone(),
             region: deps.region.clone(),
+            onboarded_before: None,
         });
     }
     Ok((running, out))

@@ -17,7 +17,9 @@ pub(crate) mod act;
 mod closing;
 mod enrollment;
 mod gather;
+mod outbox;
 pub mod outcome;
+mod probe;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -132,6 +134,7 @@ impl Watchdog {
             region: ev.region.clone().or_else(|| deps.region.clone()),
             account: ev.account.clone(),
             event_id: ev.id.clone(),
+            account_name: None,
             member: false,
         };
         self.sweep(deps, now, &ctx, deadline.into()).await
@@ -166,6 +169,7 @@ impl Watchdog {
             event_id: ctx.event_id.clone(),
             ..Default::default()
         };
+        outbox::pending_alerts(deps, now, &mut outcome).await;
         let fleet = self.members(deps, ctx, now, &mut outcome).await?;
         let mut open = fleet.open.clone();
         self.new_episodes(deps, &fleet, &mut open, now, &mut outcome)
@@ -288,7 +292,8 @@ impl Watchdog {
     }
 
     /// Step 3: Mist's view — one inventory read and one stats read for the whole sweep, only
-    /// when an episode is open, within the time budget; a refused token alerts once a day.
+    /// when an episode is open (else the daily probe, [`probe`]), within the time budget; a
+    /// refused token alerts once a day.
     async fn mist_view(
         &self,
         deps: &Deps,
@@ -301,6 +306,7 @@ impl Watchdog {
         outcome.mist.version_check = self.mist.version_check();
         if open.is_empty() {
             outcome.mist.status = MistStatus::NotNeeded;
+            probe::daily_probe(&self.mist, deps, ctx, now, deadline, outcome).await;
             return MistFacts::NotConfigured("no open episode".into());
         }
         match self.mist.read_all(self.mist.budget_before(deadline)).await {
@@ -424,7 +430,9 @@ impl Watchdog {
                                         .iter_mut()
                                         .find(|o| o.instance_id == a.instance_id)
                                     {
-                                        o.alerted |= a.delivery.sent || a.delivery.already_sent;
+                                        o.alerted |= a.delivery.sent
+                                            || a.delivery.already_sent
+                                            || a.delivery.in_flight;
                                     }
                                 }
                                 outcome.alerts.push(a);

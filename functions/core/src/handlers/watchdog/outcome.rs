@@ -1,5 +1,6 @@
 //! What one sweep returns (the Lambda's result, the CLI's output) and how it fails.
 
+use crate::alerting::OutboxDelivery;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -76,6 +77,9 @@ pub struct SweepOutcome {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub onboarding_seconds: Vec<i64>,
     pub overdue_now: usize,
+    /// Alerts delivered from the outbox this sweep (their lease ran out unconfirmed).
+    #[serde(skip_serializing_if = "OutboxDelivery::is_empty")]
+    pub outbox: OutboxDelivery,
     /// Each account and region swept (an organization deployment: the hub's own and every
     /// member's), with its router count; an unreachable one with its error and alert.
     #[serde(skip_serializing_if = "Vec::is_empty")]

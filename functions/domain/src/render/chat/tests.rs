@@ -25,6 +25,9 @@ fn view<'a>(interfaces: &'a [Interface], note: Option<&'a str>) -> EpisodeView<'
         ssr_version: Some("6.3.0-107.r1"),
         onboarding_note: note,
         snoozed_until: None,
+        rule: crate::episode::OnboardingRule::FirstInstall {
+            floor: Some("6.3.0"),
+        },
     }
 }
 
@@ -33,6 +36,7 @@ fn ctx() -> EventContext {
         trigger: "scheduled sweep".into(),
         region: Some("us-east-1".into()),
         account: Some("123456789012".into()),
+        account_name: None,
         event_id: None,
         member: false,
     }
@@ -109,14 +113,21 @@ fn when_an_overdue_page_is_rendered_for_chat_then_it_has_the_documented_fields()
         .iter()
         .filter_map(Value::as_str)
         .collect();
+    // The phase's own steps come first (not in inventory: the registration code), then SSH.
     assert!(
-        steps[0].starts_with("SSH into the router: `ssh -i ops.pem"),
+        steps[0].starts_with("Check the registration code"),
+        "{steps:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.starts_with("SSH into the router: `ssh -i ops.pem")),
         "{steps:?}"
     );
     assert!(steps.iter().any(|s| s.contains("show mist")));
     assert!(steps
         .iter()
-        .any(|s| s.contains("SSR-ONBOARDED=true") || s.contains("Key=SSR-ONBOARDED,Value=true")));
+        .any(|s| s.contains("`ssr-onboard ack i-0123456789abcdef0 --region us-east-1")));
     let d = v["content"]["description"].as_str().unwrap();
     assert!(
         d.starts_with("The Session Smart Router SSR_1_Router"),
@@ -166,7 +177,14 @@ fn when_guard_findings_remain_then_each_is_a_next_step_in_the_instance_thread() 
         region: Some("us-east-1".into()),
         ..Default::default()
     };
-    let v = parsed(&guard_alert(&c, &s, &f, &[], false));
+    let v = parsed(&guard_alert(
+        &c,
+        &s,
+        &f,
+        &[],
+        false,
+        chrono::Duration::hours(24),
+    ));
     assert_schema(&v);
     assert_eq!(v["metadata"]["eventType"], "guard-findings");
     assert_eq!(
@@ -231,7 +249,14 @@ fn when_the_onboarding_config_was_read_then_no_registration_code_reaches_chat() 
     s.onboarding = status;
     s.interfaces[1].tags.clear();
     let f = evaluate(&s, &Policy::for_state("running", false, 128));
-    let guard = chat_message(&guard_alert(&ctx(), &s, &f, &[], false));
+    let guard = chat_message(&guard_alert(
+        &ctx(),
+        &s,
+        &f,
+        &[],
+        false,
+        chrono::Duration::hours(24),
+    ));
     let ifs = [eni("eni-wan", 0, Some("WAN"))];
     let note = format!("{:?}", s.onboarding);
     let e = view(&ifs, Some(&note));

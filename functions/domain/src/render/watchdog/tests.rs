@@ -16,6 +16,9 @@ fn view<'a>(interfaces: &'a [Interface], label: &'a str) -> EpisodeView<'a> {
         ssr_version: Some("6.3.0"),
         onboarding_note: None,
         snoozed_until: None,
+        rule: crate::episode::OnboardingRule::FirstInstall {
+            floor: Some("6.3.0"),
+        },
     }
 }
 
@@ -24,6 +27,7 @@ fn ctx() -> EventContext {
         trigger: "scheduled sweep".into(),
         region: Some("us-east-1".into()),
         account: Some("123456789012".into()),
+        account_name: None,
         event_id: None,
         member: false,
     }
@@ -109,10 +113,143 @@ fn when_overdue_then_body_has_every_troubleshooting_step_concretely() {
         "WAN eni-wan device 0 private 10.0.1.10 public 203.0.113.10",
         "LAN eni-lan device 1 private 10.0.2.10",
         "console.aws.amazon.com/ec2/home?region=us-east-1#InstanceDetails:instanceId=i-0123456789abcdef0",
-        "Key=SSR-ONBOARDED,Value=true",
+        "ssr-onboard ack i-0123456789abcdef0 --region us-east-1 [--reason TEXT]",
     ] {
         assert!(a.body.contains(needle), "missing {needle:?} in\n{}", a.body);
     }
+    // The deprecated tag is no longer how a page is closed.
+    assert!(!a.body.contains("SSR-ONBOARDED"), "{}", a.body);
+    assert!(!a.body.contains("create-tags"), "{}", a.body);
+}
+
+fn overdue_in(phase: &Phase, ctx: &EventContext) -> Alert {
+    let ifs = [
+        eni("eni-wan", 0, Some("WAN")),
+        eni("eni-lan", 1, Some("LAN")),
+    ];
+    let e = view(&ifs, "SSR_1_Router");
+    overdue_alert(
+        ctx,
+        &e,
+        phase,
+        e.started_at + Duration::minutes(16),
+        Duration::minutes(15),
+    )
+}
+
+/// The body's "What to do" part.
+fn steps(a: &Alert) -> &str {
+    a.body.split_once("What to do (").map_or("", |(_, s)| s)
+}
+
+#[test]
+fn when_mist_status_is_unknown_then_mist_is_checked_first_before_anyone_sshes_in() {
+    let a = overdue_in(
+        &Phase::Unknown {
+            reason: "Mist API unreachable (timeout)".into(),
+        },
+        &ctx(),
+    );
+    let s = steps(&a);
+    let mist = s.find("Check Mist first").expect("a Mist step");
+    let ssh = s.find("SSH into the router").expect("an SSH step");
+    assert!(mist < ssh, "{s}");
+    for needle in [
+        "Mist API unreachable (timeout)",
+        "https://status.mist.com",
+        "API token",
+        "MistApiUrl",
+        "Organization > Inventory > Gateways",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in\n{s}");
+    }
+    assert!(
+        a.next_steps[0].starts_with("Check Mist first"),
+        "{:?}",
+        a.next_steps
+    );
+}
+
+#[test]
+fn when_not_in_the_inventory_then_the_registration_code_and_outbound_https_come_first() {
+    let a = overdue_in(&Phase::NotInInventory, &ctx());
+    let s = steps(&a);
+    let code = s.find("Check the registration code").expect("a code step");
+    let reach = s
+        .find("outbound HTTPS (TCP 443)")
+        .expect("a reachability step");
+    let ssh = s.find("SSH into the router").expect("an SSH step");
+    assert!(code < reach && reach < ssh, "{s}");
+    assert!(
+        s.contains(
+            "aws ec2 get-console-output --region us-east-1 --instance-id i-0123456789abcdef0"
+        ),
+        "{s}"
+    );
+    assert!(!s.contains("upgrade"), "{s}");
+}
+
+#[test]
+fn when_connected_with_the_wrong_version_then_the_upgrade_is_the_first_step() {
+    let device = crate::episode::DeviceSummary {
+        name: Some("SSR_1_Router".into()),
+        mac: Some("02:00:00:00:00:01".into()),
+        serial: None,
+        version: Some("6.2.5".into()),
+        site_id: Some("site-1".into()),
+        matched_by: crate::episode::MatchedBy::Mac("02:00:00:00:00:01".into()),
+    };
+    let a = overdue_in(
+        &Phase::VersionMismatch {
+            device,
+            want: "6.3.0".into(),
+            have: Some("6.2.5".into()),
+        },
+        &ctx(),
+    );
+    let s = steps(&a);
+    assert!(
+        s.starts_with("version-mismatch)\n  1. The upgrade: the router is connected to Mist but runs SSR 6.2.5, below the configured 6.3.0"),
+        "{s}"
+    );
+    assert!(!s.contains("registration code"), "{s}");
+}
+
+#[test]
+fn when_the_router_is_in_a_member_account_then_the_ack_says_the_region_and_the_account() {
+    let ctx = EventContext {
+        member: true,
+        account: Some("444455556666".into()),
+        account_name: Some("Branch Prod".into()),
+        region: Some("eu-west-1".into()),
+        ..ctx()
+    };
+    let a = overdue_in(&Phase::NotInInventory, &ctx);
+    assert!(
+        a.body
+            .contains("ssr-onboard ack i-0123456789abcdef0 --region eu-west-1 [--reason TEXT]"),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body
+            .contains("for this router of account 444455556666 (Branch Prod)"),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body.contains(
+            "Read the router's boot log in account 444455556666 (Branch Prod), no login needed:"
+        ),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.subject
+            .starts_with("[Branch Prod eu-west-1] SSR onboarding overdue"),
+        "{}",
+        a.subject
+    );
 }
 
 #[test]
