@@ -481,3 +481,60 @@ async fn when_a_router_is_snoozed_then_fixes_are_applied_but_nothing_is_alerted(
     );
     assert!(capture.drain(&aws).await.is_empty());
 }
+
+#[tokio::test]
+async fn when_an_alerted_finding_is_fixed_by_hand_then_one_resolve_with_the_same_incident_key() {
+    let aws = TestAws::start().await;
+    aws.create_state_table(TABLE).await;
+    let capture = aws.alert_capture().await;
+    let vpc = aws.guide_vpc().await;
+    let spec = RouterSpec {
+        lan_tag: None,
+        ..RouterSpec::guide("branch-r")
+    };
+    let router = aws.launch_router(&vpc, &spec).await;
+    let d = deps(&aws, Some(&capture), &[]).await;
+    let event = ec2_state_change_event(&router.instance_id, "running");
+
+    let first = guard::handle_event(&d, event.clone(), ssr_core::Deadline::NONE)
+        .await
+        .expect("first");
+    assert!(first.alert.sent, "{:?}", first.alert);
+    let trigger = capture.drain(&aws).await;
+    assert_eq!(trigger.len(), 1);
+    let key = format!("ssr-onboard/guard/{}", router.instance_id);
+    assert_eq!(trigger[0].attributes.get("incident_key"), Some(&key));
+    assert_eq!(
+        trigger[0].attributes.get("action").map(String::as_str),
+        Some("trigger")
+    );
+
+    // Someone tags the LAN interface by hand; the next guard run finds nothing open.
+    aws.sandbox
+        .tag(&router.lan_eni_id, "SSR-ROLE", "LAN")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fixed = guard::handle_event(&d, event.clone(), ssr_core::Deadline::NONE)
+        .await
+        .expect("after the hand fix");
+    assert!(fixed.alert.sent, "the resolve: {:?}", fixed.alert);
+    assert_eq!(fixed.alert.action, Some("resolve"));
+    let resolve = capture.drain(&aws).await;
+    assert_eq!(resolve.len(), 1);
+    assert_eq!(resolve[0].attributes.get("incident_key"), Some(&key));
+    assert_eq!(
+        resolve[0].attributes.get("action").map(String::as_str),
+        Some("resolve")
+    );
+    assert_eq!(
+        resolve[0].attributes.get("severity").map(String::as_str),
+        Some("info")
+    );
+
+    // A replay resolves nothing twice.
+    let replay = guard::handle_event(&d, event, ssr_core::Deadline::NONE)
+        .await
+        .expect("replay");
+    assert!(!replay.alert.sent, "{:?}", replay.alert);
+    assert!(capture.drain(&aws).await.is_empty());
+}

@@ -1227,3 +1227,65 @@ async fn when_the_hub_accounts_stack_failure_arrives_on_the_default_bus_and_the_
     );
     assert_eq!(pub_rule.num_calls(), 1, "and pages nobody");
 }
+
+#[tokio::test]
+async fn when_a_paged_router_stack_later_completes_then_one_resolve_with_the_stack_incident_key() {
+    let router = Router {
+        lan_source_dest_check: true,
+        ..Default::default()
+    };
+    let rules = Ec2Rules::new(&router);
+    let mut all = rules.all();
+    all.push(&rules.describe_instances);
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let pub_rule = publish(captured.clone());
+    // The stack's failure was paged: its incident is open.
+    let incident = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(|r| {
+            r.key()
+                .and_then(|k| k.get("pk"))
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|pk| pk.starts_with("incident#ssr-onboard/stack/"))
+        })
+        .then_output(|| {
+            GetItemOutput::builder()
+                .item("opened_at", AttributeValue::N("1700000000".into()))
+                .build()
+        });
+    let nothing = no_claim_yet();
+    let writes = claim_won();
+    let confirm = updated();
+    let closed = mock!(aws_sdk_dynamodb::Client::delete_item).then_output(|| {
+        aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput::builder().build()
+    });
+    let mut vars = ALERT_VARS.to_vec();
+    vars.push(("ROUTER_STACKS", "ssr-router-*"));
+    let d = deps(
+        &vars,
+        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, all),
+        mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&pub_rule]),
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&incident, &nothing, &writes, &confirm, &closed]
+        ),
+        mock_client!(aws_sdk_cloudformation, []),
+    );
+    let o = handle_event(&d, &sender(), json(FIX_STACK_COMPLETE), deadline())
+        .await
+        .unwrap();
+    let resolve = o.alert.expect("the resolve");
+    assert!(resolve.sent, "{resolve:?}");
+    assert_eq!(resolve.action, Some("resolve"));
+    let sent = captured.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (subject, _, attributes) = &sent[0];
+    assert!(subject.starts_with("Resolved: router stack"), "{subject}");
+    assert!(attributes.contains("ssr-onboard/stack/"), "{attributes}");
+    assert!(attributes.contains("resolve"), "{attributes}");
+    assert_eq!(
+        closed.num_calls(),
+        1,
+        "the incident is forgotten once resolved"
+    );
+}
