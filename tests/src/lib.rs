@@ -118,6 +118,45 @@ impl TestAws {
         Deps::new(config, clients, sdk.region().map(|r| r.to_string()))
     }
 
+    /// Handler dependencies over this emulator whose every request passes `rules` first
+    /// (`ssr_testkit::faults`: a request that hangs, before or after reaching the emulator, or
+    /// whose connection drops), retried as the functions' clients are, with each attempt cut
+    /// after `attempt_timeout` when given (the functions' own is 10 s:
+    /// `ssr_core::deps::sdk_timeout_config`).
+    pub fn faulty_deps(
+        &self,
+        config: Config,
+        rules: &ssr_testkit::faults::FaultRules,
+        attempt_timeout: Option<std::time::Duration>,
+    ) -> Deps {
+        let inner = self
+            .sdk
+            .http_client()
+            .unwrap_or_else(|| aws_smithy_http_client::Builder::new().build_http());
+        // Retried as the functions' own clients are (ssr_core::deps::sdk_loader).
+        let mut sdk = self
+            .sdk
+            .to_builder()
+            .retry_config(ssr_core::deps::sdk_retry_config(None))
+            .http_client(ssr_testkit::faults::faulty(inner, rules.clone()));
+        if let Some(t) = attempt_timeout {
+            sdk = sdk.timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(t)
+                    .build(),
+            );
+        }
+        let sdk = sdk.build();
+        let clients = Clients {
+            ec2: aws_sdk_ec2::Client::new(&sdk),
+            sns: aws_sdk_sns::Client::new(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            cloudformation: aws_sdk_cloudformation::Client::new(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+        };
+        Deps::new(config, clients, Some(self.region.clone()))
+    }
+
     /// The emulated world of another account: SDK configuration with the credentials of
     /// `role_name` assumed there from this emulator's (moto makes what they create belong to
     /// `account`; it does not check the role exists), and a sandbox building with them. The

@@ -12,12 +12,11 @@ use std::time::Duration;
 use chrono::Utc;
 use ssr_core::alerting::{deliver_due, publish_once, AlertClaim};
 use ssr_core::aws::state::items::ClaimItem;
-use ssr_core::deps::Clients;
 use ssr_core::handlers::guard;
 use ssr_core::render::{Action, Alert, IncidentKey};
 use ssr_core::{Config, Deps};
 use ssr_onboard_tests::{ec2_state_change_event, AlertCapture, RouterSpec, TestAws};
-use ssr_testkit::faults::{faulty, Fault, FaultRules};
+use ssr_testkit::faults::{Fault, FaultRules};
 
 const TABLE: &str = "ssr-onboard-state";
 
@@ -28,23 +27,7 @@ fn faulty_deps(aws: &TestAws, capture: &AlertCapture, rules: &FaultRules) -> Dep
         ("ALERT_TOPIC_ARN".to_string(), capture.topic_arn.clone()),
     ]);
     let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
-    let inner = aws
-        .sdk
-        .http_client()
-        .unwrap_or_else(|| aws_smithy_http_client::Builder::new().build_http());
-    let sdk = aws
-        .sdk
-        .to_builder()
-        .http_client(faulty(inner, rules.clone()))
-        .build();
-    let clients = Clients {
-        ec2: aws_sdk_ec2::Client::new(&sdk),
-        sns: aws_sdk_sns::Client::new(&sdk),
-        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-        cloudformation: aws_sdk_cloudformation::Client::new(&sdk),
-        secrets: aws_sdk_secretsmanager::Client::new(&sdk),
-    };
-    Deps::new(config, clients, Some(aws.region.clone()))
+    aws.faulty_deps(config, rules, None)
 }
 
 fn is_publish(_target: &str, body: &str) -> bool {

@@ -12,6 +12,7 @@ use aws_smithy_runtime_api::client::http::{
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 
 /// What happens to a request that matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,15 +22,21 @@ pub enum Fault {
     /// The service gets it and answers; the answer is never read (the process died after
     /// sending it).
     HangAfter,
+    /// The connection drops before the request reaches the service (an I/O error the SDK
+    /// classifies as transient and retries).
+    Drop,
 }
 
 type Matcher = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
+/// A rule: which requests, what happens to them, and how many more times (`None`: always).
+type Rule = (Matcher, Fault, Option<usize>);
 
 /// The rules of a [`faulty`] client: `(matcher, fault)`; a matcher sees the request's
 /// `x-amz-target` header (empty for query-protocol services) and its body as text. Rules can be
 /// changed while the client is in use (e.g. cleared to let the "restarted process" through).
 #[derive(Clone, Default)]
-pub struct FaultRules(Arc<Mutex<Vec<(Matcher, Fault)>>>);
+pub struct FaultRules(Arc<Mutex<Vec<Rule>>>);
 
 impl std::fmt::Debug for FaultRules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45,7 +52,20 @@ impl FaultRules {
     /// Adds a rule: requests for which `matches(target, body)` holds get `fault`.
     pub fn add(&self, fault: Fault, matches: impl Fn(&str, &str) -> bool + Send + Sync + 'static) {
         if let Ok(mut rules) = self.0.lock() {
-            rules.push((Arc::new(matches), fault));
+            rules.push((Arc::new(matches), fault, None));
+        }
+    }
+
+    /// Adds a rule that applies to the first `times` matching requests only (a fault that
+    /// clears: the SDK's retry then gets through).
+    pub fn add_times(
+        &self,
+        fault: Fault,
+        times: usize,
+        matches: impl Fn(&str, &str) -> bool + Send + Sync + 'static,
+    ) {
+        if let Ok(mut rules) = self.0.lock() {
+            rules.push((Arc::new(matches), fault, Some(times)));
         }
     }
 
@@ -63,11 +83,14 @@ impl FaultRules {
             .bytes()
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_default();
-        let rules = self.0.lock().ok()?;
-        rules
-            .iter()
-            .find(|(m, _)| m(target, &body))
-            .map(|(_, f)| *f)
+        let mut rules = self.0.lock().ok()?;
+        let rule = rules
+            .iter_mut()
+            .find(|(m, _, left)| left.is_none_or(|n| n > 0) && m(target, &body))?;
+        if let Some(n) = rule.2.as_mut() {
+            *n -= 1;
+        }
+        Some(rule.1)
     }
 }
 
@@ -82,6 +105,9 @@ impl HttpConnector for FaultyConnector {
         match self.rules.fault_for(&request) {
             None => self.inner.call(request),
             Some(Fault::HangBefore) => HttpConnectorFuture::new(std::future::pending()),
+            Some(Fault::Drop) => HttpConnectorFuture::ready(Err(ConnectorError::io(
+                "connection reset by peer (injected)".into(),
+            ))),
             Some(Fault::HangAfter) => {
                 let sent = self.inner.call(request);
                 HttpConnectorFuture::new(async move {
