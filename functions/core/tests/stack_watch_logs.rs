@@ -104,11 +104,15 @@ fn describe_stack_events() -> Rule {
     })
 }
 
-/// An empty state table that accepts every write (claims won, onboarding starts recorded).
-fn state_table() -> [Rule; 3] {
+/// An empty state table that accepts every write (claims won, onboarding starts recorded,
+/// incidents opened, alerts confirmed sent).
+fn state_table() -> [Rule; 4] {
     [
         mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build()),
         mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build()),
+        mock!(aws_sdk_dynamodb::Client::update_item).then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        }),
         mock!(aws_sdk_dynamodb::Client::delete_item)
             .then_output(|| DeleteItemOutput::builder().build()),
     ]
