@@ -116,10 +116,25 @@ class World:
         self.vpc = None
 
     def state_table(self, name):
+        # As infra/template.yaml: the sparse index the alert outbox is read through.
         self.ddb.create_table(
             TableName=name,
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "outbox", "AttributeType": "S"},
+                {"AttributeName": "lease_until", "AttributeType": "N"},
+            ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "outbox",
+                    "KeySchema": [
+                        {"AttributeName": "outbox", "KeyType": "HASH"},
+                        {"AttributeName": "lease_until", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
         return name
