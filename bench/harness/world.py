@@ -116,23 +116,23 @@ class World:
         self.vpc = None
 
     def state_table(self, name):
-        # As infra/template.yaml: the sparse index the alert outbox is read through.
+        # As infra/template.yaml: the one index (`lists`) the alert outbox is read through.
         self.ddb.create_table(
             TableName=name,
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "outbox", "AttributeType": "S"},
-                {"AttributeName": "lease_until", "AttributeType": "N"},
+                {"AttributeName": "list", "AttributeType": "S"},
+                {"AttributeName": "list_at", "AttributeType": "N"},
             ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             GlobalSecondaryIndexes=[
                 {
-                    "IndexName": "outbox",
+                    "IndexName": "lists",
                     "KeySchema": [
-                        {"AttributeName": "outbox", "KeyType": "HASH"},
-                        {"AttributeName": "lease_until", "KeyType": "RANGE"},
+                        {"AttributeName": "list", "KeyType": "HASH"},
+                        {"AttributeName": "list_at", "KeyType": "RANGE"},
                     ],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    "Projection": {"ProjectionType": "ALL"},
                 }
             ],
             BillingMode="PAY_PER_REQUEST",

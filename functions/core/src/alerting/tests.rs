@@ -244,7 +244,9 @@ fn stored_alert() -> Alert {
 /// UpdateItem answers the item after the update (ALL_NEW) with `delivered`.
 fn taken_over(delivered: &'static [&'static str]) -> Rule {
     mock!(aws_sdk_dynamodb::Client::update_item)
-        .match_requests(|r| r.update_expression() == Some("SET lease_until = :lease"))
+        .match_requests(|r| {
+            r.update_expression() == Some("SET lease_until = :lease, list_at = :lease")
+        })
         .then_output(move || {
             let mut b = UpdateItemOutput::builder()
                 .attributes("pk", s("overdue#i-1#1700000000"))

@@ -127,8 +127,9 @@ impl Sandbox {
     }
 
     /// Creates the DynamoDB state table as infra/template.yaml does: partition key `pk` (String),
-    /// on-demand billing, and the sparse global secondary index `outbox` (partition `outbox` S,
-    /// sort `lease_until` N, keys only) the alert outbox is read through.
+    /// on-demand billing, and the global secondary index `lists` (partition `list` S, sort
+    /// `list_at` N, all attributes) the alert outbox, the open findings and the timelines are
+    /// read through.
     pub async fn create_state_table(&self, name: &str) -> Result<(), SandboxError> {
         let step = format!("creating state table {name}");
         let attr = |n: &str, t: ScalarAttributeType| {
@@ -145,13 +146,13 @@ impl Sandbox {
                 .build()
                 .map_err(|_| missing(&step, "a valid key schema"))
         };
-        let outbox = GlobalSecondaryIndex::builder()
-            .index_name("outbox")
-            .key_schema(key("outbox", KeyType::Hash)?)
-            .key_schema(key("lease_until", KeyType::Range)?)
+        let lists = GlobalSecondaryIndex::builder()
+            .index_name("lists")
+            .key_schema(key("list", KeyType::Hash)?)
+            .key_schema(key("list_at", KeyType::Range)?)
             .projection(
                 Projection::builder()
-                    .projection_type(ProjectionType::KeysOnly)
+                    .projection_type(ProjectionType::All)
                     .build(),
             )
             .build()
@@ -160,10 +161,10 @@ impl Sandbox {
             .create_table()
             .table_name(name)
             .attribute_definitions(attr("pk", ScalarAttributeType::S)?)
-            .attribute_definitions(attr("outbox", ScalarAttributeType::S)?)
-            .attribute_definitions(attr("lease_until", ScalarAttributeType::N)?)
+            .attribute_definitions(attr("list", ScalarAttributeType::S)?)
+            .attribute_definitions(attr("list_at", ScalarAttributeType::N)?)
             .key_schema(key("pk", KeyType::Hash)?)
-            .global_secondary_indexes(outbox)
+            .global_secondary_indexes(lists)
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await

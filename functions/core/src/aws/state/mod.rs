@@ -4,6 +4,7 @@
 
 pub mod incidents;
 pub mod items;
+pub mod lists;
 pub mod outbox;
 
 use std::collections::HashMap;

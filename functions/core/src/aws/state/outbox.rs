@@ -1,22 +1,19 @@
 //! The alert outbox in the state table: a claim is a lease that carries the rendered alert
-//! ([`crate::outbox`] has the rules). While `pending`, the item has the sparse attribute
-//! `outbox` = `pending`, so the global secondary index [`OUTBOX_INDEX`] (partition `outbox`,
-//! sort `lease_until`) lists exactly the alerts not yet confirmed, without a scan; confirming
-//! removes the attribute and the item leaves the index.
+//! ([`crate::outbox`] has the rules). While `pending`, the item is in the list
+//! [`OUTBOX_LIST`] of the state table's index (`list` = `outbox`, `list_at` = the lease's end:
+//! [`super::lists`]), which lists exactly the alerts not yet confirmed, without a scan;
+//! confirming removes both attributes and the item leaves the index.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::items::{epoch, ClaimItem};
+use super::lists::{ListRange, OUTBOX_LIST};
 use super::{conditional_put_result, from_item, to_item, AwsError, StateStore};
 use crate::outbox::{found, ClaimSeen, Found, Target, LEASE_SECONDS, STATUS_PENDING, STATUS_SENT};
 use crate::render::Alert;
 
-/// The state table's sparse index of alerts not yet confirmed sent.
-pub const OUTBOX_INDEX: &str = "outbox";
-/// The value of the `outbox` attribute while an alert is pending.
-pub const OUTBOX_PENDING: &str = "pending";
 /// At most this many overdue outbox entries are taken over per sweep (the rest next minute).
 pub const OUTBOX_BATCH: i32 = 20;
 
@@ -54,7 +51,9 @@ struct StoredPending<'a> {
     created_at: String,
     status: &'static str,
     lease_until: i64,
-    outbox: &'static str,
+    /// In the outbox list until confirmed (`list_at` = `lease_until`).
+    list: &'static str,
+    list_at: i64,
     /// The rendered alert (JSON).
     alert: String,
 }
@@ -139,7 +138,8 @@ impl StateStore {
                 created_at: now.to_rfc3339(),
                 status: STATUS_PENDING,
                 lease_until: epoch(lease_end(now)),
-                outbox: OUTBOX_PENDING,
+                list: OUTBOX_LIST,
+                list_at: epoch(lease_end(now)),
                 alert: alert_json,
             },
         )?;
@@ -210,7 +210,7 @@ impl StateStore {
             .update_item()
             .table_name(table)
             .key("pk", s(pk))
-            .update_expression("SET lease_until = :lease")
+            .update_expression("SET lease_until = :lease, list_at = :lease")
             .condition_expression(
                 "#s = :pending AND expires_at >= :now AND (attribute_not_exists(lease_until) OR lease_until < :now)",
             )
@@ -275,9 +275,10 @@ impl StateStore {
             .update_item()
             .table_name(table)
             .key("pk", s(pk))
-            .update_expression("SET #s = :sent REMOVE outbox, lease_until, alert")
+            .update_expression("SET #s = :sent REMOVE #l, list_at, lease_until, alert")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#l", super::lists::LIST_ATTR)
             .expression_attribute_values(":sent", s(STATUS_SENT))
             .send()
             .await
@@ -301,7 +302,7 @@ impl StateStore {
             .update_item()
             .table_name(table)
             .key("pk", s(pk))
-            .update_expression("SET delivered = :d, lease_until = :gone")
+            .update_expression("SET delivered = :d, lease_until = :gone, list_at = :gone")
             .condition_expression("#s = :pending")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":pending", s(STATUS_PENDING))
@@ -313,25 +314,20 @@ impl StateStore {
         Ok(())
     }
 
-    /// The pending alerts whose lease ran out (a Query of the sparse [`OUTBOX_INDEX`], at most
+    /// The pending alerts whose lease ran out (a Query of the [`OUTBOX_LIST`], at most
     /// [`OUTBOX_BATCH`]), each taken over: the sweep delivers them.
     pub async fn due_alerts(&self, now: DateTime<Utc>) -> Result<Vec<Held>, AwsError> {
         let Some(table) = self.table.as_deref() else {
             return Ok(Vec::new());
         };
-        let out = self
-            .client
-            .query()
-            .table_name(table)
-            .index_name(OUTBOX_INDEX)
-            .key_condition_expression("outbox = :p AND lease_until < :now")
-            .expression_attribute_values(":p", s(OUTBOX_PENDING))
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .limit(OUTBOX_BATCH)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("Query", e))?;
-        let pks: Vec<String> = out.items().iter().filter_map(super::pk_of).collect();
+        let items = self
+            .list_items(
+                OUTBOX_LIST,
+                ListRange::Below(now.timestamp()),
+                Some(OUTBOX_BATCH),
+            )
+            .await?;
+        let pks: Vec<String> = items.iter().filter_map(super::pk_of).collect();
         let mut held = Vec::new();
         for pk in pks {
             if let Some(h) = self.take_over(table, &pk, now, None).await? {
