@@ -191,6 +191,22 @@ impl Finding {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn when_an_action_is_described_then_it_names_the_change_and_the_resource() {
+        let sdc = super::Action::DisableSourceDestCheck {
+            eni_id: "eni-0a1".into(),
+        };
+        let ena = super::Action::EnableEna {
+            instance_id: "i-0b2".into(),
+        };
+        assert_eq!(
+            sdc.describe(),
+            "disable source/destination check on eni-0a1"
+        );
+        assert_eq!(ena.describe(), "enable ENA on i-0b2");
+        assert_eq!((sdc.resource(), ena.resource()), ("eni-0a1", "i-0b2"));
+    }
+
+    #[test]
     fn when_a_finding_is_fixed_or_info_then_it_is_not_open() {
         let f = |code: FindingCode, fixed: bool| {
             let mut f = Finding::new(code, "eni-1", "m", "r");

@@ -176,6 +176,21 @@ fn router_selection<'a>(
 mod tests {
     use super::*;
 
+    #[test]
+    fn when_a_selection_is_serialized_then_control_is_shown_only_when_not_manage() {
+        let json = |control| {
+            serde_json::to_value(Selection {
+                selected: true,
+                reason: "r".into(),
+                control,
+            })
+            .unwrap_or_default()
+        };
+        assert!(json(Control::Manage).get("control").is_none());
+        assert_eq!(json(Control::Monitor)["control"], "monitor");
+        assert_eq!(json(Control::Ignore)["control"], "ignore");
+    }
+
     fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()

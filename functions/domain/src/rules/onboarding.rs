@@ -51,6 +51,10 @@ mod tests {
 
     #[test]
     fn onboarding_table() {
+        // Parsed, but the onboarding JSON lacks every field it needs.
+        let incomplete = format!(
+            "#cloud-config\nwrite_files:\n  - path: {ONBOARDING_PATH}\n    content: '{{}}'\n"
+        );
         let cases = [
             (None, Some("ONBOARDING_CONFIG_MISSING")),
             (Some("#!/bin/sh\n"), Some("ONBOARDING_CONFIG_INVALID")),
@@ -58,6 +62,7 @@ mod tests {
                 Some("#cloud-config\npackages: [git]\n"),
                 Some("ONBOARDING_CONFIG_MISSING"),
             ),
+            (Some(incomplete.as_str()), Some("ONBOARDING_CONFIG_INVALID")),
         ];
         for (ud, want) in cases {
             let mut s = good_router();
