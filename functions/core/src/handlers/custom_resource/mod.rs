@@ -7,7 +7,10 @@
 //! (`tokio::spawn`, so a panic becomes a `JoinError` → FAILED) under a timeout of the deadline
 //! minus [`DEADLINE_MARGIN`]; malformed properties, AWS errors, a timeout and a panic all answer
 //! FAILED with a reason. Only a request with no `ResponseURL` at all cannot be answered; it is
-//! logged and returned as [`EventError::Malformed`].
+//! logged and returned as [`EventError::Malformed`]. (The Lambda release builds use
+//! `panic = "abort"`, as cargo-lambda does: there a panic ends the process and CloudFormation
+//! waits for the resource's `ServiceTimeout`; the `JoinError` answer holds where panics unwind,
+//! in the CLI and the tests.)
 //!
 //! **Status.** SUCCESS when the router was checked and either `FailOnFindings` is false or no
 //! finding above info remains (fixes that failed count as remaining). FAILED when the check could
