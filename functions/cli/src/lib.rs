@@ -76,6 +76,9 @@ pub enum Command {
     /// Close a router's current onboarding episode as acknowledged: no page, no recovered
     /// notice for it; a paged episode's page is resolved.
     Ack(commands::ack::AckArgs),
+    /// Everything ssr-onboard saw and did for one router, in time order: episodes, findings,
+    /// fixes, alerts, Mist phases, webhook events, acknowledgements (from the state table).
+    Timeline(commands::timeline::TimelineArgs),
     /// Check a router's CloudFormation template against the guide before deploying it (no AWS
     /// access): size, disk, interfaces, instance profile, onboarding user data, internet route.
     CheckTemplate(commands::check_template::CheckTemplateArgs),

@@ -17,6 +17,7 @@ async fn main() -> ExitCode {
         Command::Report(args) => commands::report::exec(args).await,
         Command::Invoke(args) => commands::invoke::exec(args).await,
         Command::Ack(args) => commands::ack::exec(args).await,
+        Command::Timeline(args) => commands::timeline::exec(args).await,
         Command::CheckTemplate(args) => commands::check_template::exec(args),
         Command::Doctor(args) => commands::doctor::exec(args).await,
     };

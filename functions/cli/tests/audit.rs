@@ -1,7 +1,7 @@
 //! `ssr-onboard audit` against moto: the built binary, pointed at a per-test emulator through the
 //! standard AWS environment variables.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

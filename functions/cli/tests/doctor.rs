@@ -6,7 +6,7 @@
 //! plain CloudFormation stack with the outputs and parameters of infra/template.yaml (moto
 //! cannot expand the SAM transform).
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

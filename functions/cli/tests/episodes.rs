@@ -8,7 +8,7 @@
 //! which the sweep takes as the episode's start (a new episode key, as a new launch time is).
 //! moto returns no MAC addresses: the routers match Mist devices by name.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

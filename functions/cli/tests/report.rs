@@ -1,7 +1,7 @@
 //! `ssr-onboard report` against moto: seeded episode items in a state table → the right count,
 //! percentiles and overdue list, in JSON and text, and the exit codes.
 
-mod common;
+use crate::common;
 
 use common::cli;
 

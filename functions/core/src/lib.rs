@@ -14,15 +14,15 @@
 //!   backoff helper; [`metrics`]: EMF; [`telemetry`]: logs; [`lambda`]: the Lambda boundary.
 //! - Re-exported from the domain: [`config`], [`deadline`], [`select`], [`snapshot`],
 //!   [`instance_state`], [`onboarding_config`], [`rules`], [`findings`], [`plan`], [`episode`],
-//!   [`render`], [`mist_model`], [`stack`], [`label`], [`function`].
+//!   [`render`], [`mist_model`], [`stack`], [`label`], [`function`], [`timeline`], [`drift`].
 //!
 //! Flow of one event (docs/architecture.md): parse (typed error) → credentials for the event's
 //! scope → select → snapshot (independent reads concurrently) → rules → plan → apply (verified)
 //! → record state → render + publish once → JSON outcome + EMF metrics.
 
 pub use ssr_domain::{
-    build_info, check, config, deadline, episode, findings, function, instance_state, label,
-    mist_model, onboarding_config, outbox, plan, render, rules, select, snapshot, stack,
+    build_info, check, config, deadline, drift, episode, findings, function, instance_state, label,
+    mist_model, onboarding_config, outbox, plan, render, rules, select, snapshot, stack, timeline,
 };
 
 pub mod alerting;

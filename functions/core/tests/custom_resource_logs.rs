@@ -3,8 +3,8 @@
 //! (Its own test binary: `tracing`'s per-thread subscriber is reliable only without other tests
 //! racing on callsite registration.)
 
-mod call_check;
-mod log_capture;
+use crate::call_check;
+use crate::log_capture;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};

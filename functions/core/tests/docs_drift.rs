@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use yaml_rust2::Yaml;
 
-mod template;
+use crate::template;
 
 const CONFIGURATION: &str = include_str!("../../../docs/configuration.md");
 const METRICS: &str = include_str!("../../../docs/metrics.md");

@@ -1,10 +1,12 @@
 //! The EventBridge rules in infra/template.yaml (the default bus's and the hub bus's) and in
 //! infra/member.yaml (forwarding to the hub) deliver exactly the events the code acts on: the
 //! lists live once in the code (`InstanceState::GUARDED`, `WATCHED_RESOURCE_TYPES`,
-//! `WATCHED_RESOURCE_STATUSES`, `STACK_COMPLETE_STATUSES`, `STACK_FAILURE_STATUSES`).
+//! `WATCHED_RESOURCE_STATUSES`, `STACK_COMPLETE_STATUSES`, `STACK_FAILURE_STATUSES`,
+//! `DRIFT_EVENT_NAMES`).
 
 use std::collections::BTreeSet;
 
+use ssr_core::drift::{CLOUDTRAIL_DETAIL_TYPE, DRIFT_EVENT_NAMES, EC2_EVENT_SOURCE};
 use ssr_core::handlers::guard::{EC2_DETAIL_TYPE, EC2_SOURCE};
 use ssr_core::handlers::stack_watch::events::{
     STACK_COMPLETE_STATUSES, STACK_FAILURE_STATUSES, WATCHED_RESOURCE_STATUSES,
@@ -14,7 +16,7 @@ use ssr_core::instance_state::InstanceState;
 use template::strings;
 use yaml_rust2::Yaml;
 
-mod template;
+use crate::template;
 
 const MEMBER: &str = include_str!("../../../infra/member.yaml");
 
@@ -108,6 +110,8 @@ fn when_the_hub_bus_exists_then_only_the_organization_or_the_listed_accounts_may
     for name in [
         "HubEventBus",
         "HubEc2StateChangeRule",
+        "HubEc2ApiCallRule",
+        "HubEc2ApiCallPermission",
         "HubResourceStatusChangeRule",
         "HubStackStatusChangeRule",
         "MemberAssumePolicy",
@@ -135,7 +139,7 @@ fn when_a_member_rule_forwards_then_it_targets_the_hub_bus_through_the_forward_r
             "cross-account needs a role"
         );
     }
-    assert_eq!(rules, 3);
+    assert_eq!(rules, 4);
 }
 
 #[test]
@@ -143,6 +147,7 @@ fn when_the_template_has_short_tags_then_it_still_parses_and_has_the_three_rules
     let dts: BTreeSet<String> = patterns().into_iter().map(|(dt, _)| dt).collect();
     for dt in [
         EC2_DETAIL_TYPE,
+        CLOUDTRAIL_DETAIL_TYPE,
         "CloudFormation Resource Status Change",
         "CloudFormation Stack Status Change",
     ] {
@@ -198,4 +203,93 @@ fn when_stack_rule_is_read_then_it_delivers_exactly_the_complete_and_failure_sta
         want.difference(&got).collect::<Vec<_>>(),
         got.difference(&want).collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn when_drift_rule_is_read_then_it_delivers_exactly_the_drift_calls_that_succeeded() {
+    let p = pattern(CLOUDTRAIL_DETAIL_TYPE);
+    assert_eq!(strings(&p["source"]), [EC2_SOURCE]);
+    assert_eq!(strings(&p["detail"]["eventSource"]), [EC2_EVENT_SOURCE]);
+    assert_eq!(
+        strings(&p["detail"]["eventName"])
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        set(&DRIFT_EVENT_NAMES)
+    );
+    let error_code = p["detail"]["errorCode"].as_vec().expect("errorCode");
+    assert_eq!(error_code.len(), 1);
+    assert_eq!(error_code[0]["exists"].as_bool(), Some(false));
+}
+
+/// EventBridge's matching, for the pattern features the templates use: a list of strings
+/// (one must equal the event's value), `{exists: bool}`, and nested objects.
+fn matches(pattern: &Yaml, event: &serde_json::Value) -> bool {
+    let Some(fields) = pattern.as_hash() else {
+        return false;
+    };
+    fields.iter().all(|(k, want)| {
+        let key = k.as_str().expect("pattern keys are strings");
+        let got = event.get(key);
+        match want {
+            Yaml::Array(options) => options.iter().any(|o| match o {
+                Yaml::Hash(_) => match o["exists"].as_bool() {
+                    Some(true) => got.is_some(),
+                    Some(false) => got.is_none(),
+                    None => panic!("unsupported pattern element {o:?}"),
+                },
+                other => got.and_then(|g| g.as_str()) == other.as_str(),
+            }),
+            Yaml::Hash(_) => got.is_some_and(|g| matches(want, g)),
+            other => panic!("unsupported pattern value {other:?}"),
+        }
+    })
+}
+
+fn fixture(name: &str) -> serde_json::Value {
+    let path = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn when_a_drift_call_failed_then_no_rule_delivers_it() {
+    let ok = fixture("cloudtrail-modify-network-interface-attribute.json");
+    let failed = fixture("cloudtrail-modify-network-interface-attribute-failed.json");
+    assert!(failed["detail"]["errorCode"].is_string());
+    for (dt, p) in patterns() {
+        if dt != CLOUDTRAIL_DETAIL_TYPE {
+            assert!(
+                !matches(&p, &ok),
+                "{dt} rule must not take CloudTrail events"
+            );
+            continue;
+        }
+        assert!(matches(&p, &ok), "the successful call is delivered");
+        assert!(!matches(&p, &failed), "a failed call is never delivered");
+        let mut other = ok.clone();
+        other["detail"]["eventName"] = "DescribeInstances".into();
+        assert!(
+            !matches(&p, &other),
+            "calls outside the list are not delivered"
+        );
+    }
+}
+
+#[test]
+fn when_every_drift_fixture_is_read_then_the_rule_delivers_it() {
+    let p = pattern(CLOUDTRAIL_DETAIL_TYPE);
+    for name in [
+        "cloudtrail-modify-network-interface-attribute.json",
+        "cloudtrail-create-tags.json",
+        "cloudtrail-modify-instance-attribute.json",
+        "cloudtrail-modify-volume.json",
+        "cloudtrail-associate-address.json",
+    ] {
+        let ev = fixture(name);
+        assert!(matches(&p, &ev), "{name}");
+        let call =
+            ssr_core::drift::parse_call(&ev["detail"]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!call.resources.is_empty(), "{name}");
+        assert_eq!(call.error_code, None, "{name}");
+    }
 }

@@ -5,10 +5,8 @@
 //! written twice; an alert delivered at most once. docs/reliability.md indexes these tests
 //! (fault → promise → test).
 
-// watchdog_support loads call_check privately too; this suite checks the guard's calls itself.
-#[allow(clippy::duplicate_mod)]
-mod call_check;
-mod watchdog_support;
+use crate::call_check;
+use crate::watchdog_support;
 
 use std::sync::{Arc, Mutex};
 

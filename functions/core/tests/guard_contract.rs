@@ -2,8 +2,8 @@
 //! produce, replayed with `aws-smithy-mocks`: an instance EC2 does not know, throttling, a fix
 //! that fails on one ENI of two, ENA fixed on a stopped router and verified by read-back.
 
-mod call_check;
-mod log_capture;
+use crate::call_check;
+use crate::log_capture;
 
 use std::collections::HashMap;
 
@@ -752,4 +752,110 @@ async fn when_the_guard_runs_at_trace_level_then_the_registration_code_is_not_lo
             );
         }
     }
+}
+
+/// Is this PutItem a timeline entry (`timeline#…`)?
+fn is_timeline_put(req: &aws_sdk_dynamodb::operation::put_item::PutItemInput) -> bool {
+    req.item()
+        .and_then(|i| i.get("pk"))
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|pk| pk.starts_with("timeline#"))
+}
+
+#[tokio::test]
+async fn when_the_timeline_write_fails_then_the_guard_still_fixes_alerts_and_succeeds() {
+    use aws_sdk_dynamodb::operation::{
+        delete_item::DeleteItemOutput, get_item::GetItemOutput, put_item::PutItemOutput,
+        query::QueryOutput, update_item::UpdateItemOutput,
+    };
+    // Two fixable interfaces and a finding that stays open (ENA off on a running router).
+    let fake = fake_ec2(
+        Router {
+            state: InstanceStateName::Running,
+            ena: Some(false),
+            src_dst: [true, true],
+        },
+        None,
+    );
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, fake.all());
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .sequence()
+        .output(|| PublishOutput::builder().message_id("m-1").build())
+        .repeatedly()
+        .build();
+    // DynamoDB refuses every timeline entry (as a policy without the grant would); every
+    // other item is written.
+    let denied = errors::AwsErrorShape::new(
+        400,
+        "AccessDeniedException",
+        "User: arn:aws:sts::123456789012:assumed-role/ssr-guard/instance-guard is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/ssr-state",
+    );
+    let timeline_put = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(is_timeline_put)
+        .sequence()
+        .http_response(move || denied.json_response())
+        .repeatedly()
+        .build();
+    let put = mock!(aws_sdk_dynamodb::Client::put_item)
+        .sequence()
+        .output(|| PutItemOutput::builder().build())
+        .repeatedly()
+        .build();
+    let get = mock!(aws_sdk_dynamodb::Client::get_item)
+        .sequence()
+        .output(|| GetItemOutput::builder().build())
+        .repeatedly()
+        .build();
+    let update = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .output(|| UpdateItemOutput::builder().build())
+        .repeatedly()
+        .build();
+    let delete = mock!(aws_sdk_dynamodb::Client::delete_item)
+        .sequence()
+        .output(|| DeleteItemOutput::builder().build())
+        .repeatedly()
+        .build();
+    let query = mock!(aws_sdk_dynamodb::Client::query)
+        .sequence()
+        .output(|| QueryOutput::builder().build())
+        .repeatedly()
+        .build();
+    let clients = Clients {
+        ec2,
+        sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
+        dynamodb: mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&timeline_put, &put, &get, &update, &delete, &query]
+        ),
+        cloudformation: mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            Vec::<&Rule>::new()
+        ),
+        secrets: mock_client!(
+            aws_sdk_secretsmanager,
+            RuleMode::MatchAny,
+            Vec::<&Rule>::new()
+        ),
+    };
+    let clients = call_check::checked(Function::InstanceGuard, clients);
+    let d = Deps::new(
+        config(&[
+            ("STATE_TABLE", "ssr-state"),
+            ("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ssr"),
+        ]),
+        clients,
+        Some("us-east-1".into()),
+    );
+    let o = guard::handle_event(&d, event("running"), ssr_core::Deadline::NONE)
+        .await
+        .expect("a failed timeline write never fails the guard");
+    assert_eq!(o.actions.len(), 2);
+    assert!(o.actions.iter().all(|a| a.status == ActionStatus::Applied));
+    assert!(o.alert.sent, "{:?}", o.alert);
+    assert_eq!(publish.num_calls(), 1, "the alert is sent once");
+    // Two fixes, the findings and the alert were each tried, and refused.
+    assert_eq!(timeline_put.num_calls(), 4);
 }

@@ -19,8 +19,8 @@ use ssr_core::aws::permissions::{called_actions, permissions};
 use ssr_core::metrics::Function;
 use yaml_rust2::Yaml;
 
-mod cfn;
-mod template;
+use crate::cfn;
+use crate::template;
 
 /// The role of the function whose binary is `function`'s name (`Role: !GetAtt X.Arn`).
 fn role_of(doc: &Yaml, function: Function) -> String {

@@ -6,7 +6,7 @@
 use cfn::Stack;
 use yaml_rust2::Yaml;
 
-mod cfn;
+use crate::cfn;
 
 /// The hub with a hub bus and the webhook, so every rule the template can create exists.
 fn hub(enabled: &str) -> Stack {
@@ -60,8 +60,8 @@ fn when_enabled_is_false_then_every_rule_and_the_schedule_are_disabled_and_the_f
     let off = hub("false");
     let states = rule_states(&off);
     assert!(
-        states.len() >= 7,
-        "the guard's, stack-watch's (2), the schedule and the hub bus's 3 rules: {states:?}"
+        states.len() >= 9,
+        "the guard's (2), stack-watch's (2), the schedule and the hub bus's 4 rules: {states:?}"
     );
     for (rule, state) in &states {
         assert_eq!(state.as_deref(), Some("DISABLED"), "{rule}");

@@ -2,7 +2,7 @@
 //! with HMAC-SHA256 over the raw body), refusals (401 / 413 / 400, never a panic), a ZTP failure
 //! paging at once, a progress event ending the episode, and no secret in any answer.
 
-mod watchdog_support;
+use crate::watchdog_support;
 
 use base64::Engine;
 use hmac::{KeyInit, Mac};

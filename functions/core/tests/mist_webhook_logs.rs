@@ -5,8 +5,8 @@
 //! (Its own test binary: `tracing`'s per-thread subscriber is reliable only without other tests
 //! racing on callsite registration.)
 
-mod log_capture;
-mod watchdog_support;
+use crate::log_capture;
+use crate::watchdog_support;
 
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};

@@ -18,7 +18,7 @@ use regex::Regex;
 use serde_json::Value;
 use yaml_rust2::Yaml;
 
-mod cfn;
+use crate::cfn;
 
 const ORGANIZATION_DOC: &str = include_str!("../../../docs/organization.md");
 
@@ -223,14 +223,14 @@ fn when_the_member_stack_runs_in_the_hubs_own_account_and_region_then_it_forward
 }
 
 #[test]
-fn when_the_member_stack_runs_anywhere_else_then_it_forwards_the_three_event_kinds() {
+fn when_the_member_stack_runs_anywhere_else_then_it_forwards_the_four_event_kinds() {
     for (account, region) in [
         (HUB_ACCOUNT, OTHER_REGION),
         (MEMBER_ACCOUNT, HUB_REGION),
         (MEMBER_ACCOUNT, OTHER_REGION),
     ] {
         let stack = member("ssr-onboard", account, region, &[]);
-        assert_eq!(forwarding_rules(&stack).len(), 3, "{account} {region}");
+        assert_eq!(forwarding_rules(&stack).len(), 4, "{account} {region}");
         assert!(
             stack.resource("ForwardRole").is_some(),
             "{account} {region}"

@@ -4,7 +4,7 @@
 //! for `GET /api/v1/self`. Every call a test's handler sends is checked against the function's
 //! IAM table (`call_check`).
 
-mod call_check;
+use crate::call_check;
 
 use std::sync::{Arc, Mutex};
 

@@ -13,7 +13,7 @@
 //! Bounded: 64 to 128 cases per property (the end-to-end ones run a handler per case). Failing
 //! cases are kept in `proptest-regressions/prop_events.txt` and replayed first on every run.
 
-mod watchdog_support;
+use crate::watchdog_support;
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
 use aws_lambda_events::event::cloudwatch_events::ec2::InstanceStateChange;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use yaml_rust2::Yaml;
 
-mod template;
+use crate::template;
 
 const INFRA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra");
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -173,4 +173,30 @@ fn when_sam_builds_a_function_then_it_builds_that_functions_own_package_and_bina
             "{name}: {binary} has no src/main.rs"
         );
     }
+}
+
+/// The `[profile.release]` lines of the workspace manifest (up to the next table).
+fn release_profile() -> Vec<String> {
+    let manifest =
+        std::fs::read_to_string(Path::new(WORKSPACE).join("Cargo.toml")).unwrap_or_default();
+    manifest
+        .lines()
+        .skip_while(|l| l.trim() != "[profile.release]")
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn when_sam_build_runs_cargo_lambda_then_the_release_profile_says_how_a_panic_ends() {
+    // cargo-lambda adds `--config profile.release.panic="abort"` unless the workspace's release
+    // profile sets `panic`: saying it keeps `cargo build --release` and `sam build` building the
+    // same binaries, and the docs (docs/stack-watch.md) describing the one that is deployed.
+    let profile = release_profile();
+    assert!(
+        profile.iter().any(|l| l == "panic = \"abort\""),
+        "[profile.release] must set panic explicitly: {profile:?}"
+    );
 }

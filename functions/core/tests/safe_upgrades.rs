@@ -6,7 +6,7 @@
 use ssr_core::metrics::Function;
 use yaml_rust2::Yaml;
 
-mod template;
+use crate::template;
 
 /// The logical id of the function whose binary is `binary`.
 fn function_id(doc: &Yaml, binary: &str) -> String {
@@ -133,7 +133,7 @@ fn when_a_rule_or_its_permission_names_a_function_then_it_is_the_functions_alias
             _ => {}
         }
     }
-    assert_eq!(seen, 6, "the hub bus's three rules and their permissions");
+    assert_eq!(seen, 8, "the hub bus's four rules and their permissions");
 }
 
 #[test]

@@ -5,8 +5,8 @@
 //! resource completion all run. (Its own test binary: `tracing`'s per-thread subscriber is
 //! reliable only without other tests racing on callsite registration.)
 
-mod call_check;
-mod log_capture;
+use crate::call_check;
+use crate::log_capture;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};

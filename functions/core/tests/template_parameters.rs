@@ -7,8 +7,8 @@
 use regex::Regex;
 use yaml_rust2::Yaml;
 
-mod cfn;
-mod template;
+use crate::cfn;
+use crate::template;
 
 const FULL_ARN: &str = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ssr/mist-token-AbC123";
 const PARTIAL_ARN: &str = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ssr/mist-token";

@@ -3,7 +3,7 @@
 //! API (`wiremock`): claims released on failure, the token read once per cold start and again
 //! after a 401, malformed events typed.
 
-mod watchdog_support;
+use crate::watchdog_support;
 
 use ssr_core::handlers::watchdog::SweepError;
 use watchdog_support::*;

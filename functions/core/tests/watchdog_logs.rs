@@ -2,8 +2,8 @@
 //! (in its own test binary: `tracing`'s per-thread subscriber is reliable only without other
 //! tests racing on callsite registration).
 
-mod log_capture;
-mod watchdog_support;
+use crate::log_capture;
+use crate::watchdog_support;
 
 use watchdog_support::*;
 use wiremock::matchers::{method, path};

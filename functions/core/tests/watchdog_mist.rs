@@ -4,7 +4,7 @@
 //! `watchdog_support` has the MAC `0a:00:00:00:00:01`, the onboarding config `ssr-version`
 //! 6.3.0, and is 16 minutes old at the event's time (past its deadline).
 
-mod watchdog_support;
+use crate::watchdog_support;
 
 use std::time::{Duration, Instant};
 

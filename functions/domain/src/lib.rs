@@ -13,11 +13,13 @@
 //! - [`mist_model`]: what Mist answers, as data; [`stack`]: a CloudFormation stack, as data.
 //! - [`label`]: the one router label rule; [`function`]: which of the four functions.
 //! - [`render`]: the text a person acts on (guard, stack, watchdog, chat).
+//! - [`timeline`]: one router's timeline (`ssr-onboard timeline`): entries, order, JSON, text.
 
 pub mod build_info;
 pub mod check;
 pub mod config;
 pub mod deadline;
+pub mod drift;
 pub mod episode;
 pub mod findings;
 pub mod function;
@@ -32,6 +34,7 @@ pub mod rules;
 pub mod select;
 pub mod snapshot;
 pub mod stack;
+pub mod timeline;
 
 pub use config::Config;
 pub use deadline::Deadline;

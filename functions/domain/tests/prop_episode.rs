@@ -186,6 +186,7 @@ fn read(mut e: Episode) -> Episode {
         onboarding_note: None,
         first_seen_at: t0(),
         onboarded_tag_at_start: false,
+        mist_phase: None,
     });
     e
 }
@@ -270,6 +271,7 @@ proptest! {
                     onboarding_note: None,
                     first_seen_at: now,
                     onboarded_tag_at_start: e.onboarded_tag_set(),
+                    mist_phase: None,
                 });
             }
             let (devices, stats) = match &s.mist {
@@ -410,6 +412,7 @@ proptest! {
                     onboarding_note: None,
                     first_seen_at: t0(),
                     onboarded_tag_at_start: false,
+                    mist_phase: None,
                 });
                 e
             })

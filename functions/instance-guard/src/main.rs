@@ -1,6 +1,7 @@
-//! `instance-guard` Lambda: EC2 instance state-change events → ssr_core's guard handler.
+//! `instance-guard` Lambda: EC2 instance state-change events and CloudTrail-recorded EC2 calls
+//! (drift) → ssr_core's guard handlers.
 
-use ssr_core::handlers::guard;
+use ssr_core::handlers::drift;
 use ssr_core::handlers::preflight::{self, Answer, Preflight};
 use ssr_core::lambda;
 
@@ -23,7 +24,7 @@ async fn main() -> Result<(), lambda::Error> {
         // The read-back's waits stop WAIT_DEADLINE_MARGIN before the invocation's deadline,
         // leaving time for the alert and the answer.
         let deadline = lambda::deadline(&event).less(lambda::WAIT_DEADLINE_MARGIN);
-        guard::handle_event(deps, event.payload, deadline)
+        drift::handle_any(deps, event.payload, deadline)
             .await
             .map(Answer::Outcome)
     })

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use ssr_core::handlers::custom_resource::ResponseSender;
 use ssr_core::handlers::mist_webhook::MistWebhook;
 use ssr_core::handlers::watchdog::{SweepError, SweepOutcome, Watchdog};
-use ssr_core::handlers::{guard, stack_watch, HandlerError, Invocation};
+use ssr_core::handlers::{drift, stack_watch, HandlerError, Invocation};
 use ssr_core::{Config, Deadline, Deps};
 
 use crate::aws_args::AwsArgs;
@@ -89,7 +89,7 @@ pub async fn exec(args: InvokeArgs) -> u8 {
     };
     let deps = Deps::from_sdk_config(config, &sdk);
     let result = match args.function {
-        Function::InstanceGuard => guard::handle_event(&deps, event, Deadline::NONE)
+        Function::InstanceGuard => drift::handle_any(&deps, event, Deadline::NONE)
             .await
             .map(serde_json::to_value),
         Function::OnboardingWatchdog => {

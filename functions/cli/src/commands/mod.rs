@@ -9,3 +9,4 @@ pub mod demo;
 pub mod doctor;
 pub mod invoke;
 pub mod report;
+pub mod timeline;

@@ -7,3 +7,4 @@ pub mod check_template;
 pub mod demo;
 pub mod doctor;
 pub mod report;
+pub mod timeline;

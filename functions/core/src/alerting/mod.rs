@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::aws::sns::Alerts;
-use crate::aws::state::incidents::INCIDENT_RETENTION_DAYS;
+use crate::aws::state::incidents::{FindingsScope, INCIDENT_RETENTION_DAYS};
 use crate::aws::state::items::ClaimItem;
 use crate::aws::state::outbox::{AlertClaimed, Held};
 use crate::aws::state::StateStore;
@@ -137,6 +137,15 @@ async fn claim_and_deliver(
         out.reason = "ALERT_TOPIC_ARN is not set: alert rendered, not sent".into();
         return Ok(out);
     }
+    // A guard-findings incident is listed for the sweep's re-check, with its router's scope.
+    let listed = match (alert.kind(), &once.item.instance_id) {
+        (Some(AlertKind::GuardFindings), Some(instance_id)) => Some(FindingsScope {
+            instance_id: instance_id.clone(),
+            account: once.item.account.clone(),
+            region: once.item.region.clone(),
+        }),
+        _ => None,
+    };
     let held = match state
         .claim_alert(&once.pk, now, once.expires_at, once.item, alert)
         .await?
@@ -146,7 +155,9 @@ async fn claim_and_deliver(
                 (opens_incident, held.taken_over, held.alert.incident_key())
             {
                 let kind = held.alert.kind().map_or("alert", AlertKind::as_str);
-                state.open_incident(&key, kind, now).await?;
+                state
+                    .open_incident(&key, kind, now, listed.as_ref())
+                    .await?;
             }
             held
         }
@@ -266,7 +277,14 @@ async fn deliver(
         delivered.push(target);
     }
     tracing::info!(decision = "alerted", subject = %held.alert.subject, action = held.alert.action().as_str(), "alert sent");
-    if let Err(e) = state.alert_sent(&held.pk).await {
+    // The router's timeline learns of it beside the confirm (no extra round trip; never fails).
+    let timeline = async {
+        if let Some((id, entries)) = crate::timeline::alert_entries(now, &held.alert) {
+            state.record_timeline(&id, &entries, now).await;
+        }
+    };
+    let (confirmed, ()) = tokio::join!(state.alert_sent(&held.pk), timeline);
+    if let Err(e) = confirmed {
         // Delivered; only the confirm is missing: after the lease the sweep delivers it once
         // more (the documented at-most-one duplicate).
         tracing::warn!(error = %e, claim = %held.pk, "alert sent but not confirmed; it may be delivered once more");

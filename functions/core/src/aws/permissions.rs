@@ -74,7 +74,7 @@ macro_rules! every_function {
             called("sns:Publish", "alerts (and chat notifications) to the alert topic"),
             called(
                 "dynamodb:UpdateItem",
-                "the alert outbox: take over a pending alert whose lease ran out, give a lease back, confirm an alert sent; open incidents",
+                "the alert outbox: take over a pending alert whose lease ran out, give a lease back, confirm an alert sent; open incidents; the watchdog: an episode's last Mist phase (its timeline's phase changes)",
             ),
             called(
                 "events:PutEvents",
@@ -137,7 +137,7 @@ macro_rules! guard_calls {
             ),
             called(
                 "dynamodb:PutItem",
-                "alert de-duplication and onboarding episodes: record what was sent",
+                "alert de-duplication and onboarding episodes: record what was sent; the router's timeline entries (fixes, alerts)",
             ),
             called(
                 "dynamodb:DeleteItem",
@@ -161,7 +161,7 @@ macro_rules! watchdog_calls {
     () => {
         [
             called("dynamodb:GetItem", "one onboarding episode"),
-            called("dynamodb:PutItem", "open, end and page onboarding episodes (conditional writes)"),
+            called("dynamodb:PutItem", "open, end and page onboarding episodes (conditional writes); the routers' timeline entries"),
             called("dynamodb:DeleteItem", "forget an episode whose router is gone"),
             called("dynamodb:BatchGetItem", "the episodes of every running router in one read"),
             called(
@@ -241,15 +241,25 @@ const STACK_WATCH: [Permission; 23] = concat(
     ),
 );
 
-const ONBOARDING_WATCHDOG: [Permission; 22] = concat(
+const ONBOARDING_WATCHDOG: [Permission; 24] = concat(
     every_function!(),
     router_reads!(),
-    concat::<10, 1, 0, 11>(
+    concat::<10, 3, 0, 13>(
         watchdog_calls!(),
-        [called(
-            "dynamodb:Query",
-            "the alert outbox's sparse index: pending alerts whose lease ran out, delivered by the sweep",
-        )],
+        [
+            called(
+                "dynamodb:Query",
+                "the alert outbox's sparse index: pending alerts whose lease ran out, delivered by the sweep; the open guard findings the sweep re-checks",
+            ),
+            called(
+                "ec2:DescribeVolumes",
+                "the sweep's re-check of open guard findings: the root volume's size (read only, never a fix)",
+            ),
+            called(
+                "ec2:DescribeRouteTables",
+                "the sweep's re-check of open guard findings: the WAN subnet's route tables (read only)",
+            ),
+        ],
         [],
     ),
 );

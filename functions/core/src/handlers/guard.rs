@@ -300,7 +300,18 @@ async fn guard_inner(
         actions,
         alert: AlertOutcome::nothing(""),
     };
-    outcome.alert = alert(deps, ctx, &snapshot, &outcome).await?;
+    // The fixes written go to the router's timeline beside the alert step (never fails it).
+    let now = Utc::now();
+    let fixes: Vec<_> = outcome
+        .actions
+        .iter()
+        .filter_map(|a| crate::timeline::Entry::fix(now, a))
+        .collect();
+    let (alerted, ()) = tokio::join!(
+        alert(deps, ctx, &snapshot, &outcome),
+        deps.state.record_timeline(instance_id, &fixes, now)
+    );
+    outcome.alert = alerted?;
 
     let codes: Vec<&str> = outcome
         .findings
@@ -375,11 +386,7 @@ async fn alert(
     if remaining.is_empty() {
         // Findings alerted earlier and gone now (fixed by hand or by the guard): resolve their
         // incident once.
-        let key = IncidentKey::guard(&s.instance_id);
-        let resolved = resolve_once(&deps.alerts, &deps.state, &key, Utc::now(), |opened| {
-            findings_cleared_alert(ctx, &s.instance_id, s.label(), &opened.to_rfc3339())
-        })
-        .await?;
+        let resolved = resolve_findings(deps, ctx, &s.instance_id, s.label()).await?;
         return Ok(resolved.unwrap_or_else(|| AlertOutcome::nothing("no findings remain")));
     }
     match Snooze::of(&s.tags) {
@@ -417,6 +424,9 @@ async fn alert(
         item: ClaimItem {
             kind: "guard-alert".into(),
             instance_id: Some(s.instance_id.clone()),
+            // Where the router runs: the incident's listing for the sweep re-check.
+            account: ctx.account.clone(),
+            region: ctx.region.clone(),
             ..Default::default()
         },
         held_reason: "identical findings already alerted within the de-duplication window".into(),
@@ -424,6 +434,21 @@ async fn alert(
     };
     let alert = alert.for_incident(&IncidentKey::guard(&s.instance_id), Action::Trigger);
     Ok(trigger_once(&deps.alerts, &deps.state, &alert, once, now).await?)
+}
+
+/// Resolves the router's guard-findings incident once, if one is open (`Ok(None)`: none is).
+/// The guard calls it when no alerted finding remains; the sweep re-check too.
+pub async fn resolve_findings(
+    deps: &Deps,
+    ctx: &EventContext,
+    instance_id: &str,
+    label: &str,
+) -> Result<Option<AlertOutcome>, AwsError> {
+    let key = IncidentKey::guard(instance_id);
+    resolve_once(&deps.alerts, &deps.state, &key, Utc::now(), |opened| {
+        findings_cleared_alert(ctx, instance_id, label, &opened.to_rfc3339())
+    })
+    .await
 }
 
 fn hex(bytes: &[u8]) -> String {

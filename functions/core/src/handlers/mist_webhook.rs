@@ -378,74 +378,91 @@ impl MistWebhook {
             r.outcome = EventOutcome::AlreadyFinished;
             return Ok(r);
         }
-        match meaning {
-            EventMeaning::ZtpFailed if Snooze::of(&e.tags).holds(at) => ignored(
-                r,
-                "the router is snoozed (SSR-ONBOARD-SNOOZE-UNTIL): no page",
-            ),
-            EventMeaning::ZtpFailed => {
-                let a = act::ztp_failed(deps, ctx, e, ev.text.as_deref(), ev.reason.as_deref(), at)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                e.alerted = true;
-                // A re-delivery (or an episode already paged as overdue) holds the claim:
-                // nothing was sent this time, and the summary says so.
-                r.outcome = if a.delivery.already_sent || a.delivery.in_flight {
-                    EventOutcome::AlreadyPaged
-                } else {
-                    EventOutcome::Paged
-                };
-                r.phase = Some("ztp-failed".into());
-                r.alerts.push(a.delivery);
-                Ok(r)
-            }
-            _ => {
-                if e.watch.is_none() {
-                    e.watch = Some(act::init_watch(deps, e, Utc::now()).await);
+        // The event goes to the router's timeline beside what it leads to (keyed by the
+        // event's time and type: a re-delivery rewrites the same item; never fails the event).
+        let seen = [crate::timeline::Entry::webhook_event(
+            at,
+            &e.key(),
+            &r.kind,
+            ev.device_name.as_deref(),
+        )];
+        let instance_id = e.instance_id.clone();
+        let record = deps.state.record_timeline(&instance_id, &seen, Utc::now());
+        let acted = async {
+            match meaning {
+                EventMeaning::ZtpFailed if Snooze::of(&e.tags).holds(at) => ignored(
+                    r,
+                    "the router is snoozed (SSR-ONBOARD-SNOOZE-UNTIL): no page",
+                ),
+                EventMeaning::ZtpFailed => {
+                    let a =
+                        act::ztp_failed(deps, ctx, e, ev.text.as_deref(), ev.reason.as_deref(), at)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    e.alerted = true;
+                    // A re-delivery (or an episode already paged as overdue) holds the claim:
+                    // nothing was sent this time, and the summary says so.
+                    r.outcome = if a.delivery.already_sent || a.delivery.in_flight {
+                        EventOutcome::AlreadyPaged
+                    } else {
+                        EventOutcome::Paged
+                    };
+                    r.phase = Some("ztp-failed".into());
+                    r.alerts.push(a.delivery);
+                    Ok(r)
                 }
-                let check = self.mist.version_check();
-                let mut stats = Vec::new();
-                // Onboarded before: a reconnect is enough, no version to confirm.
-                if check != VersionCheck::Off && e.version_floor().is_some() {
-                    if let Some(mac) = r.mac.as_deref() {
-                        match self.mist.stats_of(mac, until).await {
-                            Ok(s) => stats.extend(s),
-                            Err(why) => {
-                                return ignored(
-                                    r,
-                                    &format!("version not confirmed ({why}); left to the sweep"),
-                                )
+                _ => {
+                    if e.watch.is_none() {
+                        e.watch = Some(act::init_watch(deps, e, Utc::now()).await);
+                    }
+                    let check = self.mist.version_check();
+                    let mut stats = Vec::new();
+                    // Onboarded before: a reconnect is enough, no version to confirm.
+                    if check != VersionCheck::Off && e.version_floor().is_some() {
+                        if let Some(mac) = r.mac.as_deref() {
+                            match self.mist.stats_of(mac, until).await {
+                                Ok(s) => stats.extend(s),
+                                Err(why) => {
+                                    return ignored(
+                                        r,
+                                        &format!(
+                                            "version not confirmed ({why}); left to the sweep"
+                                        ),
+                                    )
+                                }
                             }
                         }
                     }
-                }
-                let index = InventoryIndex::new(vec![device], stats);
-                let phase = phase_of(
-                    &MistView::Inventory(&index),
-                    e.onboarded_tag(),
-                    e.mist_name(),
-                    &e.macs(),
-                    e.version_floor(),
-                    check,
-                );
-                r.phase = Some(phase.code().to_string());
-                r.detail = phase.note().map(String::from);
-                if !phase.is_onboarded() {
-                    r.outcome = EventOutcome::NotOnboarded;
-                    return Ok(r);
-                }
-                let acts = act::finish(deps, ctx, e, &phase, at)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                for a in acts {
-                    if let act::Effect::Alert(a) = a {
-                        r.alerts.push(a.delivery);
+                    let index = InventoryIndex::new(vec![device], stats);
+                    let phase = phase_of(
+                        &MistView::Inventory(&index),
+                        e.onboarded_tag(),
+                        e.mist_name(),
+                        &e.macs(),
+                        e.version_floor(),
+                        check,
+                    );
+                    r.phase = Some(phase.code().to_string());
+                    r.detail = phase.note().map(String::from);
+                    if !phase.is_onboarded() {
+                        r.outcome = EventOutcome::NotOnboarded;
+                        return Ok(r);
                     }
+                    let acts = act::finish(deps, ctx, e, &phase, at)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    for a in acts {
+                        if let act::Effect::Alert(a) = a {
+                            r.alerts.push(a.delivery);
+                        }
+                    }
+                    finished.insert(e.key());
+                    r.outcome = EventOutcome::Finished;
+                    Ok(r)
                 }
-                finished.insert(e.key());
-                r.outcome = EventOutcome::Finished;
-                Ok(r)
             }
-        }
+        };
+        let (result, ()) = tokio::join!(acted, record);
+        result
     }
 }

@@ -1,6 +1,7 @@
 //! Handlers: event in, outcome out. Shared by the Lambda binaries and the CLI.
 
 pub mod custom_resource;
+pub mod drift;
 pub mod guard;
 pub mod mist_webhook;
 pub mod preflight;

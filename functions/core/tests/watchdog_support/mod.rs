@@ -2,8 +2,7 @@
 //! and SNS mocks recording what is published, a Secrets Manager secret holding the Mist token.
 #![allow(dead_code)]
 
-#[path = "../call_check/mod.rs"]
-mod call_check;
+use crate::call_check;
 
 use std::sync::{Arc, Mutex};
 
@@ -87,6 +86,14 @@ pub struct Fakes {
     /// UpdateItem: the outbox's confirm, or a lease given back.
     pub updates: Rule,
     pub secret_reads: Rule,
+}
+
+/// Is this UpdateItem on an episode's `watch#…` item?
+fn is_watch_update(r: &aws_sdk_dynamodb::operation::update_item::UpdateItemInput) -> bool {
+    r.key()
+        .and_then(|k| k.get("pk"))
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|pk| pk.starts_with("watch#"))
 }
 
 pub fn deps(cfg: Config, user_data_denied: bool, publish_fails: bool) -> (Deps, Watchdog, Fakes) {
@@ -173,16 +180,33 @@ fn deps_with(
     // The claim's pre-read: nothing claimed yet.
     let reads = mock!(aws_sdk_dynamodb::Client::get_item)
         .then_output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build());
-    let updates = mock!(aws_sdk_dynamodb::Client::update_item).then_output(|| {
-        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
-    });
+    let updates = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| !is_watch_update(r))
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
+    // An episode's Mist phase remembered on its watch item (its timeline's phase changes).
+    let phase_updates = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(is_watch_update)
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
     // The sweep's outbox step: nothing pending.
     let outbox = mock!(aws_sdk_dynamodb::Client::query)
         .then_output(|| aws_sdk_dynamodb::operation::query::QueryOutput::builder().build());
     let dynamodb = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
-        [&batch_get, &lost, &put, &deletes, &reads, &updates, &outbox]
+        [
+            &batch_get,
+            &lost,
+            &put,
+            &deletes,
+            &reads,
+            &updates,
+            &phase_updates,
+            &outbox
+        ]
     );
     let secret_reads = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
         GetSecretValueOutput::builder()

@@ -15,6 +15,9 @@ pub struct WatchItem {
     /// The instance already carried `SSR-ONBOARDED=true` when this episode was first seen: a
     /// tag left from an earlier episode, which does not close this one.
     pub onboarded_tag_at_start: bool,
+    /// The last Mist phase the watchdog recorded for the episode (`None`: none yet): a sweep
+    /// that sees another one records the change on the router's timeline.
+    pub mist_phase: Option<String>,
 }
 
 /// A finished onboarding episode (item `episode#<instance-id>#<start-epoch>`).

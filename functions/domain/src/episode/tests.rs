@@ -16,6 +16,7 @@ fn episode(id: &str, name: &str, alerted: bool, version: Option<&str>) -> Episod
         started_at: t0(),
         watch: Some(WatchItem {
             onboarded_tag_at_start: false,
+            mist_phase: None,
             router_name: None,
             ssr_version: version.map(String::from),
             onboarding_note: None,

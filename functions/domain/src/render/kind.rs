@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub enum AlertKind {
     /// instance-guard / stack-watch: a router's findings (and the fixes written).
     GuardFindings,
+    /// instance-guard: a setting the guard keeps was changed back (a CloudTrail-recorded call)
+    /// and the guard fixed it again (drift; once per router per debounce window).
+    GuardDrift,
     /// stack-watch: a router stack's operation failed.
     StackFailed,
     /// watchdog: a router is not onboarded to Mist by its deadline (the page).
@@ -43,6 +46,7 @@ impl AlertKind {
     /// Every kind, in the order the docs list them.
     pub const ALL: &'static [AlertKind] = &[
         AlertKind::GuardFindings,
+        AlertKind::GuardDrift,
         AlertKind::StackFailed,
         AlertKind::OnboardingOverdue,
         AlertKind::OnboardingRecovered,
@@ -61,6 +65,7 @@ impl AlertKind {
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::GuardFindings => "guard-findings",
+            AlertKind::GuardDrift => "guard-drift",
             AlertKind::StackFailed => "stack-failed",
             AlertKind::OnboardingOverdue => "onboarding-overdue",
             AlertKind::OnboardingRecovered => "onboarding-recovered",

@@ -5,6 +5,7 @@
 
 pub mod ack;
 pub mod chat;
+pub mod drift;
 pub mod event;
 pub mod guard;
 pub mod incident;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, Instance, NetworkInterface, Tag};
 
+mod drift;
 mod dry_run;
 mod snapshot;
 

@@ -22,6 +22,8 @@
 //! | `member-not-enrolled#<account>#<date>` | `member-not-enrolled` | watchdog: a member account never read yet (once a day) |
 //! | `member-enrolled#<account>` | `member-enrolled` | watchdog: the member account was read once (its role works) |
 //! | `watchdog#overdue-now` | `overdue-now` | watchdog: routers overdue as of the latest sweep |
+//! | `drift#<instance-id>#<window>` | `drift` | guard: the one drift re-check of a router per 60-second window |
+//! | `drift-alert#<instance-id>#<window>` | `drift-alert` | guard: the one `guard-drift` notice of a router per window |
 //!
 //! Every item carries `expires_at` (epoch seconds, the table's TTL attribute) except
 //! `watchdog#overdue-now`, which is replaced by every sweep that changes it, and
@@ -140,6 +142,18 @@ pub(crate) struct StoredWatch {
     /// Absent in items written before this field existed: read as false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub onboarded_tag_at_start: bool,
+    /// The last Mist phase recorded on the router's timeline (absent: none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mist_phase: Option<String>,
+    /// `launch` or `stack`: what started the episode (absent in items written before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_source: Option<String>,
+    /// On the router's timeline as its `episode-started` entry ([`super::lists`]: `list` =
+    /// `timeline#<instance-id>`, `list_at` = the start in epoch milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_at: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -162,6 +176,12 @@ pub(crate) struct StoredEpisode {
     pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// On the router's timeline as its `episode-finished` entry (`list_at` = the end in epoch
+    /// milliseconds; absent in items written before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_at: Option<i64>,
 }
 
 /// Item `member-enrolled#<account>` (no `expires_at`: the history is kept).
@@ -200,6 +220,7 @@ impl StoredWatch {
             onboarding_note: self.onboarding_note.filter(|s| !s.is_empty()),
             first_seen_at: from_epoch(self.first_seen_at).unwrap_or(fallback_seen),
             onboarded_tag_at_start: self.onboarded_tag_at_start,
+            mist_phase: self.mist_phase.filter(|s| !s.is_empty()),
         }
     }
 }
@@ -286,6 +307,12 @@ pub(crate) struct StoredAcknowledgement {
     pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// On the router's timeline as its `acknowledged` and `episode-finished` entries
+    /// (`list_at` = the acknowledgement in epoch milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_at: Option<i64>,
 }
 
 impl StoredAcknowledgement {

@@ -6,6 +6,7 @@ pub mod incidents;
 pub mod items;
 pub mod lists;
 pub mod outbox;
+pub mod timeline;
 
 use std::collections::HashMap;
 
@@ -258,7 +259,9 @@ impl StateStore {
         Ok((states, overdue_now))
     }
 
-    /// Writes `watch#<key>` once. `Ok(false)`: already there, or no table.
+    /// Writes `watch#<key>` once, which is also the episode's `episode-started` entry on the
+    /// router's timeline (`source`: `launch` or `stack`). `Ok(false)`: already there, or no
+    /// table.
     pub async fn put_watch(
         &self,
         key: &str,
@@ -266,6 +269,7 @@ impl StateStore {
         started_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         w: &WatchItem,
+        source: &str,
     ) -> Result<bool, AwsError> {
         self.put_if_absent(StoredWatch {
             pk: format!("{WATCH_PREFIX}{key}"),
@@ -278,6 +282,10 @@ impl StateStore {
             ssr_version: w.ssr_version.clone(),
             onboarding_note: w.onboarding_note.clone(),
             onboarded_tag_at_start: w.onboarded_tag_at_start,
+            mist_phase: w.mist_phase.clone(),
+            start_source: Some(source.to_string()),
+            list: Some(lists::timeline_list(instance_id)),
+            list_at: Some(started_at.timestamp_millis()),
         })
         .await
     }
@@ -313,6 +321,9 @@ impl StateStore {
             expires_at: epoch(expires_at),
             account: record.account.clone(),
             region: record.region.clone(),
+            // The record is also the episode's `episode-finished` timeline entry.
+            list: Some(lists::timeline_list(&record.instance_id)),
+            list_at: Some(record.onboarded_at.timestamp_millis()),
         })
         .await
     }
@@ -609,6 +620,9 @@ impl StateStore {
             expires_at: epoch(expires_at),
             account: ack.account.clone(),
             region: ack.region.clone(),
+            // Also the episode's `acknowledged` and `episode-finished` timeline entries.
+            list: Some(lists::timeline_list(&ack.instance_id)),
+            list_at: Some(ack.acknowledged_at.timestamp_millis()),
         })
         .await
     }

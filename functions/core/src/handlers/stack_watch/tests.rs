@@ -777,6 +777,15 @@ async fn when_router_stack_matched_by_name_completes_then_no_describe_guard_and_
     // DescribeInstances by the stack-id tag: the same instance rule answers it.
     all.push(&rules.describe_instances);
     let record = claim_won();
+    // The fix written goes to the router's timeline (its own item, `timeline#…`).
+    let timeline = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(|r| {
+            r.item()
+                .and_then(|i| i.get("pk"))
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|pk| pk.starts_with("timeline#"))
+        })
+        .then_output(|| PutItemOutput::builder().build());
     let d = deps(
         &[
             ("ROUTER_STACKS", "ssr-router-*"),
@@ -784,7 +793,7 @@ async fn when_router_stack_matched_by_name_completes_then_no_describe_guard_and_
         ],
         mock_client!(aws_sdk_ec2, RuleMode::MatchAny, all),
         mock_client!(aws_sdk_sns, []),
-        mock_client!(aws_sdk_dynamodb, [&record]),
+        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&timeline, &record]),
         // No CloudFormation rule: any CloudFormation call would panic.
         mock_client!(aws_sdk_cloudformation, []),
     );
@@ -804,6 +813,7 @@ async fn when_router_stack_matched_by_name_completes_then_no_describe_guard_and_
     assert_eq!(rules.modify_eni.num_calls(), 1);
     assert!(o.decision.contains("aws:cloudformation:stack-id tag"));
     assert_eq!(record.num_calls(), 1);
+    assert_eq!(timeline.num_calls(), 1, "the LAN fix on the timeline");
 }
 
 #[tokio::test]

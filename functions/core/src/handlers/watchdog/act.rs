@@ -13,7 +13,7 @@ use crate::aws::state::items::{
 };
 use crate::aws::AwsError;
 use crate::deps::Deps;
-use crate::episode::{Episode, Phase};
+use crate::episode::{Decision, Episode, Phase, PhaseCode, SweepPlan};
 use crate::onboarding_config::{inspect_bytes, OnboardingStatus};
 use crate::render::notices::{adopted_summary_alert, unverified_alert, AdoptedRouter};
 use crate::render::watchdog::{
@@ -172,12 +172,26 @@ pub async fn init_watch(deps: &Deps, e: &Episode, now: DateTime<Utc>) -> WatchIt
         onboarding_note,
         first_seen_at: now,
         onboarded_tag_at_start: e.onboarded_tag_set(),
+        mist_phase: None,
     };
-    if let Err(err) = deps
+    // The watch item is also the episode's `episode-started` timeline entry.
+    let source = if e.started_at > e.launch_time {
+        "stack"
+    } else {
+        "launch"
+    };
+    let stored = deps
         .state
-        .put_watch(&e.key(), &e.instance_id, e.started_at, e.expires_at(), &w)
-        .await
-    {
+        .put_watch(
+            &e.key(),
+            &e.instance_id,
+            e.started_at,
+            e.expires_at(),
+            &w,
+            source,
+        )
+        .await;
+    if let Err(err) = stored {
         // Used for this sweep anyway; the next sweep reads the config again.
         tracing::warn!(instance_id = e.instance_id, error = %err, "could not store the episode's onboarding config");
     }
@@ -371,4 +385,51 @@ pub async fn finish(
         });
     }
     Ok(acts)
+}
+
+/// A Mist phase an episode is seen in that differs from its last recorded one: `(index into
+/// the open episodes, the phase, the last one)`.
+pub type PhaseChange = (usize, &'static str, Option<String>);
+
+/// The Mist phases this sweep saw that differ from each episode's last recorded one.
+/// `unknown` (no Mist settings, Mist not read) is not a phase seen; an episode without a watch
+/// item (not stored yet) has nothing to compare with; an episode that finishes in this sweep
+/// says so in its `episode-finished` entry (its record).
+pub fn phase_changes(open: &[Episode], plan: &SweepPlan) -> Vec<PhaseChange> {
+    plan.episodes
+        .iter()
+        .filter_map(|p| {
+            let last = open.get(p.episode)?.watch.as_ref()?.mist_phase.clone();
+            (p.phase.kind() != PhaseCode::Unknown
+                && p.decision != Decision::Finish
+                && last.as_deref() != Some(p.phase.code()))
+            .then_some((p.episode, p.phase.code(), last))
+        })
+        .collect()
+}
+
+/// Each phase change remembered on the episode's watch item and recorded on its router's
+/// timeline (a replayed sweep finds them remembered and writes nothing). Failures are logged:
+/// the timeline never fails a sweep.
+pub async fn phases_seen(
+    deps: &Deps,
+    open: &[Episode],
+    changes: &[PhaseChange],
+    now: DateTime<Utc>,
+) {
+    use futures_util::stream::{self, StreamExt};
+    let changed = changes
+        .iter()
+        .filter_map(|(i, phase, last)| Some((open.get(*i)?, *phase, last.as_deref())));
+    stream::iter(changed)
+        .for_each_concurrent(8, |(e, phase, last)| async move {
+            if let Err(err) = deps
+                .state
+                .mist_phase_seen(&e.instance_id, &e.key(), phase, last, now)
+                .await
+            {
+                tracing::warn!(instance_id = e.instance_id, error = %err, "Mist phase change not recorded");
+            }
+        })
+        .await;
 }

@@ -20,6 +20,7 @@ mod gather;
 mod outbox;
 pub mod outcome;
 mod probe;
+pub mod recheck;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -170,6 +171,7 @@ impl Watchdog {
             ..Default::default()
         };
         outbox::pending_alerts(deps, now, &mut outcome).await;
+        recheck::recheck_findings(deps, ctx, now, &mut outcome).await;
         let fleet = self.members(deps, ctx, now, &mut outcome).await?;
         let mut open = fleet.open.clone();
         self.new_episodes(deps, &fleet, &mut open, now, &mut outcome)
@@ -178,8 +180,12 @@ impl Watchdog {
             .mist_view(deps, ctx, &open, now, deadline, &mut outcome)
             .await;
         let mut plan = self.decisions(deps, &open, &mist, now, &mut outcome);
-        self.actions(deps, ctx, &fleet, &open, &mut plan, now, &mut outcome)
-            .await;
+        // Mist phase changes go to the routers' timelines beside the plan's writes.
+        let phases = act::phase_changes(&open, &plan);
+        tokio::join!(
+            self.actions(deps, ctx, &fleet, &open, &mut plan, now, &mut outcome),
+            act::phases_seen(deps, &open, &phases, now)
+        );
         adopted(deps, ctx, &open, &plan, now, &mut outcome).await;
         overdue_now(deps, fleet.overdue_before.as_ref(), plan, now, &mut outcome).await;
         finish(outcome)

@@ -84,6 +84,10 @@ pub struct SweepOutcome {
     /// member's), with its router count; an unreachable one with its error and alert.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberOutcome>,
+    /// Routers with an open guard-findings incident re-checked this sweep (every few
+    /// minutes, [`super::recheck`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rechecked: Vec<super::recheck::Recheck>,
     pub errors: Vec<String>,
 }
 
@@ -221,7 +225,11 @@ impl Measured for SweepOutcome {
         m.count(
             ALERTS_SENT,
             o.alerts.iter().filter(|a| a.delivery.sent).count()
-                + usize::from(o.adopted_alert.as_ref().is_some_and(|a| a.sent)),
+                + usize::from(o.adopted_alert.as_ref().is_some_and(|a| a.sent))
+                + o.rechecked
+                    .iter()
+                    .filter(|r| r.resolve.as_ref().is_some_and(|a| a.sent))
+                    .count(),
         );
         m.count(ROUTERS_OVERDUE, o.overdue_now);
         if !o.members.is_empty() {

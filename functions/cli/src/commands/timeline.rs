@@ -1,0 +1,98 @@
+//! `ssr-onboard timeline <instance-id>`: everything the functions saw and did for one router,
+//! in time order, from the state table. The engine is [`crate::ops::timeline`]; here: the flags,
+//! the output and the exit code.
+
+use clap::Args;
+
+use crate::aws_args::AwsArgs;
+use crate::aws_errors;
+use crate::exit;
+use crate::ops::timeline::{self, render_text, TimelineError, TimelineOptions};
+use crate::output::{print_json, OutputFormat};
+use crate::stack::{self, StackArg};
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  ssr-onboard timeline i-0abc1234def567890 --stack ssr-onboard --region eu-west-1
+  ssr-onboard timeline i-0abc1234def567890 --table \"$STATE_TABLE\" --output json | jq '.entries[].kind'
+
+One line per entry, time first: episode-started (launch or stack), findings (the codes
+alerted), fix (ENI or instance, attribute, applied and read back or not), alert (kind,
+incident_key, trigger or resolve), mist-phase (the watchdog saw the Mist phase change),
+webhook-event (a Mist device event), acknowledged, episode-finished (with its duration).
+Entries are kept 90 days. The JSON document's schema is ssr-onboard/timeline/v1.
+Needs dynamodb:Query on the table's index `lists` (arn:...:table/NAME/index/lists).
+
+Exit codes: 0 timeline printed (also when nothing is recorded), 1 AWS error, 2 usage (no table,
+not an instance id, an unknown stack).")]
+pub struct TimelineArgs {
+    /// The router's EC2 instance id.
+    #[arg(value_name = "INSTANCE_ID")]
+    pub instance_id: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The deployed stack whose state table to read (wins over --table and STATE_TABLE).
+    #[command(flatten)]
+    pub stack: StackArg,
+    /// The state table (the SAM stack's StateTableName output).
+    #[arg(long, env = "STATE_TABLE", value_name = "NAME")]
+    pub table: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// Reads the router's timeline, prints it; returns the exit code.
+pub async fn exec(args: TimelineArgs) -> u8 {
+    let id = args.instance_id.trim();
+    if !ssr_core::snapshot::is_instance_id(id) {
+        eprintln!(
+            "error: {}",
+            TimelineError::BadInstanceId(id.chars().take(40).collect())
+        );
+        return exit::USAGE;
+    }
+    if args.stack.stack.is_none() && args.table.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        eprintln!("error: no state table: pass --stack NAME, --table NAME or set STATE_TABLE (the SAM stack's StateTableName output)");
+        return exit::USAGE;
+    }
+    let Some(sdk) = args.aws.load_with_region().await else {
+        return exit::USAGE;
+    };
+    let table = match args.stack.stack.as_deref() {
+        Some(name) => match stack::resolve_for_command(&sdk, name).await {
+            Ok(s) => match s.state_table() {
+                Some(t) => t,
+                None => {
+                    eprintln!("error: stack {name} has no StateTableName output and no function with STATE_TABLE");
+                    return exit::USAGE;
+                }
+            },
+            Err(code) => return code,
+        },
+        None => args.table.clone().unwrap_or_default(),
+    };
+    let options = TimelineOptions {
+        instance_id: id.to_string(),
+        table,
+    };
+    let timeline = match timeline::run(&sdk, &options, chrono::Utc::now()).await {
+        Ok(t) => t,
+        Err(TimelineError::Aws(e)) => {
+            aws_errors::print_with_hint(&e);
+            return exit::AWS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    match args.output {
+        OutputFormat::Json => print_json(&timeline),
+        OutputFormat::Text => {
+            print!("{}", render_text(&timeline));
+            exit::OK
+        }
+    }
+}
