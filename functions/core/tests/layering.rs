@@ -298,3 +298,48 @@ fn when_the_domain_manifest_is_read_then_it_depends_on_nothing_that_does_io() {
         );
     }
 }
+
+/// Every crate with `autotests = false` runs its tests/*.rs as modules of tests/main.rs: a file
+/// (or a directory module) not declared there would never be compiled or run.
+#[test]
+fn when_a_test_file_is_added_then_its_crates_tests_main_declares_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    let members: Vec<&str> = workspace
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix('"')?.strip_suffix("\","))
+        .collect();
+    let mut checked = 0;
+    let mut undeclared = Vec::new();
+    for member in members {
+        let dir = root.join(member);
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+        if !manifest.lines().any(|l| l.trim() == "autotests = false") {
+            continue;
+        }
+        checked += 1;
+        let tests = dir.join("tests");
+        let main = std::fs::read_to_string(tests.join("main.rs")).unwrap_or_default();
+        for entry in std::fs::read_dir(&tests).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            let module =
+                path.extension().is_some_and(|e| e == "rs") || path.join("mod.rs").is_file();
+            if module && name != "main" && !main.contains(&format!("\nmod {name};\n")) {
+                undeclared.push(format!("{member}/tests/{name}"));
+            }
+        }
+    }
+    assert!(
+        checked >= 5,
+        "the workspace's crates with one test binary: {checked}"
+    );
+    assert!(
+        undeclared.is_empty(),
+        "declare these in their tests/main.rs: {undeclared:?}"
+    );
+}
