@@ -17,6 +17,9 @@
 //! # }
 //! ```
 
+pub mod mist_world;
+
+pub use mist_world::MistWorld;
 pub use ssr_sandbox::moto::{Emulator, RecordedRequest};
 pub use ssr_sandbox::world::{
     ec2_state_change_event, CapturedAlert, GuideVpc, LaunchedRouter, RouterSpec, Sandbox,

@@ -5,56 +5,30 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use ssr_core::handlers::watchdog::{SweepOutcome, Watchdog};
-use ssr_core::metrics::Function;
-use ssr_core::{Config, Deps};
-use ssr_onboard_tests::{AlertCapture, TestAws};
+use ssr_core::Deps;
+use ssr_onboard_tests::mist_world::{MistWorld as World, MIST_ORG};
 use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
-const TABLE: &str = "ssr-onboard-state";
-const ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
+const ORG: &str = MIST_ORG;
 const TOKEN: &str = "mist-probe-token-TEST-do-not-leak";
 
-struct World {
-    aws: TestAws,
-    capture: AlertCapture,
-    mist: MockServer,
+/// What only these tests ask of the shared world.
+trait Probe {
+    fn watchdog(&self, with_mist: bool) -> (Deps, Watchdog);
+    async fn mist_answers(&self, status: u16);
+    async fn alert_kinds(&self) -> Vec<String>;
 }
 
-impl World {
-    async fn start() -> World {
-        let aws = TestAws::start().await;
-        aws.create_state_table(TABLE).await;
-        let capture = aws.alert_capture().await;
-        World {
-            aws,
-            capture,
-            mist: MockServer::start().await,
-        }
-    }
-
+impl Probe for World {
+    /// Without `with_mist`, no Mist organization: Mist is not configured.
     fn watchdog(&self, with_mist: bool) -> (Deps, Watchdog) {
-        let mist_url = self.mist.uri();
-        let vars: Vec<(&str, String)> = vec![
-            ("STATE_TABLE", TABLE.to_string()),
-            ("ALERT_TOPIC_ARN", self.capture.topic_arn.clone()),
-            ("MIST_API_URL", mist_url),
-            (
-                "MIST_ORG_ID",
-                if with_mist {
-                    ORG.to_string()
-                } else {
-                    String::new()
-                },
-            ),
-            ("MIST_API_TOKEN", TOKEN.to_string()),
-        ];
-        let config =
-            Config::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-                .expect("config");
-        let deps = self.aws.deps(Function::OnboardingWatchdog, config);
-        let w = Watchdog::new(&deps.config, deps.secrets_client());
-        (deps, w)
+        let no_org: &[(&str, &str)] = if with_mist {
+            &[]
+        } else {
+            &[("MIST_ORG_ID", "")]
+        };
+        self.watchdog_with(Some(TOKEN), no_org)
     }
 
     /// Mist answers every read with `status` (and, for 200, an empty list).
@@ -78,14 +52,6 @@ impl World {
             .respond_with(template)
             .mount(&self.mist)
             .await;
-    }
-
-    async fn mist_requests(&self) -> usize {
-        self.mist
-            .received_requests()
-            .await
-            .map(|r| r.len())
-            .unwrap_or(0)
     }
 
     /// The `kind` of every alert published since the last call.

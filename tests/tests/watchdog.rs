@@ -8,7 +8,7 @@
 //! moto returns no `MacAddress` for interfaces, so these tests match Mist devices by name; MAC
 //! matching is covered by the unit tests of `ssr_core::episode`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
@@ -17,79 +17,36 @@ use chrono::{DateTime, Duration, Utc};
 use ssr_core::aws::state::StateStore;
 use ssr_core::handlers::mist_webhook::{HttpResponse, MistWebhook};
 use ssr_core::handlers::watchdog::{SweepOutcome, Watchdog, INIT_BUDGET};
-use ssr_core::metrics::Function;
-use ssr_core::{Config, Deps};
-use ssr_onboard_tests::{
-    AlertCapture, CapturedAlert, GuideVpc, LaunchedRouter, RouterSpec, TestAws, REG_CODE,
-    ROUTER_AMI,
-};
+use ssr_core::Deps;
+use ssr_onboard_tests::mist_world::{MistWorld as World, MIST_ORG, STATE_TABLE_NAME as TABLE};
+use ssr_onboard_tests::{CapturedAlert, GuideVpc, RouterSpec, TestAws, REG_CODE, ROUTER_AMI};
 use wiremock::matchers::{header, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
-const TABLE: &str = "ssr-onboard-state";
-const ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
+const ORG: &str = MIST_ORG;
 const TOKEN: &str = "mist-api-token-TEST-do-not-leak-5e1f";
 
-struct World {
-    aws: TestAws,
-    capture: AlertCapture,
-    vpc: GuideVpc,
-    mist: MockServer,
+/// What only these tests ask of the shared world.
+trait Sweeps {
+    fn watchdog(&self, table: &str, extra: &[(&str, &str)]) -> (Deps, Watchdog);
+    async fn inventory(&self, devices: serde_json::Value);
+    async fn mist_answers(&self, status: u16);
 }
 
-impl World {
-    async fn start() -> World {
-        let aws = TestAws::start().await;
-        aws.create_state_table(TABLE).await;
-        let capture = aws.alert_capture().await;
-        let vpc = aws.guide_vpc().await;
-        let mist = MockServer::start().await;
-        World {
-            aws,
-            capture,
-            vpc,
-            mist,
-        }
-    }
-
-    /// Deps and a watchdog (one "cold start") with the Mist token in `MIST_API_TOKEN`.
+impl Sweeps for World {
+    /// Deps and a watchdog (one "cold start") on `table` with the Mist token in `MIST_API_TOKEN`.
     fn watchdog(&self, table: &str, extra: &[(&str, &str)]) -> (Deps, Watchdog) {
-        let mut vars: HashMap<String, String> = HashMap::from([
-            ("STATE_TABLE".to_string(), table.to_string()),
-            (
-                "ALERT_TOPIC_ARN".to_string(),
-                self.capture.topic_arn.clone(),
-            ),
-            ("MIST_API_URL".to_string(), self.mist.uri()),
-            ("MIST_ORG_ID".to_string(), ORG.to_string()),
-            ("MIST_API_TOKEN".to_string(), TOKEN.to_string()),
-            // Most tests here sweep for the first time 16 minutes after launch: the watchdog
-            // would adopt such a router (first seen past its deadline) and, without Mist
-            // settings, send a notice. They test the page path, so both are `page` unless a
-            // test sets them (the adoption and notice tests below do).
-            ("ADOPT_EXISTING".to_string(), "page".to_string()),
-            ("UNVERIFIED_ONBOARDING".to_string(), "page".to_string()),
-        ]);
-        for (k, v) in extra {
-            if v.is_empty() {
-                vars.remove(*k);
-            } else {
-                vars.insert(k.to_string(), v.to_string());
-            }
-        }
-        let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
-        let deps = self.aws.deps(Function::OnboardingWatchdog, config);
-        let w = Watchdog::new(&deps.config, deps.secrets_client());
-        (deps, w)
-    }
-
-    async fn launch(&self, name: &str) -> (LaunchedRouter, DateTime<Utc>) {
-        let r = self
-            .aws
-            .launch_router(&self.vpc, &RouterSpec::guide(name))
-            .await;
-        let t = launch_time(&self.aws, &r.instance_id).await;
-        (r, t)
+        // Most tests here sweep for the first time 16 minutes after launch: the watchdog would
+        // adopt such a router (first seen past its deadline) and, without Mist settings, send a
+        // notice. They test the page path, so both are `page` unless a test sets them (the
+        // adoption and notice tests below do).
+        let mut vars = vec![
+            ("STATE_TABLE", table),
+            ("ADOPT_EXISTING", "page"),
+            ("UNVERIFIED_ONBOARDING", "page"),
+        ];
+        vars.extend_from_slice(extra);
+        self.watchdog_with(Some(TOKEN), &vars)
     }
 
     /// Mist answers `devices` (made by [`device`]) as the real API does: the inventory
@@ -132,18 +89,6 @@ impl World {
             .mount(&self.mist)
             .await;
     }
-
-    async fn mist_requests(&self) -> usize {
-        self.mist
-            .received_requests()
-            .await
-            .map(|r| r.len())
-            .unwrap_or(0)
-    }
-
-    async fn alerts(&self) -> Vec<CapturedAlert> {
-        self.capture.drain(&self.aws).await
-    }
 }
 
 /// One gateway as [`World::inventory`] serves it: `version` goes into its stats entry (the
@@ -158,23 +103,6 @@ fn device(name: &str, connected: bool, version: Option<&str>) -> serde_json::Val
         "serial": format!("SN-{name}"), "model": "SSR", "type": "gateway",
         "connected": connected, "version": version, "magic": REG_CODE
     })
-}
-
-async fn launch_time(aws: &TestAws, id: &str) -> DateTime<Utc> {
-    let out = aws
-        .ec2
-        .describe_instances()
-        .instance_ids(id)
-        .send()
-        .await
-        .expect("DescribeInstances");
-    let t = out
-        .reservations()
-        .iter()
-        .flat_map(|r| r.instances())
-        .find_map(|i| i.launch_time())
-        .expect("launch time");
-    DateTime::from_timestamp(t.secs(), 0).expect("valid time")
 }
 
 /// The scheduled-event fixture at `at`, with a fresh id.
@@ -717,7 +645,7 @@ async fn when_1000_routers_then_each_sweep_is_o_pages_and_one_mist_read() {
         launch_batch(&w.aws, &subnet, &format!("fleet-{i}"), n).await;
     }
     let (late, _) = w.launch("late-router").await;
-    let t0 = launch_time(&w.aws, &late.instance_id).await;
+    let t0 = w.launch_time(&late.instance_id).await;
     eprintln!("launched 1,000 routers in moto in {:?}", started.elapsed());
     let devices = fleet_devices(&w.aws, &subnet).await;
     assert_eq!(devices.len(), 999, "one device per fleet router");
@@ -789,7 +717,13 @@ async fn when_1000_routers_then_each_sweep_is_o_pages_and_one_mist_read() {
 
 const WEBHOOK_SECRET: &str = "mist-webhook-secret-TEST-do-not-leak-8c4d";
 
-impl World {
+/// The webhook side of the shared world.
+trait Webhooks {
+    fn webhook(&self, table: &str) -> (Deps, MistWebhook);
+    async fn mist_stats_reads_of_one_mac(&self) -> usize;
+}
+
+impl Webhooks for World {
     /// Deps and a webhook (one "cold start" of mist-webhook), configured like the watchdog plus
     /// the webhook secret.
     fn webhook(&self, table: &str) -> (Deps, MistWebhook) {

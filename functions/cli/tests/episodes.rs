@@ -10,112 +10,32 @@
 
 use crate::common;
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, Utc};
 use common::cli;
 use ssr_core::handlers::watchdog::{SweepOutcome, Watchdog};
-use ssr_core::metrics::Function;
-use ssr_core::{Config, Deps};
-use ssr_onboard_tests::{AlertCapture, CapturedAlert, GuideVpc, RouterSpec, TestAws, REG_CODE};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use ssr_core::Deps;
+use ssr_onboard_tests::mist_world::{MistWorld as World, STATE_TABLE_NAME as TABLE};
+use ssr_onboard_tests::{CapturedAlert, TestAws};
 
-const TABLE: &str = "ssr-onboard-state";
-const ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
 const TOKEN: &str = "mist-api-token-TEST-do-not-leak-7a2c";
 
-struct World {
-    aws: TestAws,
-    capture: AlertCapture,
-    vpc: GuideVpc,
-    mist: MockServer,
+/// What only these tests ask of the shared world.
+trait Episodes {
+    fn watchdog(&self) -> (Deps, Watchdog);
+    async fn launch_id(&self, name: &str) -> (String, DateTime<Utc>);
+    async fn restart(&self, deps: &Deps, id: &str, at: DateTime<Utc>);
+    async fn has_item(&self, pk: &str) -> bool;
 }
 
-impl World {
-    async fn start() -> World {
-        let aws = TestAws::start().await;
-        aws.create_state_table(TABLE).await;
-        let capture = aws.alert_capture().await;
-        let vpc = aws.guide_vpc().await;
-        let mist = MockServer::start().await;
-        World {
-            aws,
-            capture,
-            vpc,
-            mist,
-        }
-    }
-
+impl Episodes for World {
     fn watchdog(&self) -> (Deps, Watchdog) {
-        let vars: HashMap<&str, String> = HashMap::from([
-            ("STATE_TABLE", TABLE.to_string()),
-            ("ALERT_TOPIC_ARN", self.capture.topic_arn.clone()),
-            ("MIST_API_URL", self.mist.uri()),
-            ("MIST_ORG_ID", ORG.to_string()),
-            ("MIST_API_TOKEN", TOKEN.to_string()),
-        ]);
-        let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
-        let deps = self.aws.deps(Function::OnboardingWatchdog, config);
-        let w = Watchdog::new(&deps.config, deps.secrets_client());
-        (deps, w)
+        self.watchdog_with(Some(TOKEN), &[])
     }
 
     /// A router launched as the guide says (its onboarding config asks for SSR 6.3.0).
-    async fn launch(&self, name: &str) -> (String, DateTime<Utc>) {
-        let r = self
-            .aws
-            .launch_router(&self.vpc, &RouterSpec::guide(name))
-            .await;
-        let out = self
-            .aws
-            .ec2
-            .describe_instances()
-            .instance_ids(&r.instance_id)
-            .send()
-            .await
-            .expect("DescribeInstances");
-        let t = out
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .find_map(|i| i.launch_time())
-            .expect("launch time");
-        (
-            r.instance_id,
-            DateTime::from_timestamp(t.secs(), 0).expect("time"),
-        )
-    }
-
-    /// Mist's inventory and gateway stats: `(name, connected, version)` per gateway.
-    async fn mist_shows(&self, gateways: &[(&str, bool, Option<&str>)]) {
-        self.mist.reset().await;
-        let mut inventory = Vec::new();
-        let mut stats = Vec::new();
-        for (i, (name, connected, version)) in gateways.iter().enumerate() {
-            let mac = format!("02000000{i:04x}");
-            inventory.push(serde_json::json!({
-                "name": name, "mac": mac, "serial": format!("SN-{name}"), "model": "SSR",
-                "type": "gateway", "connected": connected, "magic": REG_CODE
-            }));
-            if *connected {
-                stats.push(serde_json::json!({
-                    "mac": mac, "name": name, "type": "gateway", "status": "connected",
-                    "version": version
-                }));
-            }
-        }
-        for (resource, body) in [("inventory", inventory), ("stats/devices", stats)] {
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v1/orgs/{ORG}/{resource}")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(body))
-                .mount(&self.mist)
-                .await;
-        }
-    }
-
-    async fn alerts(&self) -> Vec<CapturedAlert> {
-        self.capture.drain(&self.aws).await
+    async fn launch_id(&self, name: &str) -> (String, DateTime<Utc>) {
+        let (r, t) = self.launch(name).await;
+        (r.instance_id, t)
     }
 
     /// A new episode of `id` starting at `at` (as after a stop/start; see the module doc).
@@ -158,8 +78,8 @@ fn attr<'a>(a: &'a CapturedAlert, name: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn when_a_router_onboarded_before_then_its_next_episode_needs_a_reconnect_not_the_version() {
     let w = World::start().await;
-    let (id, t0) = w.launch("branch-again").await;
-    let (fresh, _) = w.launch("branch-fresh").await;
+    let (id, t0) = w.launch_id("branch-again").await;
+    let (fresh, _) = w.launch_id("branch-fresh").await;
     let (d, wd) = w.watchdog();
     // First episode: onboarded with the configured version.
     w.mist_shows(&[("branch-again", true, Some("6.3.0-107.r1"))])
@@ -226,7 +146,7 @@ async fn when_a_router_onboarded_before_then_its_next_episode_needs_a_reconnect_
 #[tokio::test]
 async fn when_a_paged_episode_is_acknowledged_then_one_resolve_and_only_that_episode_is_closed() {
     let w = World::start().await;
-    let (id, t0) = w.launch("branch-ack").await;
+    let (id, t0) = w.launch_id("branch-ack").await;
     let (d, wd) = w.watchdog();
     w.mist_shows(&[]).await;
     let _ = sweep(&wd, &d, t0 + Duration::minutes(1)).await;
@@ -318,7 +238,7 @@ async fn when_a_paged_episode_is_acknowledged_then_one_resolve_and_only_that_epi
 #[tokio::test]
 async fn when_an_episode_is_acknowledged_before_any_page_then_nothing_is_sent_ever() {
     let w = World::start().await;
-    let (id, t0) = w.launch("branch-quiet").await;
+    let (id, t0) = w.launch_id("branch-quiet").await;
     let (d, wd) = w.watchdog();
     w.mist_shows(&[]).await;
     let _ = sweep(&wd, &d, t0 + Duration::minutes(1)).await;

@@ -17,88 +17,21 @@ use common::cli;
 use ssr_core::handlers::guard;
 use ssr_core::handlers::watchdog::{SweepOutcome, Watchdog};
 use ssr_core::metrics::Function;
-use ssr_core::{Config, Deps};
-use ssr_onboard_tests::{
-    ec2_state_change_event, AlertCapture, GuideVpc, RouterSpec, TestAws, REG_CODE,
-};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use ssr_core::Deps;
+use ssr_onboard_tests::mist_world::{MistWorld as World, STATE_TABLE_NAME as TABLE};
+use ssr_onboard_tests::{ec2_state_change_event, RouterSpec, TestAws, REG_CODE};
 
-const TABLE: &str = "ssr-onboard-state";
-const ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
 const TOKEN: &str = "mist-api-token-TEST-do-not-leak-5b1e";
 
-struct World {
-    aws: TestAws,
-    capture: AlertCapture,
-    vpc: GuideVpc,
-    mist: MockServer,
+/// What only these tests ask of the shared world.
+trait Timeline {
+    fn deps(&self, function: Function, mist: bool) -> Deps;
+    fn timeline(&self, id: &str, output: &str) -> std::process::Output;
 }
 
-impl World {
-    async fn start() -> World {
-        let aws = TestAws::start().await;
-        aws.create_state_table(TABLE).await;
-        let capture = aws.alert_capture().await;
-        let vpc = aws.guide_vpc().await;
-        let mist = MockServer::start().await;
-        World {
-            aws,
-            capture,
-            vpc,
-            mist,
-        }
-    }
-
+impl Timeline for World {
     fn deps(&self, function: Function, mist: bool) -> Deps {
-        let mut vars: HashMap<&str, String> = HashMap::from([
-            ("STATE_TABLE", TABLE.to_string()),
-            ("ALERT_TOPIC_ARN", self.capture.topic_arn.clone()),
-        ]);
-        if mist {
-            vars.insert("MIST_API_URL", self.mist.uri());
-            vars.insert("MIST_ORG_ID", ORG.to_string());
-            vars.insert("MIST_API_TOKEN", TOKEN.to_string());
-        }
-        let config = Config::from_vars(|k| vars.get(k).cloned()).expect("config");
-        self.aws.deps(function, config)
-    }
-
-    /// Mist's inventory and stats: `(name, connected)` per gateway, no version reported.
-    async fn mist_shows(&self, gateways: &[(&str, bool)]) {
-        self.mist.reset().await;
-        let mut inventory = Vec::new();
-        for (i, (name, connected)) in gateways.iter().enumerate() {
-            inventory.push(serde_json::json!({
-                "name": name, "mac": format!("02000000{i:04x}"), "serial": format!("SN-{name}"),
-                "model": "SSR", "type": "gateway", "connected": connected, "magic": REG_CODE
-            }));
-        }
-        for (resource, body) in [("inventory", inventory), ("stats/devices", Vec::new())] {
-            Mock::given(method("GET"))
-                .and(path(format!("/api/v1/orgs/{ORG}/{resource}")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(body))
-                .mount(&self.mist)
-                .await;
-        }
-    }
-
-    async fn launch_time(&self, id: &str) -> DateTime<Utc> {
-        let out = self
-            .aws
-            .ec2
-            .describe_instances()
-            .instance_ids(id)
-            .send()
-            .await
-            .expect("DescribeInstances");
-        let t = out
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .find_map(|i| i.launch_time())
-            .expect("launch time");
-        DateTime::from_timestamp(t.secs(), 0).expect("time")
+        self.deps_with(function, mist.then_some(TOKEN), &[])
     }
 
     fn timeline(&self, id: &str, output: &str) -> std::process::Output {
@@ -168,7 +101,7 @@ async fn when_a_router_is_fixed_alerted_paged_and_acknowledged_then_its_timeline
     w.mist_shows(&[]).await;
     let _ = sweep(&wd, &wd_deps, t0 + Duration::minutes(1)).await;
     let _ = sweep(&wd, &wd_deps, t0 + Duration::minutes(2)).await;
-    w.mist_shows(&[("branch-tl", false)]).await;
+    w.mist_shows(&[("branch-tl", false, None)]).await;
     let _ = sweep(&wd, &wd_deps, t0 + Duration::minutes(5)).await;
     let paged = sweep(&wd, &wd_deps, t0 + Duration::minutes(16)).await;
     assert_eq!(paged.alerts.len(), 1, "{paged:?}");
