@@ -264,6 +264,37 @@ pub async fn resolve_for_command(sdk: &SdkConfig, name: &str) -> Result<Deployed
     }
 }
 
+/// Before any AWS call: a command that reads the state table was given where it is (`--stack`,
+/// or a non-empty `--table` / `STATE_TABLE`); prints why not and returns the exit code.
+pub fn require_table_source(stack: Option<&str>, table: Option<&str>) -> Result<(), u8> {
+    if stack.is_none() && table.is_none_or(|t| t.trim().is_empty()) {
+        eprintln!("error: no state table: pass --stack NAME, --table NAME or set STATE_TABLE (the SAM stack's StateTableName output)");
+        return Err(crate::exit::USAGE);
+    }
+    Ok(())
+}
+
+/// The state table a command reads: the deployed stack's (`--stack`), else `table`. Prints what
+/// went wrong and returns the exit code to use.
+pub async fn state_table_for_command(
+    sdk: &SdkConfig,
+    stack: Option<&str>,
+    table: Option<&str>,
+) -> Result<String, u8> {
+    let Some(name) = stack else {
+        return Ok(table.unwrap_or_default().to_string());
+    };
+    match resolve_for_command(sdk, name).await?.state_table() {
+        Some(t) => Ok(t),
+        None => {
+            eprintln!(
+                "error: stack {name} has no StateTableName output and no function with STATE_TABLE"
+            );
+            Err(crate::exit::USAGE)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

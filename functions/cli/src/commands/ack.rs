@@ -71,9 +71,10 @@ fn config_of(args: &AckArgs) -> Result<Config, String> {
 
 /// Acknowledges, prints the result; returns the exit code.
 pub async fn exec(args: AckArgs) -> u8 {
-    if args.stack.stack.is_none() && args.table.as_deref().is_none_or(|t| t.trim().is_empty()) {
-        eprintln!("error: no state table: pass --stack NAME, --table NAME or set STATE_TABLE (the SAM stack's StateTableName output)");
-        return exit::USAGE;
+    if let Err(code) =
+        stack::require_table_source(args.stack.stack.as_deref(), args.table.as_deref())
+    {
+        return code;
     }
     let Some(sdk) = args.aws.load_with_region().await else {
         return exit::USAGE;

@@ -42,25 +42,23 @@ pub struct ReportArgs {
 
 /// Reads the state table, prints the report; returns the exit code.
 pub async fn exec(args: ReportArgs) -> u8 {
-    if args.stack.stack.is_none() && args.table.as_deref().is_none_or(|t| t.trim().is_empty()) {
-        eprintln!("error: no state table: pass --stack NAME, --table NAME or set STATE_TABLE (the SAM stack's StateTableName output)");
-        return exit::USAGE;
+    if let Err(code) =
+        stack::require_table_source(args.stack.stack.as_deref(), args.table.as_deref())
+    {
+        return code;
     }
     let Some(sdk) = args.aws.load_with_region().await else {
         return exit::USAGE;
     };
-    let table = match args.stack.stack.as_deref() {
-        Some(name) => match stack::resolve_for_command(&sdk, name).await {
-            Ok(s) => match s.state_table() {
-                Some(t) => t,
-                None => {
-                    eprintln!("error: stack {name} has no StateTableName output and no function with STATE_TABLE");
-                    return exit::USAGE;
-                }
-            },
-            Err(code) => return code,
-        },
-        None => args.table.clone().unwrap_or_default(),
+    let table = match stack::state_table_for_command(
+        &sdk,
+        args.stack.stack.as_deref(),
+        args.table.as_deref(),
+    )
+    .await
+    {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let report = match report::run(&sdk, &ReportOptions { table }).await {
         Ok(r) => r,
