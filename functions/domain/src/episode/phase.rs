@@ -155,7 +155,7 @@ fn progress(d: &InventoryDevice, stats: Option<&GatewayStats>, want: Option<&str
     let version = stats.and_then(|s| s.version.as_deref());
     match (d.connected, want) {
         (Some(true), Some(w)) if version_reaches(w, version) => 4,
-        (Some(true), None) => 4,
+        // With or without a wanted version, a device with stats says more than one without.
         (Some(true), _) if stats.is_some() => 3,
         (Some(true), _) => 2,
         _ => 1,

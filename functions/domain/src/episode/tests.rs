@@ -396,3 +396,194 @@ fn when_an_episode_ends_by_mist_then_it_proves_onboarded_and_by_tag_or_ack_it_do
     };
     assert!(!acknowledged.proves_onboarded());
 }
+
+// The accessors and the inventory index the core's watchdog reads (cargo-mutants over episode/
+// found them tested only from the core).
+
+#[test]
+fn when_an_episode_is_read_then_its_key_names_and_expiry_come_from_its_instance_tags_and_start() {
+    let mut e = episode("i-0a", "tag-name", false, None);
+    e.tags
+        .insert(crate::select::STACK_NAME_TAG.into(), "stack-name".into());
+    assert_eq!(e.key(), format!("i-0a#{}", t0().timestamp()));
+    assert_eq!(e.stack_name(), Some("stack-name"));
+    assert_eq!(e.name_tag(), Some("tag-name"));
+    assert_eq!(e.expires_at(), t0() + Duration::days(RETENTION_DAYS));
+    // No onboarding config name: the Name tag labels it.
+    assert_eq!((e.label(), e.mist_name()), ("tag-name", Some("tag-name")));
+    // The onboarding config's name wins over the tags.
+    if let Some(w) = e.watch.as_mut() {
+        w.router_name = Some("config-name".into());
+    }
+    assert_eq!(
+        (e.label(), e.mist_name()),
+        ("config-name", Some("config-name"))
+    );
+    // A blank Name tag is no name; without any name the instance id labels it.
+    let mut bare = episode("i-0b", "  ", false, None);
+    assert_eq!(bare.name_tag(), None);
+    assert_eq!(bare.stack_name(), None);
+    bare.tags.clear();
+    assert_eq!((bare.label(), bare.mist_name()), ("i-0b", None));
+}
+
+#[test]
+fn when_an_episode_first_seen_within_its_deadline_finishes_then_its_duration_is_measured() {
+    let deadline = Duration::minutes(15);
+    let now = t0() + Duration::minutes(20);
+    let tag = Phase::Onboarded {
+        by: OnboardedBy::Tag,
+    };
+    let mut e = episode("i-0c", "r", false, None);
+    if let Some(w) = e.watch.as_mut() {
+        w.first_seen_at = t0() + Duration::minutes(10);
+    }
+    let (record, measured) = e.finished(&tag, now, deadline);
+    assert!(measured, "first seen 10 minutes after launch, within 15");
+    assert_eq!(record.duration_seconds, 20 * 60);
+    if let Some(w) = e.watch.as_mut() {
+        w.first_seen_at = t0() + Duration::minutes(16);
+    }
+    assert!(
+        !e.finished(&tag, now, deadline).1,
+        "first seen past its deadline"
+    );
+}
+
+#[test]
+fn when_an_inventory_is_indexed_then_it_counts_its_devices_and_their_stats() {
+    let empty = InventoryIndex::new(vec![], vec![]);
+    assert!(empty.is_empty());
+    assert_eq!((empty.len(), empty.stats_len()), (0, 0));
+    let inv = InventoryIndex::new(
+        vec![
+            device("a", "0a0000000001", true),
+            device("b", "0a0000000002", true),
+            device("c", "0a0000000003", false),
+        ],
+        vec![
+            stats("0a0000000001", "6.3.0"),
+            stats("0a0000000002", "6.3.0"),
+        ],
+    );
+    assert!(!inv.is_empty());
+    assert_eq!((inv.len(), inv.stats_len()), (3, 2));
+}
+
+#[test]
+fn when_several_devices_share_a_name_then_the_most_advanced_one_is_matched() {
+    let name = |inv: &InventoryIndex, want: Option<&str>| {
+        inv.find(Some("dup"), &[], want)
+            .and_then(|(d, _)| d.mac.clone())
+            .unwrap_or_default()
+    };
+    // Best first: a constant ranking would pick the last one.
+    let inv = InventoryIndex::new(
+        vec![
+            device("dup", "0a00000000a4", true),
+            device("dup", "0a00000000a3", true),
+            device("dup", "0a00000000a2", true),
+            device("dup", "0a00000000a1", false),
+        ],
+        vec![
+            stats("0a00000000a4", "6.3.0-1.r1"),
+            stats("0a00000000a3", "6.2.5-1.r2"),
+        ],
+    );
+    // Connected with the wanted version > with stats > connected > not connected.
+    assert_eq!(name(&inv, Some("6.3.0")), "0a00000000a4");
+    let below = InventoryIndex::new(
+        vec![
+            device("dup", "0a00000000b3", true),
+            device("dup", "0a00000000b2", true),
+            device("dup", "0a00000000b1", false),
+        ],
+        vec![stats("0a00000000b3", "6.2.5-1.r2")],
+    );
+    assert_eq!(
+        name(&below, Some("6.3.0")),
+        "0a00000000b3",
+        "stats beat none"
+    );
+    let no_stats = InventoryIndex::new(
+        vec![
+            device("dup", "0a00000000c2", true),
+            device("dup", "0a00000000c1", false),
+        ],
+        vec![],
+    );
+    assert_eq!(
+        name(&no_stats, Some("6.3.0")),
+        "0a00000000c2",
+        "connected beats not"
+    );
+    assert_eq!(name(&no_stats, None), "0a00000000c2");
+    // No version wanted: stats still rank first (the stats-less one comes last here, where a
+    // tie would pick it).
+    let unversioned = InventoryIndex::new(
+        vec![
+            device("dup", "0a00000000f2", true),
+            device("dup", "0a00000000f1", true),
+        ],
+        vec![stats("0a00000000f2", "6.3.0-1.r1")],
+    );
+    assert_eq!(name(&unversioned, None), "0a00000000f2");
+}
+
+#[test]
+fn when_a_named_device_has_another_routers_mac_then_the_name_match_is_not_trusted() {
+    // Two inventory entries with one MAC: the MAC match of the second router finds the first
+    // entry; the first router's name finds the second. It is still the other router's device.
+    let inv = InventoryIndex::new(
+        vec![
+            device("other", "0a00000000d1", true),
+            device("mine", "0a00000000d1", true),
+        ],
+        vec![],
+    );
+    let trusted = inv.names_trusted(&[
+        (Some("mine"), vec![], None),
+        (None, vec!["0a:00:00:00:00:d1".to_string()], None),
+    ]);
+    assert_eq!(trusted, [false, true]);
+}
+
+#[test]
+fn when_a_device_is_described_then_its_name_mac_serial_and_how_it_matched_are_named() {
+    let device = DeviceSummary {
+        name: Some("branch-1".into()),
+        mac: Some("0a00000000e1".into()),
+        serial: Some("SN-1".into()),
+        version: None,
+        site_id: None,
+        matched_by: MatchedBy::Mac("0a00000000e1".into()),
+    };
+    let text = Phase::NotConnected { device }.describe();
+    assert!(
+        text.contains(" (as \"branch-1\", MAC 0a00000000e1, serial SN-1, matched by MAC)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn when_a_router_past_its_deadline_has_no_config_read_yet_then_it_is_deferred_not_paged() {
+    // Its onboarding config is read this sweep: the next one knows whether it is adopted.
+    let mut unread = episode("i-unread", "unread", false, Some("6.3.0"));
+    unread.watch = None;
+    let inv = InventoryIndex::new(vec![], vec![]);
+    let now = t0() + Duration::hours(5);
+    let plan = plan_sweep(
+        std::slice::from_ref(&unread),
+        &MistView::Inventory(&inv),
+        &rules(AdoptExisting::Summary),
+        now,
+    );
+    assert_eq!(plan.episodes[0].decision, Decision::Defer);
+    let page = plan_sweep(
+        &[unread],
+        &MistView::Inventory(&inv),
+        &rules(AdoptExisting::Page),
+        now,
+    );
+    assert_eq!(page.episodes[0].decision, Decision::Overdue);
+}
