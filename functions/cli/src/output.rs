@@ -19,6 +19,22 @@ pub enum OutputFormat {
 
 /// Prints `value` as pretty JSON on stdout; returns the exit code ([`exit::AWS`] when it cannot
 /// be serialised).
+/// Prints a command's result as `format` asks: [`print_json`], or the text `text` renders.
+/// Returns the exit code (a result that cannot be serialised is an error).
+pub fn print_as<T: Serialize>(
+    format: OutputFormat,
+    value: &T,
+    text: impl FnOnce(&T) -> String,
+) -> u8 {
+    match format {
+        OutputFormat::Json => print_json(value),
+        OutputFormat::Text => {
+            print!("{}", text(value));
+            exit::OK
+        }
+    }
+}
+
 pub fn print_json<T: Serialize>(value: &T) -> u8 {
     match serde_json::to_string_pretty(value) {
         Ok(text) => {

@@ -9,7 +9,7 @@ use crate::aws_args::AwsArgs;
 use crate::aws_errors;
 use crate::exit;
 use crate::ops::ack::{self, render_text, AckError, AckOptions};
-use crate::output::{print_json, OutputFormat};
+use crate::output::{print_as, OutputFormat};
 use crate::stack::{self, StackArg};
 
 #[derive(Args, Debug)]
@@ -123,11 +123,5 @@ pub async fn exec(args: AckArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    match args.output {
-        OutputFormat::Json => print_json(&report),
-        OutputFormat::Text => {
-            print!("{}", render_text(&report));
-            exit::OK
-        }
-    }
+    print_as(args.output, &report, render_text)
 }

@@ -7,7 +7,7 @@ use ssr_core::config::Config;
 
 use crate::exit;
 use crate::ops::check_template::{self, render_text, CheckTemplateOptions};
-use crate::output::{print_json, OutputFormat, Style};
+use crate::output::{print_as, OutputFormat, Style};
 
 #[derive(Args, Debug)]
 #[command(after_help = "\
@@ -72,13 +72,9 @@ pub fn exec(args: CheckTemplateArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let printed = match args.output {
-        OutputFormat::Json => print_json(&report),
-        OutputFormat::Text => {
-            print!("{}", render_text(&report, &Style::for_stdout()));
-            exit::OK
-        }
-    };
+    let printed = print_as(args.output, &report, |r| {
+        render_text(r, &Style::for_stdout())
+    });
     if printed != exit::OK {
         return printed;
     }

@@ -7,7 +7,7 @@ use ssr_sandbox::moto::{Emulator, MOTO_VERSION};
 
 use crate::exit;
 use crate::ops::demo::{self, render_text, DemoError, Progress, REGION, STEPS};
-use crate::output::{print_json, OutputFormat, Style};
+use crate::output::{print_as, OutputFormat, Style};
 
 #[derive(Args, Debug)]
 #[command(after_help = "\
@@ -104,13 +104,9 @@ pub async fn exec(args: DemoArgs) -> u8 {
         }
         Some(Ok(r)) => r,
     };
-    let code = match args.output {
-        OutputFormat::Json => print_json(&report),
-        OutputFormat::Text => {
-            print!("{}", render_text(&report, &Style::for_stdout()));
-            exit::OK
-        }
-    };
+    let code = print_as(args.output, &report, |r| {
+        render_text(r, &Style::for_stdout())
+    });
     if args.keep {
         eprintln!();
         eprintln!("The emulated AWS keeps running. Point the AWS CLI at it:");

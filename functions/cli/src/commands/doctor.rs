@@ -7,7 +7,7 @@ use ssr_core::Config;
 use crate::aws_args::AwsArgs;
 use crate::exit;
 use crate::ops::doctor::{self, render_text, DoctorClients, DoctorOptions, DoctorReport};
-use crate::output::{print_json, OutputFormat, Style};
+use crate::output::{print_as, OutputFormat, Style};
 use crate::stack::{self, StackArg};
 
 #[derive(Args, Debug)]
@@ -69,13 +69,9 @@ pub async fn exec(args: DoctorArgs) -> u8 {
         now: chrono::Utc::now(),
     };
     let report = doctor::run(&DoctorClients::new(&sdk), options).await;
-    let printed = match args.output {
-        OutputFormat::Json => print_json(&report),
-        OutputFormat::Text => {
-            print!("{}", render_text(&report, &Style::for_stdout()));
-            exit::OK
-        }
-    };
+    let printed = print_as(args.output, &report, |r| {
+        render_text(r, &Style::for_stdout())
+    });
     if printed != exit::OK {
         return printed;
     }

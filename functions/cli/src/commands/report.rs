@@ -7,7 +7,7 @@ use crate::aws_args::AwsArgs;
 use crate::aws_errors;
 use crate::exit;
 use crate::ops::report::{self, render_text, ReportOptions};
-use crate::output::{print_json, OutputFormat, Style};
+use crate::output::{print_as, OutputFormat, Style};
 use crate::stack::{self, StackArg};
 
 #[derive(Args, Debug)]
@@ -67,11 +67,7 @@ pub async fn exec(args: ReportArgs) -> u8 {
             return exit::AWS;
         }
     };
-    match args.output {
-        OutputFormat::Json => print_json(&report),
-        OutputFormat::Text => {
-            print!("{}", render_text(&report, &Style::for_stdout()));
-            exit::OK
-        }
-    }
+    print_as(args.output, &report, |r| {
+        render_text(r, &Style::for_stdout())
+    })
 }

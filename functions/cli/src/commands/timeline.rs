@@ -8,7 +8,7 @@ use crate::aws_args::AwsArgs;
 use crate::aws_errors;
 use crate::exit;
 use crate::ops::timeline::{self, render_text, TimelineError, TimelineOptions};
-use crate::output::{print_json, OutputFormat};
+use crate::output::{print_as, OutputFormat};
 use crate::stack::{self, StackArg};
 
 #[derive(Args, Debug)]
@@ -86,11 +86,5 @@ pub async fn exec(args: TimelineArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    match args.output {
-        OutputFormat::Json => print_json(&timeline),
-        OutputFormat::Text => {
-            print!("{}", render_text(&timeline));
-            exit::OK
-        }
-    }
+    print_as(args.output, &timeline, render_text)
 }
